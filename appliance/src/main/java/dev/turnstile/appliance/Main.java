@@ -1,0 +1,150 @@
+package dev.turnstile.appliance;
+
+import dev.turnstile.appliance.config.ApplianceConfig;
+import dev.turnstile.appliance.config.ConfigException;
+import dev.turnstile.appliance.config.ConfigLoader;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code java -jar turnstile-appliance-all.jar run --config /etc/turnstile/turnstile.yaml} */
+@Command(name = "turnstile", mixinStandardHelpOptions = true, version = "turnstile 0.1.0",
+        description = "Turnstile edge license appliance.",
+        subcommands = {Main.Run.class, Main.CheckConfig.class})
+public final class Main implements Callable<Integer> {
+    /** Exit code for a configuration that does not validate. */
+    public static final int EXIT_CONFIG = 2;
+    /** Exit code for a start that failed after the configuration was valid (port taken, database...). */
+    public static final int EXIT_START = 3;
+
+    static {
+        System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+    }
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new Main()).execute(args);
+        if (code != 0 || (args.length > 0 && !args[0].equals("run"))) {
+            System.exit(code);
+        }
+    }
+
+    @Override
+    public Integer call() {
+        CommandLine.usage(this, System.out);
+        return 0;
+    }
+
+    static final class ConfigOptions {
+        @Option(names = {"-c", "--config"}, description = "YAML configuration file (default: ${DEFAULT-VALUE})",
+                defaultValue = "/etc/turnstile/turnstile.yaml")
+        Path config;
+
+        @Option(names = "--demo", description = "use the built-in demo configuration (two products, a few seats)")
+        boolean demo;
+
+        Future<JsonObject> load(Vertx vertx) {
+            if (demo) {
+                try (InputStream in = Main.class.getResourceAsStream("/demo.yaml")) {
+                    Path tmp = Files.createTempFile("turnstile-demo", ".yaml");
+                    tmp.toFile().deleteOnExit();
+                    Files.write(tmp, in.readAllBytes());
+                    return ConfigLoader.load(vertx, tmp.toString(), System.getenv());
+                } catch (IOException e) {
+                    return Future.failedFuture(e);
+                }
+            }
+            return ConfigLoader.load(vertx, config.toString(), System.getenv());
+        }
+    }
+
+    @Command(name = "run", description = "Run the appliance until SIGTERM.")
+    static final class Run implements Callable<Integer> {
+        @CommandLine.Mixin
+        ConfigOptions options = new ConfigOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            Logger log = LoggerFactory.getLogger(Main.class);
+            Vertx vertx = Vertx.vertx(new VertxOptions());
+            Appliance appliance;
+            try {
+                JsonObject tree = options.load(vertx).await(30, TimeUnit.SECONDS);
+                appliance = Appliance.start(vertx, ApplianceConfig.from(tree), java.time.Clock.systemUTC())
+                        .await(60, TimeUnit.SECONDS);
+            } catch (ConfigException e) {
+                System.err.println("turnstile: " + e.getMessage());
+                vertx.close();
+                return EXIT_CONFIG;
+            } catch (Exception e) {
+                Throwable cause = e.getCause() instanceof ConfigException ? e.getCause() : e;
+                if (cause instanceof ConfigException ce) {
+                    System.err.println("turnstile: " + ce.getMessage());
+                    vertx.close();
+                    return EXIT_CONFIG;
+                }
+                log.error("start failed: {}", cause.toString());
+                System.err.println("turnstile: start failed: " + cause.getMessage());
+                vertx.close();
+                return EXIT_START;
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                appliance.shutdown().eventually(() -> vertx.close()).onComplete(ar -> done.complete(null));
+                try {
+                    done.get(appliance.config().server().drainTimeoutMs() + 10_000, TimeUnit.MILLISECONDS);
+                } catch (Exception e) {
+                    System.err.println("turnstile: shutdown did not finish in time: " + e);
+                }
+                stopped.countDown();
+            }, "turnstile-shutdown"));
+            stopped.await();
+            return 0;
+        }
+    }
+
+    @Command(name = "check-config", description = "Validate a configuration file and exit (0 = valid, 2 = invalid).")
+    static final class CheckConfig implements Callable<Integer> {
+        @CommandLine.Mixin
+        ConfigOptions options = new ConfigOptions();
+
+        @Override
+        public Integer call() {
+            Vertx vertx = Vertx.vertx();
+            try {
+                JsonObject tree = options.load(vertx).await(30, TimeUnit.SECONDS);
+                ApplianceConfig c = ApplianceConfig.from(tree);
+                System.out.println("configuration OK: server " + c.server().id() + ", port " + c.server().port() + ", "
+                        + c.entitlements().size() + " entitlements");
+                return 0;
+            } catch (Exception e) {
+                Throwable cause = e instanceof ConfigException ? e : e.getCause() != null ? e.getCause() : e;
+                System.err.println("turnstile: " + cause.getMessage());
+                return EXIT_CONFIG;
+            } finally {
+                vertx.close();
+            }
+        }
+    }
+
+    static String readResource(String name) throws IOException {
+        try (InputStream in = Main.class.getResourceAsStream(name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}

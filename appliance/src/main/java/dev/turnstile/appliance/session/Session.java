@@ -1,0 +1,437 @@
+package dev.turnstile.appliance.session;
+
+import dev.turnstile.appliance.seat.CheckoutCommand;
+import dev.turnstile.appliance.seat.CheckoutOutcome;
+import dev.turnstile.appliance.seat.ClientRef;
+import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.protocol.Codec;
+import dev.turnstile.protocol.Envelope;
+import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.protocol.Limits;
+import dev.turnstile.protocol.Message;
+import dev.turnstile.protocol.MessageType;
+import dev.turnstile.protocol.NoticeKind;
+import dev.turnstile.protocol.Preamble;
+import dev.turnstile.protocol.ProtocolException;
+import io.vertx.core.Context;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection: a state machine with a single switch on message type (vertx-mqtt's
+ * connection style). Runs only on its socket's event loop; other threads reach it through
+ * {@link #runOnContext(Runnable)}.
+ *
+ * <p>Reading follows vertx-pg-client's decoder: nothing is dispatched until the whole frame is
+ * present, and a length prefix over the limit is refused as soon as its four bytes arrive, so a
+ * client can never make the server buffer more than one frame, and memory for a frame grows only
+ * as its bytes actually arrive.
+ */
+public final class Session {
+    private static final Logger LOG = LoggerFactory.getLogger(Session.class);
+
+    enum State { PREAMBLE, HELLO, READY, CLOSED }
+
+    private final SessionServices services;
+    private final NetSocket socket;
+    private final Context context;
+    private final long id;
+    private final String remoteAddress;
+    private final long openedAtMs;
+
+    private State state = State.PREAMBLE;
+    private Buffer pending = Buffer.buffer(0);
+    private int readPos;
+    private boolean ownsPending;
+    private long partialSinceMs;
+    private long pausedSinceMs;
+    private ClientRef client;
+    private String clientVersion = "";
+    private String closeReason = "client closed the connection";
+
+    Session(SessionServices services, NetSocket socket, Context context, long id, long nowMs) {
+        this.services = services;
+        this.socket = socket;
+        this.context = context;
+        this.id = id;
+        this.remoteAddress = String.valueOf(socket.remoteAddress());
+        this.openedAtMs = nowMs;
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public ClientRef client() {
+        return client;
+    }
+
+    public String remoteAddress() {
+        return remoteAddress;
+    }
+
+    public String clientVersion() {
+        return clientVersion;
+    }
+
+    public long openedAtMs() {
+        return openedAtMs;
+    }
+
+    boolean ready() {
+        return state == State.READY;
+    }
+
+    void start() {
+        socket.handler(this::onData);
+        socket.closeHandler(v -> onClosed());
+        socket.exceptionHandler(e -> {
+            closeReason = "socket error: " + e.getMessage();
+            LOG.debug("session {}: {}", id, closeReason);
+        });
+    }
+
+    /** Runs {@code task} on this session's event loop. Safe from any thread. */
+    public void runOnContext(Runnable task) {
+        context.runOnContext(v -> task.run());
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    private void onData(Buffer data) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (readPos == pending.length()) {
+            pending = data;
+            readPos = 0;
+            ownsPending = false;
+        } else {
+            if (!ownsPending || readPos > 0) {
+                // Keep only the unread tail, in a buffer of our own that grows as bytes arrive.
+                int tail = pending.length() - readPos;
+                Buffer b = Buffer.buffer(tail + data.length());
+                b.appendBuffer(pending, readPos, tail);
+                pending = b;
+                readPos = 0;
+                ownsPending = true;
+            }
+            pending.appendBuffer(data);
+        }
+        try {
+            drain();
+        } catch (ProtocolException e) {
+            violation(e);
+            return;
+        } catch (RuntimeException e) {
+            // A bug must cost at most this one session, never the event loop or other clients.
+            LOG.error("session {} (client={}): internal error, closing", id, client == null ? "-" : client.clientId(), e);
+            fail(ErrorCode.INTERNAL_ERROR, "internal error");
+            return;
+        }
+        partialSinceMs = readPos < pending.length() ? (partialSinceMs == 0 ? services.nowMs() : partialSinceMs) : 0;
+    }
+
+    private void drain() throws ProtocolException {
+        while (state != State.CLOSED) {
+            int available = pending.length() - readPos;
+            if (state == State.PREAMBLE) {
+                // Refuse a wrong peer (HTTP client, port scanner) in its first bytes.
+                for (int i = 0; i < Math.min(available, 4); i++) {
+                    if (pending.getByte(readPos + i) != Preamble.MAGIC[i]) {
+                        LOG.info("session {} from {}: not a Turnstile client (bad preamble), closed", id, remoteAddress);
+                        closeReason = "bad preamble";
+                        closeNow();
+                        return;
+                    }
+                }
+                if (available < Preamble.LENGTH) {
+                    return;
+                }
+                byte[] p = pending.getBytes(readPos, readPos + Preamble.LENGTH);
+                readPos += Preamble.LENGTH;
+                int version = Preamble.negotiate(Preamble.minVersion(p, 0), Preamble.maxVersion(p, 0));
+                socket.write(Buffer.buffer(Preamble.server(version)));
+                if (version == Preamble.NO_COMMON_VERSION) {
+                    LOG.info("session {} from {}: no common protocol version (client offers {}..{}), closed", id,
+                            remoteAddress, Preamble.minVersion(p, 0), Preamble.maxVersion(p, 0));
+                    closeReason = "no common protocol version";
+                    closeNow();
+                    return;
+                }
+                state = State.HELLO;
+                continue;
+            }
+            if (available < Limits.LENGTH_PREFIX) {
+                return;
+            }
+            int length = Codec.checkLength(pending.getUnsignedInt(readPos));
+            if (available < Limits.LENGTH_PREFIX + length) {
+                return;
+            }
+            byte[] frame = pending.getBytes(readPos, readPos + Limits.LENGTH_PREFIX + length);
+            readPos += Limits.LENGTH_PREFIX + length;
+            Envelope env;
+            try {
+                env = Codec.decode(frame);
+            } catch (ProtocolException e) {
+                if (e.closesConnection()) {
+                    throw e;
+                }
+                // Survivable (unknownMessageType, invalidQuantity): answer and read on.
+                send(e.correlationId(), e.code() == ErrorCode.INVALID_QUANTITY && frame[4] == MessageType.CHECKOUT.code()
+                        ? new Message.Denied(e.code().code(), 0, "", e.getMessage())
+                        : new Message.Error(e.code(), e.getMessage()));
+                continue;
+            }
+            dispatch(env.correlationId(), env.message());
+        }
+    }
+
+    private void dispatch(int corr, Message m) throws ProtocolException {
+        if (!m.type().sentByClient()) {
+            throw new ProtocolException(ErrorCode.UNEXPECTED_MESSAGE, corr,
+                    m.type() + " is sent by servers only (PROTOCOL.md section 5)");
+        }
+        if (state == State.HELLO && m.type() != MessageType.HELLO) {
+            throw new ProtocolException(ErrorCode.UNEXPECTED_MESSAGE, corr,
+                    "the first frame must be HELLO, got " + m.type() + " (PROTOCOL.md section 2)");
+        }
+        switch (m.type()) {
+            case HELLO -> onHello(corr, (Message.Hello) m);
+            case CHECKOUT -> onCheckout(corr, (Message.Checkout) m);
+            case HEARTBEAT -> onHeartbeat(corr, (Message.Heartbeat) m);
+            case CHECKIN -> onCheckin(corr, (Message.Checkin) m);
+            case GOODBYE -> onGoodbye(corr);
+            default -> throw new ProtocolException(ErrorCode.UNEXPECTED_MESSAGE, corr, "unexpected " + m.type());
+        }
+    }
+
+    // ------------------------------------------------------------------ messages
+
+    private void onHello(int corr, Message.Hello h) throws ProtocolException {
+        if (state != State.HELLO) {
+            throw new ProtocolException(ErrorCode.UNEXPECTED_MESSAGE, corr,
+                    "HELLO was already received on this connection (PROTOCOL.md section 2)");
+        }
+        if (services.clientPolicy().requiresToken() && !services.clientPolicy().tokenMatches(h.authToken())) {
+            refuseHello(corr, h, ErrorCode.AUTHENTICATION_FAILED, "auth_token missing or wrong");
+            return;
+        }
+        if (h.clientVersion().isEmpty()) {
+            refuseHello(corr, h, ErrorCode.CLIENT_VERSION_MISSING, "HELLO carries no client_version");
+            return;
+        }
+        if (!services.clientPolicy().versionAllowed(h.clientVersion())) {
+            refuseHello(corr, h, ErrorCode.CLIENT_VERSION_NOT_ALLOWED,
+                    "client_version " + h.clientVersion() + " is not allowed by this server");
+            return;
+        }
+        client = new ClientRef(id, h.clientId(), h.hwId(), remoteAddress);
+        clientVersion = h.clientVersion();
+        state = State.READY;
+        services.registry().ready(this);
+        send(corr, services.welcome());
+        LOG.info("session {} opened: client={} hw={} version={} from {}", id, h.clientId(), h.hwId(),
+                h.clientVersion(), remoteAddress);
+    }
+
+    private void refuseHello(int corr, Message.Hello h, ErrorCode code, String why) {
+        LOG.info("session {} refused: client={} hw={} version={} from {}: {} ({})", id, h.clientId(), h.hwId(),
+                h.clientVersion(), remoteAddress, code, why);
+        closeReason = code.wireName();
+        send(corr, new Message.Error(code, why));
+        closeNow();
+    }
+
+    private void onCheckout(int corr, Message.Checkout c) {
+        if (services.draining()) {
+            deny(corr, c, new CheckoutOutcome.Denied(ErrorCode.DRAINING, "server is draining; connect to another server"));
+            return;
+        }
+        ErrorCode refusal = services.checkoutRefusal();
+        if (refusal != null) {
+            deny(corr, c, new CheckoutOutcome.Denied(refusal, services.checkoutRefusalMessage()));
+            return;
+        }
+        UUID newId = new UUID(ThreadLocalRandom.current().nextLong(), ThreadLocalRandom.current().nextLong());
+        CheckoutOutcome out = services.ledger().checkout(new CheckoutCommand(client, corr, c.product(), c.licenseKey(),
+                c.quantity(), c.enforcement(), c.waitForSeat(), c.waitTimeoutMs(),
+                c.reclaim() ? c.reclaimLeaseId() : null, newId, services.nowMs()));
+        if (out instanceof CheckoutOutcome.Granted g) {
+            send(corr, granted(g.lease(), g.reclaimed()));
+            if (g.reclaimed()) {
+                LOG.info("session {}: lease {} reclaimed by client={} hw={}", id, g.lease().leaseId(),
+                        client.clientId(), client.hwId());
+            }
+        } else if (out instanceof CheckoutOutcome.Queued q) {
+            send(corr, new Message.Queued(q.position(), q.waitTimeoutMs()));
+        } else {
+            deny(corr, c, (CheckoutOutcome.Denied) out);
+        }
+    }
+
+    private void deny(int corr, Message.Checkout c, CheckoutOutcome.Denied d) {
+        LOG.info("checkout denied: session={} client={} hw={} product={} quantity={} code={} ({})", id,
+                client.clientId(), client.hwId(), c.product(), c.quantity(), d.code(), d.message());
+        send(corr, new Message.Denied(d.code().code(), 0, d.code() == ErrorCode.NOT_MASTER ? services.leaderHint() : "",
+                d.message()));
+    }
+
+    Message.Granted granted(LeaseView l, boolean reclaimed) {
+        return new Message.Granted(l.leaseId(), l.entitlementId(), l.productId(), l.quantity(),
+                services.leaseTimeoutMs(), services.term(), services.logIndex(),
+                reclaimed ? Message.Granted.FLAG_RECLAIMED : 0);
+    }
+
+    private void onHeartbeat(int corr, Message.Heartbeat h) {
+        List<Message.LeaseStatus> results = h.leaseIds().isEmpty()
+                ? List.of()
+                : services.ledger().heartbeat(client, h.leaseIds(), services.nowMs());
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("session {}: heartbeat for {} leases", id, h.leaseIds().size());
+        }
+        send(corr, new Message.HeartbeatResult(results));
+    }
+
+    private void onCheckin(int corr, Message.Checkin c) {
+        ErrorCode code = services.ledger().checkin(client, c.leaseId(), services.nowMs());
+        if (code == ErrorCode.OK) {
+            send(corr, new Message.CheckedIn(c.leaseId()));
+        } else {
+            send(corr, new Message.Error(code, "lease " + c.leaseId() + ": " + code.wireName()));
+        }
+    }
+
+    private void onGoodbye(int corr) {
+        int released = client == null ? 0 : services.ledger().releaseAllOf(client, services.nowMs());
+        closeReason = "client said goodbye (" + released + " leases checked in)";
+        send(corr, new Message.Goodbye(0, "goodbye"));
+        closeNow();
+    }
+
+    // ------------------------------------------------------------------ pushes from other threads
+
+    /** A queued checkout got its seat (called on this session's context). */
+    void deliverQueuedGrant(int corr, LeaseView lease) {
+        if (state == State.READY) {
+            send(corr, granted(lease, false));
+        }
+    }
+
+    void deliverQueuedDenial(int corr, ErrorCode code, String message) {
+        if (state == State.READY) {
+            LOG.info("checkout denied: session={} client={} hw={} queued request {} code={} ({})", id,
+                    client.clientId(), client.hwId(), corr, code, message);
+            send(corr, new Message.Denied(code.code(), 0, "", message));
+        }
+    }
+
+    void deliverLeaseEnded(LeaseView lease, ErrorCode reason) {
+        if (state == State.READY) {
+            LOG.info("session {}: lease {} of client={} ended: {}", id, lease.leaseId(), client.clientId(), reason);
+            send(0, new Message.Notice(NoticeKind.LEASE_REVOKED.code(), lease.leaseId(), reason.code(),
+                    lease.productId(), 0, "lease " + reason.wireName()));
+        }
+    }
+
+    public void notice(Message.Notice n) {
+        if (state == State.READY) {
+            send(0, n);
+        }
+    }
+
+    /** Server-initiated goodbye (draining finished): say why, then close. */
+    public void goodbye(ErrorCode code, String message) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        closeReason = message;
+        if (state == State.READY) {
+            send(0, new Message.Goodbye(code.code(), message));
+        }
+        closeNow();
+    }
+
+    // ------------------------------------------------------------------ writing and closing
+
+    void send(int corr, Message m) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        socket.write(Buffer.buffer(Codec.encode(corr, m)));
+        if (socket.writeQueueFull() && pausedSinceMs == 0) {
+            // The client is not reading its replies: stop reading its requests until it does.
+            pausedSinceMs = services.nowMs();
+            socket.pause();
+            socket.drainHandler(v -> {
+                pausedSinceMs = 0;
+                socket.resume();
+            });
+        }
+    }
+
+    private void violation(ProtocolException e) {
+        LOG.info("session {} from {} (client={}): protocol violation, closing: {}", id, remoteAddress,
+                client == null ? "-" : client.clientId(), e.getMessage());
+        closeReason = e.code().wireName();
+        if (state != State.PREAMBLE) {
+            send(e.correlationId(), new Message.Error(e.code(), e.getMessage()));
+        }
+        closeNow();
+    }
+
+    /** Called once a second by the event loop's sweeper; enforces the timeouts without a timer per session. */
+    void sweep(long nowMs) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        long helloTimeout = services.helloTimeoutMs();
+        if (state != State.READY && nowMs - openedAtMs > helloTimeout) {
+            fail(ErrorCode.HELLO_TIMEOUT, "no preamble and HELLO within " + helloTimeout + " ms");
+        } else if (partialSinceMs != 0 && nowMs - partialSinceMs > helloTimeout) {
+            fail(ErrorCode.MALFORMED_FRAME, "a frame stayed incomplete for more than " + helloTimeout + " ms");
+        } else if (pausedSinceMs != 0 && nowMs - pausedSinceMs > services.slowConsumerTimeoutMs()) {
+            fail(ErrorCode.SLOW_CONSUMER, "the client has not read its replies for "
+                    + services.slowConsumerTimeoutMs() + " ms");
+        }
+    }
+
+    private void fail(ErrorCode code, String why) {
+        LOG.info("session {} from {} (client={}): {}: {}, closing", id, remoteAddress,
+                client == null ? "-" : client.clientId(), code, why);
+        closeReason = code.wireName();
+        if (state != State.PREAMBLE) {
+            // Best effort: a slow consumer may never read it.
+            socket.write(Buffer.buffer(Codec.encode(0, new Message.Error(code, why))));
+        }
+        closeNow();
+    }
+
+    private void closeNow() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        socket.close();
+    }
+
+    private void onClosed() {
+        State was = state;
+        state = State.CLOSED;
+        int held = client == null ? 0 : services.ledger().leasesOf(id).size();
+        services.ledger().sessionLost(id, services.nowMs());
+        services.registry().remove(this);
+        if (was == State.READY || client != null) {
+            LOG.info("session {} closed: client={} hw={} leases={} ({})", id, client.clientId(), client.hwId(), held,
+                    closeReason);
+        } else {
+            LOG.debug("session {} from {} closed before HELLO ({})", id, remoteAddress, closeReason);
+        }
+    }
+}
