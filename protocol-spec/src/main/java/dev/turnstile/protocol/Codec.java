@@ -23,7 +23,7 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * Encodes and decodes whole frames of protocol v1 (PROTOCOL.md sections 3 to 6). Stateless and
+ * Encodes and decodes whole frames of protocol v1 (PROTOCOL.md sections 3 and 6). Stateless and
  * thread-safe. A frame here always includes its 4-byte length prefix.
  *
  * <p>Decoding never trusts the peer: every string and list is checked against {@link Limits}
@@ -42,13 +42,19 @@ public final class Codec {
 
     // ------------------------------------------------------------------ encoding
 
-    /** Encodes {@code message} as one frame with the given correlation id. */
+    /**
+     * Encodes {@code message} as one frame with the given correlation id (a u32 on the wire: values
+     * from {@code 0x80000000} up are passed as negative ints, as {@link Envelope#correlationId()} gives
+     * them).
+     */
     public static byte[] encode(int correlationId, Message message) {
         Writer w = new Writer(64);
         w.u32(0); // length, patched below
         w.u8(message.type().code());
         w.u8(0); // header flags: reserved in v1
-        w.u32(correlationId);
+        // The id is a u32 carried in an int: ids from 0x80000000 up are negative ints and must
+        // be written as their unsigned value (a decoded id is echoed as it came).
+        w.u32(Integer.toUnsignedLong(correlationId));
         switch (message.type()) {
             case HELLO -> {
                 Hello m = (Hello) message;
@@ -386,7 +392,7 @@ public final class Codec {
             case GOODBYE -> new Goodbye(r.u16(), r.str("message", Limits.MAX_TEXT));
             case ERROR -> new Message.Error(r.u16(), r.str("message", Limits.MAX_TEXT));
         };
-        // Bytes after the last known field are ignored (section 8, forward compatibility).
+        // Bytes after the last known field are ignored (PROTOCOL.md section 9, forward compatibility).
         return new Envelope(corr, m);
     }
 

@@ -1,7 +1,7 @@
 package dev.turnstile.protocol;
 
 /**
- * Quantity-enforcement type of a pool (PROTOCOL.md section 6.3). A checkout names the type it
+ * Quantity-enforcement type of a pool (PROTOCOL.md section 10.1). A checkout names the type it
  * expects; a mismatch is {@code licenseConsumptionQtyEnforcementTypeMismatch}.
  */
 public enum Enforcement {

@@ -4,7 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The numeric error codes of protocol v1 (PROTOCOL.md section 7) with their stable names.
+ * The numeric error codes of protocol v1 (PROTOCOL.md section 8) with their stable names.
  * The names are part of the contract: clients match on them, so they must never change.
  */
 public enum ErrorCode {

@@ -6,7 +6,7 @@ import java.util.function.Consumer;
 /**
  * Cuts a byte stream into whole frames, in the manner of vertx-pg-client's decoder: nothing is
  * handed on until the whole frame is present, and an oversized length prefix is refused as soon
- * as its four bytes arrive, before any body is buffered (PROTOCOL.md section 3).
+ * as its four bytes arrive, before any body is buffered (PROTOCOL.md section 3.2).
  *
  * <p>Memory held for a frame in progress grows with the bytes actually received, not with the
  * length the peer announced, so a peer that announces 64 KiB and sends nothing ties up a few

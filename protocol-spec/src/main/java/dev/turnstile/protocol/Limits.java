@@ -1,6 +1,6 @@
 package dev.turnstile.protocol;
 
-/** Hard limits of protocol v1 (PROTOCOL.md section 3). Every receiver enforces them. */
+/** Hard limits of protocol v1 (PROTOCOL.md section 7). Every receiver enforces them. */
 public final class Limits {
     private Limits() {
     }

@@ -1,6 +1,6 @@
 package dev.turnstile.protocol;
 
-/** Message type bytes of protocol v1 (PROTOCOL.md section 5). */
+/** Message type bytes of protocol v1 (PROTOCOL.md section 6.1). */
 public enum MessageType {
     HELLO(0x01, Sender.CLIENT),
     WELCOME(0x02, Sender.SERVER),

@@ -1,6 +1,6 @@
 package dev.turnstile.protocol;
 
-/** Kinds of server-pushed NOTICE (PROTOCOL.md section 6.10). Clients ignore kinds they do not know. */
+/** Kinds of server-pushed NOTICE (PROTOCOL.md section 6.12). Clients ignore kinds they do not know. */
 public enum NoticeKind {
     DRAINING(1),
     LEASE_REVOKED(2),

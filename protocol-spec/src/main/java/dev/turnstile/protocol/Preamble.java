@@ -1,7 +1,7 @@
 package dev.turnstile.protocol;
 
 /**
- * The 8-byte connection preamble (PROTOCOL.md section 2). The client sends
+ * The 8-byte connection preamble (PROTOCOL.md section 4). The client sends
  * {@code "TSTL" min_version max_version 0x0000}; the server answers
  * {@code "TSTL" selected_version 0x00 0x0000}, where a selected version of 0 means "no version in
  * common" and is followed by the server closing the connection.
