@@ -3,6 +3,8 @@ package dev.turnstile.appliance;
 import dev.turnstile.appliance.config.ApplianceConfig;
 import dev.turnstile.appliance.config.ClientPolicy;
 import dev.turnstile.appliance.config.ServerConfig;
+import dev.turnstile.appliance.http.HttpApi;
+import dev.turnstile.appliance.seat.PoolView;
 import dev.turnstile.appliance.seat.ConcurrentLedger;
 import dev.turnstile.appliance.seat.Entitlement;
 import dev.turnstile.appliance.seat.LedgerSettings;
@@ -37,7 +39,6 @@ public final class Appliance implements SessionServices {
     private static final Logger LOG = LoggerFactory.getLogger(Appliance.class);
     /** How often the ledger sweeps expiries, grace ends and queue timeouts. */
     public static final long TICK_MS = 200;
-    public static final long SLOW_CONSUMER_TIMEOUT_MS = 30_000;
 
     private final Vertx vertx;
     private final ApplianceConfig config;
@@ -51,6 +52,12 @@ public final class Appliance implements SessionServices {
     private volatile boolean ready;
     private long tickTimer = -1;
     private int tcpPort;
+    private HttpApi http;
+    // store: memory-only until startStore() finds a store: section
+    private volatile dev.turnstile.appliance.store.PersistenceService store =
+            dev.turnstile.appliance.store.PersistenceService.memoryOnly();
+    // sync: cloud sync and signed license (issue 4); null when neither sync: nor license: asks for them
+    private dev.turnstile.appliance.sync.SyncVerticle sync;
 
     private Appliance(Vertx vertx, ApplianceConfig config, Clock clock) {
         this.vertx = vertx;
@@ -60,7 +67,9 @@ public final class Appliance implements SessionServices {
         LedgerSettings settings = new LedgerSettings(s.leaseTimeoutMs(), s.reclaimGraceMs(), s.maxLeasesPerSession(),
                 s.maxQueuePerPool(), Math.max(1, Math.min(s.defaultWaitMs(), s.maxWaitMs())), Math.max(1, s.maxWaitMs()),
                 LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES);
-        this.ledger = new ConcurrentLedger(settings, registry);
+        // store: every ledger event also goes to the store (memory-only until startStore() replaces it)
+        this.ledger = new ConcurrentLedger(settings,
+                dev.turnstile.appliance.store.JournalingListener.of(registry, () -> store));
     }
 
     /** Binds {@code configTree} (the YAML as JSON, environment already applied) and starts. */
@@ -84,17 +93,77 @@ public final class Appliance implements SessionServices {
     }
 
     private Future<Void> doStart() {
+        // store: connect, migrate and replay the spill before anything else, so every ledger event is journaled
+        return startStore().compose(v -> startLedgerAndServers())
+                .onFailure(e -> store.stop()); // store: a failed start writes what it held and stops the writer
+    }
+
+    private Future<Void> startLedgerAndServers() {
         long now = nowMs();
         for (Entitlement e : config.entitlements()) {
             ledger.upsertEntitlement(e, now);
         }
+        store.recordEntitlements(config.entitlements()); // store: the entitlements table
         tickTimer = vertx.setPeriodic(TICK_MS, id -> ledger.tick(nowMs()));
-        return listen().onSuccess(v -> {
+        // sync: the last sync's and the license's entitlements are in the ledger before clients come
+        // store: leases held at the last stop are restored after the pools exist and before clients come
+        return startSync().compose(v -> restoreLeases()).compose(v -> listen()).compose(v -> startHttp()).onSuccess(v -> {
             ready = true;
             LOG.info("Turnstile {} listening on {}:{} ({} entitlements, {} event loops, heartbeat {} ms, lease timeout {} ms, {})",
                     config.server().id(), config.server().host(), tcpPort, config.entitlements().size(), servers.size(),
                     config.server().heartbeatIntervalMs(), config.server().leaseTimeoutMs(),
                     memoryOnly ? "memory only: no database configured, seat history is not persisted" : "persisted");
+        });
+    }
+
+    private Future<Void> startHttp() {
+        if (!config.http().enabled()) {
+            return Future.succeededFuture();
+        }
+        http = new HttpApi(this, config.http());
+        if (sync != null) {
+            http.addRoutes(sync::mountRoutes); // sync: /v1/sync/*, /v1/entitlements, /v1/license
+        }
+        return http.start().mapEmpty();
+    }
+
+    // store: the write-behind store (issue 3): PostgreSQL when the YAML has a store: section, else memory only
+    private Future<Void> startStore() {
+        if (!dev.turnstile.appliance.store.PersistenceService.configuredIn(config.raw())) {
+            LOG.info("store: no store section configured: running on memory alone (seat history is not persisted "
+                    + "and leases do not survive a restart)");
+            return Future.succeededFuture();
+        }
+        return dev.turnstile.appliance.store.PersistenceService.start(vertx, config.raw().getJsonObject("store"))
+                .map(s -> {
+                    store = s;
+                    memoryOnly = false;
+                    return null;
+                });
+    }
+
+    // store: restart recovery, held for the reclaim grace (issue 3)
+    private Future<Void> restoreLeases() {
+        return dev.turnstile.appliance.store.RestartRecovery
+                .restore(store, ledger, nowMs(), config.server().reclaimGraceMs()).mapEmpty();
+    }
+
+    // sync: binds sync: and license:, loads the saved sync state and the license, then the first sync (issue 4)
+    private Future<Void> startSync() {
+        try {
+            sync = dev.turnstile.appliance.sync.SyncVerticle.create(this, io.micrometer.core.instrument.Metrics.globalRegistry,
+                    entitlements -> store.recordEntitlements(entitlements)); // synced entitlements reach the store's table
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
+        if (sync == null) {
+            return Future.succeededFuture();
+        }
+        return vertx.deployVerticle(sync).map(id -> {
+            synchronized (deployments) {
+                deployments.add(id);
+            }
+            return null;
         });
     }
 
@@ -107,15 +176,24 @@ public final class Appliance implements SessionServices {
             options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
                     .setCertPath(s.tls().certPath()).setKeyPath(s.tls().keyPath()));
         }
-        // The first instance resolves port 0 to a real port; the others share it.
-        return deployOne(options).compose(first -> {
-            tcpPort = first.actualPort();
-            NetServerOptions shared = new NetServerOptions(options).setPort(tcpPort);
-            List<Future<TcpServerVerticle>> rest = new ArrayList<>();
-            for (int i = 1; i < instances; i++) {
-                rest.add(deployOne(shared));
+        // Vert.x shares a listening socket between instances that name the same host:port, so
+        // port 0 (tests) is resolved to one free port first and every instance names that port.
+        int port = s.port();
+        if (port == 0) {
+            try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(s.host()))) {
+                port = probe.getLocalPort();
+            } catch (java.io.IOException e) {
+                return Future.failedFuture(e);
             }
-            return Future.all(rest).mapEmpty();
+        }
+        options.setPort(port);
+        List<Future<TcpServerVerticle>> all = new ArrayList<>();
+        for (int i = 0; i < instances; i++) {
+            all.add(deployOne(options));
+        }
+        return Future.all(all).map(v -> {
+            tcpPort = servers.get(0).actualPort();
+            return null;
         });
     }
 
@@ -145,7 +223,7 @@ public final class Appliance implements SessionServices {
         LOG.info("draining: {} sessions, up to {} ms", registry.sessions(), drainMs);
         List<Future<Void>> stops = new ArrayList<>();
         for (TcpServerVerticle v : servers) {
-            stops.add(v.stopAccepting());
+            stops.add(v.stopAccepting(drainMs + 2_000));
         }
         registry.broadcast(new Message.Notice(NoticeKind.DRAINING.code(), Message.NO_LEASE,
                 ErrorCode.DRAINING.code(), "", deadline, "server " + config.server().id() + " is shutting down"));
@@ -168,8 +246,12 @@ public final class Appliance implements SessionServices {
                 }
                 deployments.clear();
             }
+            if (http != null) {
+                undeploys.add(http.stop());
+            }
             return Future.join(undeploys).mapEmpty();
-        }).<Void>mapEmpty().onComplete(ar -> LOG.info("Turnstile {} stopped", config.server().id()));
+        }).eventually(() -> store.stop()) // store: write everything held, once the sessions have drained
+                .<Void>mapEmpty().onComplete(ar -> LOG.info("Turnstile {} stopped", config.server().id()));
     }
 
     private void waitForSessions(long deadline, Promise<Void> done) {
@@ -184,6 +266,39 @@ public final class Appliance implements SessionServices {
 
     public int tcpPort() {
         return tcpPort;
+    }
+
+    /** The HTTP port, or -1 when the HTTP server is off. */
+    public int httpPort() {
+        return http == null ? -1 : http.port();
+    }
+
+    public HttpApi http() {
+        return http;
+    }
+
+    /** The summary behind {@code GET /v1/status} and the status page. */
+    public JsonObject statusJson() {
+        io.vertx.core.json.JsonArray pools = new io.vertx.core.json.JsonArray();
+        for (PoolView p : ledger.pools()) {
+            pools.add(HttpApi.poolJson(p));
+        }
+        JsonObject status = new JsonObject()
+                .put("server_id", config.server().id())
+                .put("ready", ready)
+                .put("draining", draining.get())
+                .put("server_time", java.time.Instant.ofEpochMilli(nowMs()).toString())
+                .put("tcp_port", tcpPort)
+                .put("connections", registry.connections())
+                .put("sessions", registry.sessions())
+                .put("leases", ledger.leaseCount())
+                .put("waiting", ledger.waiterCount())
+                .put("memory_only", memoryOnly)
+                .put("pools", pools);
+        if (sync != null) {
+            sync.statusJson().forEach(status::put); // sync: the "sync" and "license" objects
+        }
+        return status;
     }
 
     public String serverId() {
@@ -215,6 +330,11 @@ public final class Appliance implements SessionServices {
         return memoryOnly;
     }
 
+    // store: the store's figures (mode, connected, queue depth, lag, spilled bytes, last error)
+    public JsonObject storeStatus() {
+        return store.status();
+    }
+
     // ------------------------------------------------------------------ SessionServices
 
     @Override
@@ -234,7 +354,7 @@ public final class Appliance implements SessionServices {
 
     @Override
     public long slowConsumerTimeoutMs() {
-        return SLOW_CONSUMER_TIMEOUT_MS;
+        return config.server().slowConsumerTimeoutMs();
     }
 
     @Override
@@ -245,12 +365,24 @@ public final class Appliance implements SessionServices {
     @Override
     public Message.Welcome welcome() {
         return new Message.Welcome(config.server().id(), config.server().heartbeatIntervalMs(),
-                config.server().leaseTimeoutMs(), nowMs(), 0, memoryOnly ? Message.Welcome.FLAG_MEMORY_ONLY : 0,
+                config.server().leaseTimeoutMs(), nowMs(), sync == null ? 0 : sync.licenseValidUntilMs(), // sync: validity
+                (memoryOnly ? Message.Welcome.FLAG_MEMORY_ONLY : 0) | (sync == null ? 0 : sync.welcomeFlags()),
                 config.server().peers());
     }
 
     @Override
     public boolean draining() {
         return draining.get();
+    }
+
+    // sync: every checkout is refused with licenseExpired while no valid license is installed (issue 4)
+    @Override
+    public ErrorCode checkoutRefusal() {
+        return sync == null ? null : sync.checkoutRefusal();
+    }
+
+    @Override
+    public String checkoutRefusalMessage() {
+        return sync == null ? "" : sync.checkoutRefusalMessage();
     }
 }

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.config;
 
+import dev.turnstile.appliance.http.HttpConfig;
 import dev.turnstile.appliance.seat.Entitlement;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
@@ -8,7 +9,8 @@ import java.util.List;
  * The whole validated configuration. {@link #raw()} keeps the tree for the sections other
  * components bind themselves ({@code store:}, {@code sync:}, {@code http:}, ...).
  */
-public record ApplianceConfig(ServerConfig server, ClientPolicy clients, List<Entitlement> entitlements, JsonObject raw) {
+public record ApplianceConfig(ServerConfig server, ClientPolicy clients, List<Entitlement> entitlements, HttpConfig http,
+                              JsonObject raw) {
 
     /** Binds and validates {@code tree}; throws {@link ConfigException} listing every problem. */
     public static ApplianceConfig from(JsonObject tree) {
@@ -16,7 +18,8 @@ public record ApplianceConfig(ServerConfig server, ClientPolicy clients, List<En
         ServerConfig server = ServerConfig.bind(r.object(tree, "server", "server"), r);
         ClientPolicy clients = ClientPolicy.bind(r.object(tree, "clients", "clients"), r);
         List<Entitlement> ents = EntitlementsConfig.bind(r.array(tree, "entitlements", "entitlements"), r);
+        HttpConfig http = HttpConfig.bind(r.object(tree, "http", "http"), r);
         r.throwIfAny();
-        return new ApplianceConfig(server, clients, ents, tree.copy());
+        return new ApplianceConfig(server, clients, ents, http, tree.copy());
     }
 }

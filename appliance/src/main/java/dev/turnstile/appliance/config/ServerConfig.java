@@ -15,6 +15,7 @@ public record ServerConfig(
         long reclaimGraceMs,
         long helloTimeoutMs,
         long drainTimeoutMs,
+        long slowConsumerTimeoutMs,
         int maxSessions,
         int maxLeasesPerSession,
         int maxQueuePerPool,
@@ -31,6 +32,7 @@ public record ServerConfig(
     public static final long DEFAULT_RECLAIM_GRACE_MS = 0;
     public static final long DEFAULT_HELLO_TIMEOUT_MS = 10_000;
     public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+    public static final long DEFAULT_SLOW_CONSUMER_TIMEOUT_MS = 30_000;
     public static final int DEFAULT_MAX_SESSIONS = 250_000;
     public static final int DEFAULT_MAX_LEASES_PER_SESSION = 1_024;
     public static final int DEFAULT_MAX_QUEUE_PER_POOL = 10_000;
@@ -81,6 +83,7 @@ public record ServerConfig(
                 r.durationMs(o, "reclaim_grace", "server.reclaim_grace", DEFAULT_RECLAIM_GRACE_MS, 0, 86_400_000),
                 r.durationMs(o, "hello_timeout", "server.hello_timeout", DEFAULT_HELLO_TIMEOUT_MS, 100, 600_000),
                 r.durationMs(o, "drain_timeout", "server.drain_timeout", DEFAULT_DRAIN_TIMEOUT_MS, 0, 600_000),
+                r.durationMs(o, "slow_consumer_timeout", "server.slow_consumer_timeout", DEFAULT_SLOW_CONSUMER_TIMEOUT_MS, 100, 3_600_000),
                 (int) r.integer(o, "max_sessions", "server.max_sessions", DEFAULT_MAX_SESSIONS, 1, 10_000_000),
                 (int) r.integer(o, "max_leases_per_session", "server.max_leases_per_session", DEFAULT_MAX_LEASES_PER_SESSION, 1, 1_000_000),
                 (int) r.integer(o, "max_queue_per_pool", "server.max_queue_per_pool", DEFAULT_MAX_QUEUE_PER_POOL, 0, 1_000_000),

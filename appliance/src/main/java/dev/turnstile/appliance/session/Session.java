@@ -15,6 +15,7 @@ import dev.turnstile.protocol.Preamble;
 import dev.turnstile.protocol.ProtocolException;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 import java.util.List;
 import java.util.UUID;
@@ -34,6 +35,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Session {
     private static final Logger LOG = LoggerFactory.getLogger(Session.class);
+    private static final long HARD_CLOSE_AFTER_MS = 2_000;
 
     enum State { PREAMBLE, HELLO, READY, CLOSED }
 
@@ -50,6 +52,7 @@ public final class Session {
     private boolean ownsPending;
     private long partialSinceMs;
     private long pausedSinceMs;
+    private long closingSinceMs;
     private ClientRef client;
     private String clientVersion = "";
     private String closeReason = "client closed the connection";
@@ -178,7 +181,7 @@ public final class Session {
             readPos += Limits.LENGTH_PREFIX + length;
             Envelope env;
             try {
-                env = Codec.decode(frame);
+                env = Codec.decode(frame, MessageType.Sender.CLIENT);
             } catch (ProtocolException e) {
                 if (e.closesConnection()) {
                     throw e;
@@ -196,11 +199,11 @@ public final class Session {
     private void dispatch(int corr, Message m) throws ProtocolException {
         if (!m.type().sentByClient()) {
             throw new ProtocolException(ErrorCode.UNEXPECTED_MESSAGE, corr,
-                    m.type() + " is sent by servers only (PROTOCOL.md section 5)");
+                    m.type() + " is sent by servers only (PROTOCOL.md section 6.1)");
         }
         if (state == State.HELLO && m.type() != MessageType.HELLO) {
             throw new ProtocolException(ErrorCode.UNEXPECTED_MESSAGE, corr,
-                    "the first frame must be HELLO, got " + m.type() + " (PROTOCOL.md section 2)");
+                    "the first frame must be HELLO, got " + m.type() + " (PROTOCOL.md section 5.1)");
         }
         switch (m.type()) {
             case HELLO -> onHello(corr, (Message.Hello) m);
@@ -217,7 +220,7 @@ public final class Session {
     private void onHello(int corr, Message.Hello h) throws ProtocolException {
         if (state != State.HELLO) {
             throw new ProtocolException(ErrorCode.UNEXPECTED_MESSAGE, corr,
-                    "HELLO was already received on this connection (PROTOCOL.md section 2)");
+                    "HELLO was already received on this connection (PROTOCOL.md section 5.1)");
         }
         if (services.clientPolicy().requiresToken() && !services.clientPolicy().tokenMatches(h.authToken())) {
             refuseHello(corr, h, ErrorCode.AUTHENTICATION_FAILED, "auth_token missing or wrong");
@@ -389,12 +392,17 @@ public final class Session {
     /** Called once a second by the event loop's sweeper; enforces the timeouts without a timer per session. */
     void sweep(long nowMs) {
         if (state == State.CLOSED) {
+            // A graceful close waits for queued bytes to be written; a peer that never reads
+            // would hold it open forever, so after a short grace the channel is cut.
+            if (closingSinceMs != 0 && nowMs - closingSinceMs > HARD_CLOSE_AFTER_MS) {
+                hardClose();
+            }
             return;
         }
         long helloTimeout = services.helloTimeoutMs();
         if (state != State.READY && nowMs - openedAtMs > helloTimeout) {
             fail(ErrorCode.HELLO_TIMEOUT, "no preamble and HELLO within " + helloTimeout + " ms");
-        } else if (partialSinceMs != 0 && nowMs - partialSinceMs > helloTimeout) {
+        } else if (partialSinceMs != 0 && pausedSinceMs == 0 && nowMs - partialSinceMs > helloTimeout) {
             fail(ErrorCode.MALFORMED_FRAME, "a frame stayed incomplete for more than " + helloTimeout + " ms");
         } else if (pausedSinceMs != 0 && nowMs - pausedSinceMs > services.slowConsumerTimeoutMs()) {
             fail(ErrorCode.SLOW_CONSUMER, "the client has not read its replies for "
@@ -406,8 +414,13 @@ public final class Session {
         LOG.info("session {} from {} (client={}): {}: {}, closing", id, remoteAddress,
                 client == null ? "-" : client.clientId(), code, why);
         closeReason = code.wireName();
+        if (code == ErrorCode.SLOW_CONSUMER) {
+            // It is not reading: an ERROR would only queue behind everything else. Cut it now.
+            state = State.CLOSED;
+            hardClose();
+            return;
+        }
         if (state != State.PREAMBLE) {
-            // Best effort: a slow consumer may never read it.
             socket.write(Buffer.buffer(Codec.encode(0, new Message.Error(code, why))));
         }
         closeNow();
@@ -418,7 +431,17 @@ public final class Session {
             return;
         }
         state = State.CLOSED;
+        closingSinceMs = services.nowMs();
         socket.close();
+    }
+
+    /** Closes the channel at once, dropping whatever the peer has not read. */
+    private void hardClose() {
+        closingSinceMs = 0;
+        // Through the channel's unsafe: Vert.x's own close waits for queued writes to drain,
+        // which a peer that does not read never lets happen.
+        io.netty.channel.Channel ch = ((NetSocketInternal) socket).channelHandlerContext().channel();
+        ch.eventLoop().execute(() -> ch.unsafe().close(ch.voidPromise()));
     }
 
     private void onClosed() {

@@ -1,12 +1,14 @@
 package dev.turnstile.appliance.session;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,12 +44,22 @@ public final class TcpServerVerticle extends VerticleBase {
         return server.actualPort();
     }
 
-    /** Stops accepting new connections; open sessions stay. */
-    public Future<Void> stopAccepting() {
-        return context == null ? Future.succeededFuture() : Future.<Void>future(p -> context.runOnContext(v -> {
+    /**
+     * Unbinds the port so clients fail over at once; open sessions stay until they leave, the
+     * appliance says GOODBYE, or {@code graceMs} passes (then Vert.x closes them).
+     */
+    public Future<Void> stopAccepting(long graceMs) {
+        if (context == null) {
+            return Future.succeededFuture();
+        }
+        Promise<Void> unbound = Promise.promise();
+        context.runOnContext(v -> {
             vertx.cancelTimer(sweepTimer);
-            server.close().onComplete(p);
-        }));
+            sweepTimer = vertx.setPeriodic(1_000, id -> sweep());
+            server.shutdown(graceMs, TimeUnit.MILLISECONDS);
+            unbound.complete();
+        });
+        return unbound.future();
     }
 
     private void onConnect(NetSocket socket) {

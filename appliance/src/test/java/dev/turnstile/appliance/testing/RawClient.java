@@ -1,0 +1,145 @@
+package dev.turnstile.appliance.testing;
+
+import dev.turnstile.protocol.Codec;
+import dev.turnstile.protocol.Envelope;
+import dev.turnstile.protocol.Limits;
+import dev.turnstile.protocol.Message;
+import dev.turnstile.protocol.Preamble;
+import dev.turnstile.protocol.ProtocolException;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.HexFormat;
+import java.util.UUID;
+
+/**
+ * A deliberately plain blocking protocol peer for tests: it sends exactly the bytes it is told,
+ * good or bad, and reads whole frames with a timeout. Never used on an event loop.
+ */
+public final class RawClient implements AutoCloseable {
+    public static final int TIMEOUT_MS = 5_000;
+
+    private final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+    private int nextId = 1;
+
+    public RawClient(String host, int port) throws IOException {
+        socket = new Socket();
+        socket.connect(new InetSocketAddress(host, port), TIMEOUT_MS);
+        socket.setSoTimeout(TIMEOUT_MS);
+        socket.setTcpNoDelay(true);
+        in = new DataInputStream(socket.getInputStream());
+        out = socket.getOutputStream();
+    }
+
+    public static RawClient connect(int port) throws IOException {
+        return new RawClient("127.0.0.1", port);
+    }
+
+    /** Preamble + HELLO; returns the WELCOME. */
+    public static RawClient session(int port, String clientId, String hwId) throws Exception {
+        RawClient c = connect(port);
+        c.preamble();
+        Envelope e = c.request(new Message.Hello(clientId, hwId, "1.0.0", ""));
+        if (!(e.message() instanceof Message.Welcome)) {
+            c.close();
+            throw new AssertionError("expected WELCOME, got " + e.message());
+        }
+        return c;
+    }
+
+    public void preamble() throws IOException {
+        out.write(Preamble.client(1, 1));
+        byte[] answer = in.readNBytes(Preamble.LENGTH);
+        if (answer.length != Preamble.LENGTH || Preamble.selectedVersion(answer, 0) != 1) {
+            throw new IOException("preamble refused: " + HexFormat.of().formatHex(answer));
+        }
+    }
+
+    public int nextId() {
+        return nextId++;
+    }
+
+    public void send(int corr, Message m) throws IOException {
+        out.write(Codec.encode(corr, m));
+        out.flush();
+    }
+
+    public void sendRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    public void sendHex(String hex) throws IOException {
+        sendRaw(HexFormat.of().parseHex(hex));
+    }
+
+    /** Sends and reads frames until the one answering this request (notices are skipped). */
+    public Envelope request(Message m) throws Exception {
+        int id = nextId();
+        send(id, m);
+        while (true) {
+            Envelope e = read();
+            if (e.correlationId() == id) {
+                return e;
+            }
+        }
+    }
+
+    public Envelope read() throws IOException, ProtocolException {
+        int length = in.readInt();
+        if (length < Limits.HEADER_AFTER_LENGTH || length > Limits.MAX_FRAME_LENGTH) {
+            throw new IOException("bad length from server: " + length);
+        }
+        byte[] frame = new byte[4 + length];
+        frame[0] = (byte) (length >>> 24);
+        frame[1] = (byte) (length >>> 16);
+        frame[2] = (byte) (length >>> 8);
+        frame[3] = (byte) length;
+        in.readFully(frame, 4, length);
+        return Codec.decode(frame);
+    }
+
+    /** True when the server closed the connection (EOF) within the timeout. */
+    public boolean closedByServer() {
+        try {
+            while (true) {
+                if (in.read() < 0) {
+                    return true;
+                }
+            }
+        } catch (EOFException e) {
+            return true;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // reset
+        }
+    }
+
+    public Message.Checkout checkout(String product, long quantity) {
+        return new Message.Checkout(product, "", quantity, 1, 0, 0, Message.NO_LEASE);
+    }
+
+    public Message.Checkout reclaim(String product, UUID leaseId) {
+        return new Message.Checkout(product, "", 1, 1, Message.Checkout.FLAG_RECLAIM, 0, leaseId);
+    }
+
+    public Socket socket() {
+        return socket;
+    }
+
+    @Override
+    public void close() {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+    }
+}
