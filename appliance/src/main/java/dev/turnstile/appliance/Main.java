@@ -3,6 +3,8 @@ package dev.turnstile.appliance;
 import dev.turnstile.appliance.config.ApplianceConfig;
 import dev.turnstile.appliance.config.ConfigException;
 import dev.turnstile.appliance.config.ConfigLoader;
+import dev.turnstile.appliance.systemd.LogLevels;
+import dev.turnstile.appliance.systemd.SystemdService;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -25,7 +27,7 @@ import picocli.CommandLine.Option;
 /** {@code java -jar turnstile-appliance-all.jar run --config /etc/turnstile/turnstile.yaml} */
 @Command(name = "turnstile", mixinStandardHelpOptions = true, version = "turnstile 0.1.0",
         description = "Turnstile edge license appliance.",
-        subcommands = {Main.Run.class, Main.CheckConfig.class})
+        subcommands = {Main.Run.class, Main.CheckConfig.class, dev.turnstile.appliance.license.ImportLicenseCommand.class})
 public final class Main implements Callable<Integer> {
     /** Exit code for a configuration that does not validate. */
     public static final int EXIT_CONFIG = 2;
@@ -81,9 +83,14 @@ public final class Main implements Callable<Integer> {
         public Integer call() throws Exception {
             Logger log = LoggerFactory.getLogger(Main.class);
             Vertx vertx = Vertx.vertx(new VertxOptions());
+            // systemd: notifier (no-op without NOTIFY_SOCKET) and reloadable log levels
+            SystemdService systemd = SystemdService.fromEnvironment();
+            LogLevels logLevels = new LogLevels();
+            // systemd: end
             Appliance appliance;
             try {
                 JsonObject tree = options.load(vertx).await(30, TimeUnit.SECONDS);
+                logLevels.apply(LogLevels.fromConfig(tree)); // systemd: logging.levels from the YAML
                 appliance = Appliance.start(vertx, ApplianceConfig.from(tree), java.time.Clock.systemUTC())
                         .await(60, TimeUnit.SECONDS);
             } catch (ConfigException e) {
@@ -98,12 +105,14 @@ public final class Main implements Callable<Integer> {
                     return EXIT_CONFIG;
                 }
                 log.error("start failed: {}", cause.toString());
+                systemd.startFailed(cause); // systemd: shown by systemctl status
                 System.err.println("turnstile: start failed: " + cause.getMessage());
                 vertx.close();
                 return EXIT_START;
             }
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                systemd.stopping("shutdown"); // systemd: STOPPING=1 (once) whatever ended the JVM
                 CompletableFuture<Void> done = new CompletableFuture<>();
                 appliance.shutdown().eventually(() -> vertx.close()).onComplete(ar -> done.complete(null));
                 try {
@@ -111,11 +120,28 @@ public final class Main implements Callable<Integer> {
                 } catch (Exception e) {
                     System.err.println("turnstile: shutdown did not finish in time: " + e);
                 }
+                systemd.close(); // systemd: after STOPPING=1 went out
                 stopped.countDown();
             }, "turnstile-shutdown"));
+            // systemd: READY=1 now that config is loaded and TCP + HTTP listen; watchdog on every event
+            // loop; SIGHUP re-reads the YAML (a bad file changes nothing) and applies logging.levels;
+            // entitlements/clients/license need Appliance.reload (not there yet: restart for those);
+            // SIGTERM/SIGINT -> STOPPING=1 and System.exit(0), which runs the shutdown hook above.
+            systemd.ready(vertx, statusLine(appliance), () -> options.load(vertx).map(t -> {
+                ApplianceConfig.from(t);
+                logLevels.apply(LogLevels.fromConfig(t));
+                return t;
+            }));
+            // systemd: end
             stopped.await();
             return 0;
         }
+    }
+
+    // systemd: the STATUS= line of systemctl status, e.g. "serving tcp 0.0.0.0:7878, http 0.0.0.0:8080"
+    static String statusLine(Appliance a) {
+        String s = "serving tcp " + a.config().server().host() + ":" + a.tcpPort();
+        return a.httpPort() > 0 ? s + ", http " + a.config().http().host() + ":" + a.httpPort() : s;
     }
 
     @Command(name = "check-config", description = "Validate a configuration file and exit (0 = valid, 2 = invalid).")
