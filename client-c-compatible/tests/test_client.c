@@ -1,0 +1,809 @@
+/*
+ * test_client - the client against scripted fake servers on loopback: failover in order,
+ * bad input (garbage, truncated frame, frame over the limit, silence), heartbeats, token
+ * invalidation, notices, queueing, both modes. Every wait is bounded; timing is only ever
+ * checked as an upper bound ("never blocks past the caller's timeout"), with slack.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_server.h"
+#include "tcheck.h"
+#include "turnstile.h"
+
+/* Slack for upper bounds: generous, since tests also run under Valgrind. */
+#define SLACK_MS 3000
+
+typedef struct rec {
+    pthread_mutex_t mu;
+    int lost, moved, notices, expiring, connected, disconnected, closed, invalidations;
+    int last_lost_code, last_notice_kind, last_invalid_code;
+    ts_lease_id moved_old, moved_new;
+    ts_status cb_blocking_status;
+    int try_blocking_in_cb;
+    int handler_says;
+} rec;
+
+static rec R;
+
+static void rec_reset(void) {
+    pthread_mutex_destroy(&R.mu);
+    memset(&R, 0, sizeof R);
+    pthread_mutex_init(&R.mu, NULL);
+    R.cb_blocking_status = TS_OK;
+}
+
+static int rec_get(const int *field) {
+    int v;
+    pthread_mutex_lock(&R.mu);
+    v = *field;
+    pthread_mutex_unlock(&R.mu);
+    return v;
+}
+
+static void on_lost(ts_client *c, ts_lease *l, int code, ts_status st, void *cl) {
+    (void)c;
+    (void)l;
+    (void)st;
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    R.lost++;
+    R.last_lost_code = code;
+    pthread_mutex_unlock(&R.mu);
+}
+
+static void on_moved(ts_client *c, ts_lease *l, const ts_lease_id *old, const char *server, void *cl) {
+    (void)c;
+    (void)server;
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    R.moved++;
+    R.moved_old = *old;
+    R.moved_new = ts_lease_get_id(l);
+    pthread_mutex_unlock(&R.mu);
+}
+
+static void on_notice(ts_client *c, const ts_notice *n, void *cl) {
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    R.notices++;
+    R.last_notice_kind = n->kind;
+    pthread_mutex_unlock(&R.mu);
+    if (R.try_blocking_in_cb) {
+        ts_lease *l = NULL;
+        ts_status st = ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 100, &l);
+        pthread_mutex_lock(&R.mu);
+        R.cb_blocking_status = st;
+        pthread_mutex_unlock(&R.mu);
+        ts_lease_destroy(l);
+    }
+}
+
+static void on_expiring(ts_client *c, int64_t until, void *cl) {
+    (void)c;
+    (void)until;
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    R.expiring++;
+    pthread_mutex_unlock(&R.mu);
+}
+
+static void on_conn(ts_client *c, ts_connection_event ev, const char *server, ts_status st, void *cl) {
+    (void)c;
+    (void)server;
+    (void)st;
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    if (ev == TS_EVENT_CONNECTED) R.connected++;
+    if (ev == TS_EVENT_DISCONNECTED) R.disconnected++;
+    if (ev == TS_EVENT_CLOSED) R.closed++;
+    pthread_mutex_unlock(&R.mu);
+}
+
+static int custom_handler(const ts_heartbeat_failure *f, void *cl) {
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    R.invalidations++;
+    R.last_invalid_code = f->code;
+    pthread_mutex_unlock(&R.mu);
+    return R.handler_says;
+}
+
+static ts_options *opts_for(ts_mode mode, ts_token_store *store, const char *s1, const char *s2) {
+    ts_options *o = NULL;
+    if (ts_options_create(&o) != TS_OK) return NULL;
+    if (s1) ts_options_add_server(o, s1);
+    if (s2) ts_options_add_server(o, s2);
+    ts_options_set_mode(o, mode);
+    ts_options_set_client_id(o, "test-client");
+    ts_options_set_hw_id(o, "hw-test");
+    ts_options_set_connect_timeout_ms(o, 500);
+    ts_options_set_request_timeout_ms(o, 400);
+    ts_options_set_backoff_ms(o, 20, 100);
+    ts_options_set_connect_rounds(o, 2);
+    ts_options_set_token_store(o, store);
+    ts_options_set_lease_lost_cb(o, on_lost, NULL);
+    ts_options_set_lease_moved_cb(o, on_moved, NULL);
+    ts_options_set_notice_cb(o, on_notice, NULL);
+    ts_options_set_license_expiring_cb(o, on_expiring, NULL);
+    ts_options_set_connection_cb(o, on_conn, NULL);
+    return o;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+/* Runs a manual client (or just waits for a threaded one) for ms milliseconds. */
+static void pump(ts_client *c, ts_mode mode, int ms) {
+    int64_t end = ts_now_ms() + ms;
+    while (ts_now_ms() < end) {
+        if (mode == TS_MODE_MANUAL) {
+            struct pollfd p;
+            int t = ts_client_next_timeout_ms(c);
+            int left = (int)(end - ts_now_ms());
+            if (t < 0 || t > left) t = left;
+            if (t < 0) t = 0;
+            p.fd = ts_client_fd(c);
+            p.events = ts_client_events(c);
+            p.revents = 0;
+            poll(&p, p.fd >= 0 ? 1 : 0, t);
+            ts_client_process(c);
+        } else {
+            sleep_ms(10);
+        }
+    }
+}
+
+/* Pumps until *field >= want or timeout; returns the value. */
+static int pump_until(ts_client *c, ts_mode mode, const int *field, int want, int timeout_ms) {
+    int64_t end = ts_now_ms() + timeout_ms;
+    while (rec_get(field) < want && ts_now_ms() < end) pump(c, mode, 20);
+    return rec_get(field);
+}
+
+static int count_tokens_visit(const ts_token *t, void *arg) {
+    (void)t;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int count_tokens(ts_token_store *s) {
+    int n = 0;
+    ts_token_store_list(s, count_tokens_visit, &n);
+    return n;
+}
+
+/* ------------------------------------------------------------------------------------- */
+
+static void connect_tries_the_servers_in_order_and_takes_the_first_that_answers(ts_mode mode) {
+    fake_server good;
+    char dead[64], addr[64], now[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    /* GIVEN a closed port first in the list, then a good server */
+    memset(&good, 0, sizeof good);
+    REQUIRE(fake_start(&good) == 0);
+    snprintf(dead, sizeof dead, "127.0.0.1:%d", free_port());
+    fake_address(&good, addr, sizeof addr);
+    rec_reset();
+    o = opts_for(mode, NULL, dead, addr);
+    /* WHEN connecting THEN the client ends on the good one */
+    CHECK(ts_client_connect(&c, o) == TS_OK);
+    CHECK(c && strcmp(ts_client_server(c, now, sizeof now), addr) == 0);
+    CHECK(rec_get(&R.connected) == 1);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&good);
+}
+
+static void connect_threaded(void) { connect_tries_the_servers_in_order_and_takes_the_first_that_answers(TS_MODE_THREAD); }
+static void connect_manual(void) { connect_tries_the_servers_in_order_and_takes_the_first_that_answers(TS_MODE_MANUAL); }
+
+static void checkout_heartbeat_and_checkin_keep_the_token_store_in_step(ts_mode mode) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_info info;
+    ts_token_store *store = NULL;
+    int hb;
+    memset(&f, 0, sizeof f);
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    o = opts_for(mode, store, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    /* WHEN a seat is checked out */
+    CHECK(ts_client_checkout(c, "cad-pro", NULL, 2, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    REQUIRE(l != NULL);
+    ts_lease_get_info(l, &info);
+    /* THEN the lease says what was granted, and its token is stored */
+    CHECK(info.state == TS_LEASE_HELD && info.quantity == 2 && strcmp(info.product, "cad-pro") == 0);
+    CHECK(strcmp(info.entitlement_id, "ent-fake") == 0 && info.lease_timeout_ms == 1000);
+    CHECK(count_tokens(store) == 1);
+    CHECK(ts_client_lease_count(c) == 1);
+    /* AND heartbeats name it at the server's interval (200 ms) */
+    {
+        int64_t end = ts_now_ms() + 5000;
+        while (fake_get(&f, &f.heartbeat_leases) < 2 && ts_now_ms() < end) pump(c, mode, 50);
+    }
+    hb = fake_get(&f, &f.heartbeat_leases);
+    CHECK_MSG(hb >= 2, "%d lease heartbeats", hb);
+    CHECK(ts_lease_get_state(l) == TS_LEASE_HELD);
+    /* WHEN checked in THEN the server saw it, the token is gone, the handle says so */
+    CHECK(ts_client_checkin(c, l, 2000) == TS_OK);
+    CHECK(fake_get(&f, &f.checkins) == 1);
+    CHECK(count_tokens(store) == 0);
+    CHECK(ts_lease_get_state(l) == TS_LEASE_CHECKED_IN);
+    CHECK(ts_client_checkin(c, l, 2000) == TS_ERR_NOT_HELD);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    CHECK(fake_get(&f, &f.goodbyes) == 1);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&f);
+}
+
+static void roundtrip_threaded(void) { checkout_heartbeat_and_checkin_keep_the_token_store_in_step(TS_MODE_THREAD); }
+static void roundtrip_manual(void) { checkout_heartbeat_and_checkin_keep_the_token_store_in_step(TS_MODE_MANUAL); }
+
+/* A server that misbehaves at connect; returns the status and the elapsed ms. */
+static ts_status connect_to_bad(int behaviour, int refuse_code, int with_good, int64_t *elapsed, int *on_good) {
+    fake_server bad, good;
+    char a1[64], a2[64], now[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_status st;
+    int64_t t0;
+    memset(&bad, 0, sizeof bad);
+    memset(&good, 0, sizeof good);
+    bad.on_connect = behaviour;
+    bad.refuse_code = refuse_code;
+    fake_start(&bad);
+    fake_start(&good);
+    fake_address(&bad, a1, sizeof a1);
+    fake_address(&good, a2, sizeof a2);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, a1, with_good ? a2 : NULL);
+    t0 = ts_now_ms();
+    st = ts_client_connect(&c, o);
+    *elapsed = ts_now_ms() - t0;
+    *on_good = c && strcmp(ts_client_server(c, now, sizeof now), a2) == 0;
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&bad);
+    fake_stop(&good);
+    return st;
+}
+
+static void a_server_answering_garbage_is_refused_and_the_next_one_used(void) {
+    int64_t ms;
+    int on_good;
+    /* GIVEN a peer that answers the preamble with HTTP, then a good server */
+    CHECK(connect_to_bad(FK_GARBAGE, 0, 1, &ms, &on_good) == TS_OK && on_good);
+    /* GIVEN only the garbage peer THEN TS_ERR_NO_SERVER naming the bad preamble */
+    CHECK(connect_to_bad(FK_GARBAGE, 0, 0, &ms, &on_good) == TS_ERR_NO_SERVER);
+    CHECK(strstr(ts_last_error_text(), "not a Turnstile server") != NULL);
+    CHECK_MSG(ms < 2 * 100 + SLACK_MS, "%lld ms", (long long)ms);
+}
+
+static void a_silent_server_costs_one_connect_timeout_and_the_next_one_is_used(void) {
+    int64_t ms;
+    int on_good;
+    /* GIVEN a server that accepts and never speaks (connect timeout 500 ms) */
+    CHECK(connect_to_bad(FK_SILENT, 0, 1, &ms, &on_good) == TS_OK && on_good);
+    CHECK_MSG(ms < 500 + SLACK_MS, "%lld ms", (long long)ms);
+    /* GIVEN only that server, 2 rounds THEN NO_SERVER after about 2 x 500 ms + backoff */
+    CHECK(connect_to_bad(FK_SILENT, 0, 0, &ms, &on_good) == TS_ERR_NO_SERVER);
+    CHECK(strstr(ts_last_error_text(), "did not greet") != NULL);
+    CHECK_MSG(ms >= 900 && ms < 2 * 500 + 100 + SLACK_MS, "%lld ms", (long long)ms);
+}
+
+static void no_common_version_is_reported_as_such(void) {
+    int64_t ms;
+    int on_good;
+    CHECK(connect_to_bad(FK_VERSION0, 0, 0, &ms, &on_good) == TS_ERR_VERSION);
+}
+
+static void a_refused_client_version_gives_up_at_once_with_the_code(void) {
+    int64_t ms;
+    int on_good;
+    /* GIVEN a server refusing HELLO with clientVersionNotAllowed, then a good one */
+    CHECK(connect_to_bad(FK_REFUSE_HELLO, TS_CODE_CLIENT_VERSION_NOT_ALLOWED, 1, &ms, &on_good) == TS_ERR_REFUSED);
+    /* THEN no other server is tried: the refusal is about us, not the server */
+    CHECK(!on_good);
+    CHECK(ts_last_code() == TS_CODE_CLIENT_VERSION_NOT_ALLOWED);
+    CHECK(strstr(ts_last_error_text(), "clientVersionNotAllowed") != NULL);
+}
+
+/* A checkout answered badly by the first server, then done on the second. */
+static void bad_answer_then_failover(int behaviour, ts_mode mode, const char *what) {
+    fake_server bad, good;
+    char a1[64], a2[64], now[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_status st;
+    int64_t t0, ms;
+    printf("    %s, %s mode\n", what, mode == TS_MODE_MANUAL ? "manual" : "thread");
+    memset(&bad, 0, sizeof bad);
+    memset(&good, 0, sizeof good);
+    bad.on_checkout = behaviour;
+    REQUIRE(fake_start(&bad) == 0);
+    REQUIRE(fake_start(&good) == 0);
+    fake_address(&bad, a1, sizeof a1);
+    fake_address(&good, a2, sizeof a2);
+    rec_reset();
+    o = opts_for(mode, NULL, a1, a2);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    /* WHEN the checkout meets the bad answer */
+    t0 = ts_now_ms();
+    st = ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 5000, &l);
+    ms = ts_now_ms() - t0;
+    /* THEN the client closed that socket, failed over, and got the seat on the next server */
+    CHECK_MSG(st == TS_OK, "%s: %s", ts_status_text(st), ts_last_error_text());
+    CHECK(strcmp(ts_client_server(c, now, sizeof now), a2) == 0);
+    CHECK(rec_get(&R.disconnected) >= 1);
+    CHECK_MSG(ms < 5000 + SLACK_MS, "%lld ms", (long long)ms);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&bad);
+    fake_stop(&good);
+}
+
+static void a_frame_over_the_limit_closes_the_socket_and_fails_over(void) {
+    bad_answer_then_failover(FC_OVERSIZE, TS_MODE_THREAD, "length prefix 1 MiB");
+    bad_answer_then_failover(FC_OVERSIZE, TS_MODE_MANUAL, "length prefix 1 MiB");
+}
+
+static void a_truncated_frame_then_close_fails_over(void) {
+    bad_answer_then_failover(FC_TRUNCATE_CLOSE, TS_MODE_THREAD, "half a GRANTED, then close");
+    bad_answer_then_failover(FC_TRUNCATE_CLOSE, TS_MODE_MANUAL, "half a GRANTED, then close");
+}
+
+static void a_truncated_frame_then_silence_is_detected_by_the_heartbeat_deadline(void) {
+    bad_answer_then_failover(FC_TRUNCATE_SILENT, TS_MODE_THREAD, "half a GRANTED, then silence");
+    bad_answer_then_failover(FC_TRUNCATE_SILENT, TS_MODE_MANUAL, "half a GRANTED, then silence");
+}
+
+static void a_silent_server_never_blocks_the_caller_past_its_timeout(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = (ts_lease *)1;
+    int64_t t0, ms;
+    ts_status st;
+    /* GIVEN the only server goes silent after WELCOME (no answers, no heartbeat results) */
+    memset(&f, 0, sizeof f);
+    f.on_checkout = FC_SILENT;
+    f.hb_silent = 1;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    /* WHEN a checkout waits 800 ms */
+    t0 = ts_now_ms();
+    st = ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 800, &l);
+    ms = ts_now_ms() - t0;
+    /* THEN it returns TS_ERR_TIMEOUT within its timeout (plus slack), with no lease */
+    CHECK_MSG(st == TS_ERR_TIMEOUT, "%s", ts_status_text(st));
+    CHECK(l == NULL);
+    CHECK_MSG(ms >= 790 && ms < 800 + SLACK_MS, "%lld ms", (long long)ms);
+    /* AND the silence was noticed (heartbeat unanswered): the client dropped the socket */
+    pump_until(c, TS_MODE_THREAD, &R.disconnected, 1, 3000);
+    CHECK(rec_get(&R.disconnected) >= 1);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+}
+
+static void a_killed_server_moves_the_lease_to_the_next_one(ts_mode mode) {
+    fake_server a, b;
+    char a1[64], a2[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id before;
+    ts_token_store *store = NULL;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    REQUIRE(fake_start(&a) == 0);
+    REQUIRE(fake_start(&b) == 0);
+    fake_address(&a, a1, sizeof a1);
+    fake_address(&b, a2, sizeof a2);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    o = opts_for(mode, store, a1, a2);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    before = ts_lease_get_id(l);
+    /* WHEN the first server dies mid-session */
+    fake_stop(&a);
+    /* THEN the client reconnects to the second, tries to reclaim (unknown there), checks out
+     * anew, and reports the move with the old and the new id */
+    CHECK(pump_until(c, mode, &R.moved, 1, 5000) == 1);
+    CHECK(fake_get(&b, &b.reclaims) == 1 && fake_get(&b, &b.checkouts) == 1);
+    CHECK(ts_lease_id_equal(&R.moved_old, &before));
+    CHECK(!ts_lease_id_equal(&R.moved_new, &before));
+    CHECK(ts_lease_get_state(l) == TS_LEASE_HELD);
+    CHECK(rec_get(&R.lost) == 0);
+    /* AND the token store holds the new id only */
+    pump(c, mode, 50);
+    CHECK(count_tokens(store) == 1);
+    {
+        ts_lease_id now_id = ts_lease_get_id(l);
+        int found = 0;
+        ts_token_store_find(store, &now_id, count_tokens_visit, &found);
+        CHECK(found == 1);
+    }
+    /* AND the lease keeps being heartbeated there */
+    {
+        int64_t end = ts_now_ms() + 5000;
+        while (fake_get(&b, &b.heartbeat_leases) < 1 && ts_now_ms() < end) pump(c, mode, 50);
+    }
+    CHECK(fake_get(&b, &b.heartbeat_leases) >= 1);
+    CHECK(ts_client_checkin(c, l, 2000) == TS_OK);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&b);
+}
+
+static void killed_threaded(void) { a_killed_server_moves_the_lease_to_the_next_one(TS_MODE_THREAD); }
+static void killed_manual(void) { a_killed_server_moves_the_lease_to_the_next_one(TS_MODE_MANUAL); }
+
+static void a_restarted_server_that_kept_the_lease_gives_it_back_by_reclaim(void) {
+    fake_server a;
+    char a1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id before;
+    memset(&a, 0, sizeof a);
+    a.reclaim_known = 1;
+    REQUIRE(fake_start(&a) == 0);
+    fake_address(&a, a1, sizeof a1);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, a1, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    before = ts_lease_get_id(l);
+    /* WHEN the connection drops (the server keeps the lease, as within reclaim_grace) */
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE);
+    /* THEN the client reconnects, reclaims the same id */
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.moved, 1, 5000) == 1);
+    CHECK(ts_lease_id_equal(&R.moved_new, &before));
+    {
+        ts_lease_info info;
+        ts_lease_get_info(l, &info);
+        CHECK(info.reclaimed == 1 && info.state == TS_LEASE_HELD);
+    }
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&a);
+}
+
+/* Heartbeat refused with `code`; returns how many tokens remain. */
+static int heartbeat_refused(int code, int disabled, int custom, int handler_says) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_token_store *store = NULL;
+    int left;
+    memset(&f, 0, sizeof f);
+    if (fake_start(&f) != 0) return -1;
+    fake_address(&f, addr, sizeof addr);
+    ts_token_store_create_memory(&store);
+    rec_reset();
+    R.handler_says = handler_says;
+    o = opts_for(TS_MODE_MANUAL, store, addr, NULL);
+    if (disabled) ts_options_set_token_automatic_invalidation_disabled(o, 1);
+    if (custom) ts_options_set_token_invalidation_handler(o, custom_handler, NULL);
+    if (ts_client_connect(&c, o) != TS_OK ||
+        ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) != TS_OK) {
+        left = -1;
+    } else {
+        /* WHEN the server answers the next heartbeat with `code` */
+        f.hb_code = code;
+        pump_until(c, TS_MODE_MANUAL, &R.lost, 1, 3000);
+        pump(c, TS_MODE_MANUAL, 50);
+        left = count_tokens(store);
+        CHECK(rec_get(&R.lost) == 1 && R.last_lost_code == code);
+        CHECK(ts_lease_get_state(l) == TS_LEASE_LOST);
+        CHECK(ts_client_lease_count(c) == 0);
+    }
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&f);
+    return left;
+}
+
+static void a_failed_heartbeat_with_one_of_the_seven_names_deletes_the_token(void) {
+    CHECK(heartbeat_refused(TS_CODE_LICENSE_CHECKOUT_EXPIRED, 0, 0, 0) == 0);
+    CHECK(heartbeat_refused(TS_CODE_LEASE_ID_NOT_FOUND, 0, 0, 0) == 0);
+    CHECK(heartbeat_refused(TS_CODE_CLIENT_HW_ID_MISMATCH, 0, 0, 0) == 0);
+}
+
+static void a_failed_heartbeat_with_another_code_keeps_the_token(void) {
+    CHECK(heartbeat_refused(TS_CODE_INTERNAL_ERROR, 0, 0, 0) == 1);
+    CHECK(heartbeat_refused(TS_CODE_FORCED_RELEASE, 0, 0, 0) == 1);
+}
+
+static void token_automatic_invalidation_disabled_keeps_the_token(void) {
+    CHECK(heartbeat_refused(TS_CODE_LICENSE_CHECKOUT_EXPIRED, 1, 0, 0) == 1);
+    /* the handler is not even asked */
+    CHECK(heartbeat_refused(TS_CODE_LICENSE_CHECKOUT_EXPIRED, 1, 1, 1) == 1);
+    CHECK(rec_get(&R.invalidations) == 0);
+}
+
+static void a_custom_handler_decides_and_sees_the_failure(void) {
+    CHECK(heartbeat_refused(TS_CODE_INTERNAL_ERROR, 0, 1, 1) == 0);
+    CHECK(rec_get(&R.invalidations) == 1 && R.last_invalid_code == TS_CODE_INTERNAL_ERROR);
+    CHECK(heartbeat_refused(TS_CODE_LEASE_ID_NOT_FOUND, 0, 1, 0) == 1);
+}
+
+static void notices_reach_the_callbacks_and_a_revoked_lease_is_lost(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id id;
+    memset(&f, 0, sizeof f);
+    f.expiring = 1;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    /* GIVEN a WELCOME flagged LICENSE_EXPIRING THEN the license callback ran */
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.expiring, 1, 2000) == 1);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    id = ts_lease_get_id(l);
+    /* WHEN the server pushes LICENSE_EXPIRING and LEASE_REVOKED for the lease */
+    fake_notice(&f, TS_NOTICE_LICENSE_EXPIRING, NULL);
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.notices, 1, 2000) == 1);
+    fake_notice(&f, TS_NOTICE_LEASE_REVOKED, id.bytes);
+    /* THEN each notice is passed on, and the revoked lease is lost with forcedRelease */
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.lost, 1, 2000) == 1);
+    CHECK(R.last_lost_code == TS_CODE_FORCED_RELEASE);
+    CHECK(rec_get(&R.expiring) == 2 && rec_get(&R.notices) == 2);
+    CHECK(ts_lease_get_state(l) == TS_LEASE_LOST);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+}
+
+static void a_queued_checkout_waits_for_its_grant(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    memset(&f, 0, sizeof f);
+    f.on_checkout = FC_QUEUE_THEN_GRANT;
+    f.delay_ms = 300;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    CHECK(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, TS_CHECKOUT_WAIT, 3000, &l) == TS_OK);
+    CHECK(l && ts_lease_get_state(l) == TS_LEASE_HELD);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+}
+
+static void a_grant_arriving_after_the_caller_gave_up_is_checked_in_again(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    memset(&f, 0, sizeof f);
+    f.on_checkout = FC_DELAYED_GRANT;
+    f.delay_ms = 600;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    rec_reset();
+    o = opts_for(TS_MODE_MANUAL, NULL, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    /* WHEN the caller gives up after 200 ms and the grant comes at 600 ms */
+    CHECK(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 200, &l) == TS_ERR_TIMEOUT);
+    pump(c, TS_MODE_MANUAL, 1000);
+    /* THEN the client gave the seat back: no seat leaks */
+    CHECK(fake_get(&f, &f.checkins) == 1);
+    pthread_mutex_lock(&f.mu);
+    CHECK(memcmp(f.last_checkin, f.last_granted, 16) == 0);
+    pthread_mutex_unlock(&f.mu);
+    CHECK(ts_client_lease_count(c) == 0);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+}
+
+static void a_denied_checkout_says_why_and_keeps_the_connection(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    memset(&f, 0, sizeof f);
+    f.on_checkout = FC_DENY;
+    f.deny_code = TS_CODE_NO_SEATS_AVAILABLE;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    CHECK(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_ERR_DENIED);
+    CHECK(ts_last_code() == TS_CODE_NO_SEATS_AVAILABLE && ts_last_retry_after_ms() == 250);
+    CHECK(strstr(ts_last_error_text(), "noSeatsAvailable") != NULL);
+    CHECK(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_ERR_DENIED);
+    CHECK(fake_get(&f, &f.connections) == 1);
+    /* AND arguments the protocol cannot carry never reach the server */
+    CHECK(ts_client_checkout(c, "cad-pro", NULL, 0, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_ERR_INVALID_ARGUMENT);
+    CHECK(ts_client_checkout(c, "", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_ERR_INVALID_ARGUMENT);
+    CHECK(fake_get(&f, &f.checkouts) == 2);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+}
+
+static void a_blocking_call_from_a_callback_is_refused_not_deadlocked(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    memset(&f, 0, sizeof f);
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    rec_reset();
+    R.try_blocking_in_cb = 1;
+    o = opts_for(TS_MODE_THREAD, NULL, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    fake_notice(&f, TS_NOTICE_ENTITLEMENT_CHANGED, NULL);
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.notices, 1, 2000) == 1);
+    CHECK(R.cb_blocking_status == TS_ERR_WRONG_MODE);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+}
+
+static void manual_mode_exposes_the_socket_and_a_deadline(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    int64_t d;
+    memset(&f, 0, sizeof f);
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    rec_reset();
+    o = opts_for(TS_MODE_MANUAL, NULL, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    CHECK(ts_client_fd(c) >= 0);
+    CHECK(ts_client_events(c) & POLLIN);
+    d = ts_client_next_deadline_ms(c);
+    CHECK(d > 0 && d <= ts_now_ms() + 200 + 10);
+    CHECK(ts_client_next_timeout_ms(c) >= 0 && ts_client_next_timeout_ms(c) <= 210);
+    /* keepalive heartbeats flow with no lease held */
+    {
+        int64_t end = ts_now_ms() + 5000;
+        while (fake_get(&f, &f.heartbeats) < 2 && ts_now_ms() < end) pump(c, TS_MODE_MANUAL, 50);
+    }
+    CHECK(fake_get(&f, &f.heartbeats) >= 2);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+    /* AND a threaded client refuses ts_client_process */
+    memset(&f, 0, sizeof f);
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    o = opts_for(TS_MODE_THREAD, NULL, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    CHECK(ts_client_process(c) == TS_ERR_WRONG_MODE);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+}
+
+static void a_restarted_program_reclaims_its_stored_lease(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c1 = NULL, *c2 = NULL;
+    ts_lease *l1 = NULL, *l2 = NULL;
+    ts_token_store *store = NULL;
+    ts_lease_id first;
+    ts_token t;
+    memset(&f, 0, sizeof f);
+    f.reclaim_known = 1;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    o = opts_for(TS_MODE_MANUAL, store, addr, NULL);
+    REQUIRE(ts_client_connect(&c1, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c1, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l1) == TS_OK);
+    first = ts_lease_get_id(l1);
+    /* GIVEN the token of a lease written as if by a process that is gone */
+    memset(&t, 0, sizeof t);
+    t.lease_id = first;
+    t.product = "cad-pro";
+    t.license_key = "";
+    t.entitlement_id = "ent-fake";
+    t.quantity = 1;
+    t.enforcement = TS_ENFORCEMENT_SEATS;
+    t.server = addr;
+    t.hw_id = "hw-test";
+    t.pid = 0;
+    /* WHEN the first program is gone and a new client reclaims it THEN it gets the same id back */
+    ts_client_destroy(c1);
+    c1 = NULL;
+    REQUIRE(ts_client_connect(&c2, o) == TS_OK);
+    CHECK(ts_client_reclaim(c2, &t, 2000, &l2) == TS_OK);
+    if (l2) {
+        ts_lease_id again = ts_lease_get_id(l2);
+        CHECK(ts_lease_id_equal(&again, &first));
+    }
+    ts_lease_destroy(l1);
+    ts_lease_destroy(l2);
+    ts_client_destroy(c2);
+    ts_client_destroy(c1);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&f);
+}
+
+int main(void) {
+    pthread_mutex_init(&R.mu, NULL);
+    RUN(connect_threaded);
+    RUN(connect_manual);
+    RUN(roundtrip_threaded);
+    RUN(roundtrip_manual);
+    RUN(a_server_answering_garbage_is_refused_and_the_next_one_used);
+    RUN(a_silent_server_costs_one_connect_timeout_and_the_next_one_is_used);
+    RUN(no_common_version_is_reported_as_such);
+    RUN(a_refused_client_version_gives_up_at_once_with_the_code);
+    RUN(a_frame_over_the_limit_closes_the_socket_and_fails_over);
+    RUN(a_truncated_frame_then_close_fails_over);
+    RUN(a_truncated_frame_then_silence_is_detected_by_the_heartbeat_deadline);
+    RUN(a_silent_server_never_blocks_the_caller_past_its_timeout);
+    RUN(killed_threaded);
+    RUN(killed_manual);
+    RUN(a_restarted_server_that_kept_the_lease_gives_it_back_by_reclaim);
+    RUN(a_failed_heartbeat_with_one_of_the_seven_names_deletes_the_token);
+    RUN(a_failed_heartbeat_with_another_code_keeps_the_token);
+    RUN(token_automatic_invalidation_disabled_keeps_the_token);
+    RUN(a_custom_handler_decides_and_sees_the_failure);
+    RUN(notices_reach_the_callbacks_and_a_revoked_lease_is_lost);
+    RUN(a_queued_checkout_waits_for_its_grant);
+    RUN(a_grant_arriving_after_the_caller_gave_up_is_checked_in_again);
+    RUN(a_denied_checkout_says_why_and_keeps_the_connection);
+    RUN(a_blocking_call_from_a_callback_is_refused_not_deadlocked);
+    RUN(manual_mode_exposes_the_socket_and_a_deadline);
+    RUN(a_restarted_program_reclaims_its_stored_lease);
+    pthread_mutex_destroy(&R.mu);
+    return TC_SUMMARY("client");
+}
