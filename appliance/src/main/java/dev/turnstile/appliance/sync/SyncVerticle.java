@@ -1,0 +1,224 @@
+package dev.turnstile.appliance.sync;
+
+import dev.turnstile.appliance.Appliance;
+import dev.turnstile.appliance.config.ConfigReader;
+import dev.turnstile.appliance.license.LicenseConfig;
+import dev.turnstile.appliance.license.LicenseDocument;
+import dev.turnstile.appliance.license.LicenseService;
+import dev.turnstile.appliance.seat.Entitlement;
+import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.seat.LedgerEvent;
+import dev.turnstile.appliance.seat.PoolView;
+import dev.turnstile.appliance.store.StoreConfig;
+import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.protocol.Message;
+import dev.turnstile.protocol.NoticeKind;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The appliance's sync and license component, deployed by {@link Appliance} between loading the
+ * configured entitlements and listening: binds {@code sync:} and {@code license:}, starts the
+ * {@link SyncService} (saved state into the ledger) and the {@link LicenseService} (installed
+ * license), then the first sync and the schedule. Both run on this verticle's context.
+ *
+ * <p>Absent ({@link #create} returns {@code null}) when neither section asks for it, so an
+ * appliance without {@code license:} and with sync off behaves as before: no validity, no refusal.
+ */
+public final class SyncVerticle extends VerticleBase {
+    private static final Logger LOG = LoggerFactory.getLogger(SyncVerticle.class);
+    /** Refusals that suggest the cloud may know something this appliance does not yet: they make a sync urgent. */
+    static final Set<ErrorCode> URGENT_DENIALS = EnumSet.of(ErrorCode.UNKNOWN_PRODUCT, ErrorCode.UNKNOWN_LICENSE_KEY,
+            ErrorCode.ENTITLEMENT_NOT_ACTIVE);
+
+    private final Appliance appliance;
+    private final LicenseConfig licenseConfig;
+    private final SyncConfig syncConfig;
+    private final JsonObject storeSection;
+    private final MeterRegistry registry;
+    private final Consumer<List<Entitlement>> recordEntitlements;
+    private LicenseService license;
+    private SyncService sync;
+
+    private SyncVerticle(Appliance appliance, LicenseConfig licenseConfig, SyncConfig syncConfig, JsonObject storeSection,
+                         MeterRegistry registry, Consumer<List<Entitlement>> recordEntitlements) {
+        this.appliance = appliance;
+        this.recordEntitlements = recordEntitlements;
+        this.licenseConfig = licenseConfig;
+        this.syncConfig = syncConfig;
+        this.storeSection = storeSection;
+        this.registry = registry;
+    }
+
+    /**
+     * Binds {@code sync:} and {@code license:} of the appliance's configuration.
+     *
+     * @param recordEntitlements given every entitlement the ledger serves after the sync changed them (the
+     *                           store's {@code entitlements} table); may be {@code null}
+     * @return the component, or {@code null} when licensing is off (no {@code license:}, sync disabled)
+     * @throws dev.turnstile.appliance.config.ConfigException naming every bad key
+     */
+    public static SyncVerticle create(Appliance appliance, MeterRegistry registry,
+                                      Consumer<List<Entitlement>> recordEntitlements) {
+        JsonObject raw = appliance.config().raw();
+        ConfigReader r = new ConfigReader();
+        LicenseConfig lc = LicenseConfig.bind(raw, r);
+        SyncConfig sc = SyncConfig.bind(r.object(raw, "sync", "sync"), r);
+        r.throwIfAny();
+        if (!lc.enabled()) {
+            return null;
+        }
+        JsonObject store = raw.getValue("store") instanceof JsonObject s ? s : null;
+        return new SyncVerticle(appliance, lc, sc, store, registry, recordEntitlements);
+    }
+
+    /**
+     * Checks {@code sync:} and {@code license:} of a configuration tree without starting anything
+     * (for {@code check-config}): throws a ConfigException naming every bad key. Does not read key files.
+     */
+    public static void validate(JsonObject raw) {
+        ConfigReader r = new ConfigReader();
+        LicenseConfig.bind(raw, r);
+        SyncConfig.bind(r.object(raw, "sync", "sync"), r);
+        r.throwIfAny();
+    }
+
+    private SyncStore openStore() {
+        if (storeSection != null) {
+            ConfigReader r = new ConfigReader();
+            StoreConfig sc = StoreConfig.bind(storeSection, r, System.getenv());
+            if (r.problems().isEmpty()) {
+                try {
+                    return new PgSyncStore(vertx, sc);
+                } catch (RuntimeException e) {
+                    LOG.error("sync: cannot use the store: section for the sync state ({}); using files in {}",
+                            e.getMessage(), syncConfig.stateDir().toAbsolutePath());
+                }
+            }
+        }
+        return new FileSyncStore(vertx, syncConfig.stateDir());
+    }
+
+    @Override
+    public Future<?> start() {
+        SyncStore store = openStore();
+        license = new LicenseService(vertx, licenseConfig, appliance::nowMs, new Hooks(), registry);
+        sync = new SyncService(vertx, syncConfig, appliance.ledger(), appliance::nowMs, store, license, registry,
+                new SplittableRandom());
+        if (recordEntitlements != null) {
+            sync.onEntitlementsChanged(() -> recordEntitlements.accept(servedEntitlements()));
+        }
+        return sync.start()
+                .compose(v -> license.start())
+                .onSuccess(v -> {
+                    appliance.registry().addJournalSink(this::watch);
+                    sync.startSyncing();
+                });
+    }
+
+    @Override
+    public Future<?> stop() {
+        if (license != null) {
+            license.stop();
+        }
+        return sync == null ? Future.succeededFuture() : sync.stop();
+    }
+
+    /** Every entitlement the ledger serves now (configured and synced). */
+    private List<Entitlement> servedEntitlements() {
+        List<Entitlement> out = new ArrayList<>();
+        for (PoolView p : appliance.ledger().pools()) {
+            out.add(new Entitlement(p.entitlementId(), p.tenantId(), p.productId(), p.enforcement(), p.maxSeats(),
+                    p.startsAt(), p.endsAt()));
+        }
+        return out;
+    }
+
+    /** Ledger events, on whichever thread: a refusal the cloud might cure makes a sync urgent. Cheap. */
+    private void watch(LedgerEvent e) {
+        if (e.kind() == LedgerEvent.Kind.DENIAL && URGENT_DENIALS.contains(e.reason())) {
+            sync.urgent("checkout refused with " + e.reason().wireName());
+        }
+    }
+
+    private final class Hooks implements LicenseService.Hooks {
+        @Override
+        public Future<Void> applyLicenseEntitlements(LicenseDocument doc, String trigger) {
+            return sync.applyLicenseEntitlements(doc, trigger);
+        }
+
+        @Override
+        public void urgentSync(String reason) {
+            sync.urgent(reason);
+        }
+
+        @Override
+        public void noticeExpiring(long validUntilMs, String text) {
+            boolean over = validUntilMs <= appliance.nowMs();
+            appliance.registry().broadcast(new Message.Notice(NoticeKind.LICENSE_EXPIRING.code(), Message.NO_LEASE,
+                    over ? ErrorCode.LICENSE_EXPIRED.code() : 0, "", validUntilMs, text));
+        }
+
+        @Override
+        public int revokeAllLeases(String why) {
+            int n = 0;
+            for (LeaseView l : appliance.ledger().leases()) {
+                if (appliance.ledger().forceRelease(l.leaseId(), appliance.nowMs()) == ErrorCode.OK) {
+                    n++;
+                }
+            }
+            return n;
+        }
+    }
+
+    // ------------------------------------------------------------------ what the appliance asks
+
+    public LicenseService license() {
+        return license;
+    }
+
+    public SyncService sync() {
+        return sync;
+    }
+
+    /** licenseExpired while no valid license is installed, else {@code null}. */
+    public ErrorCode checkoutRefusal() {
+        return license == null ? null : license.checkoutRefusal(appliance.nowMs());
+    }
+
+    public String checkoutRefusalMessage() {
+        return license == null ? "" : license.checkoutRefusalMessage(appliance.nowMs());
+    }
+
+    /** WELCOME's license_valid_until_ms. */
+    public long licenseValidUntilMs() {
+        return license == null ? 0 : license.validUntilMs();
+    }
+
+    /** WELCOME flags this component sets (LICENSE_EXPIRING). */
+    public int welcomeFlags() {
+        return license != null && license.expiring(appliance.nowMs()) ? Message.Welcome.FLAG_LICENSE_EXPIRING : 0;
+    }
+
+    /** The {@code sync} and {@code license} objects of {@code GET /v1/status}. */
+    public Map<String, JsonObject> statusJson() {
+        return Map.of("sync", sync == null ? new JsonObject() : sync.statusJson(),
+                "license", license == null ? new JsonObject() : license.statusJson(appliance.nowMs()));
+    }
+
+    /** Mounts the sync, entitlement and license routes (SyncRoutes). */
+    public void mountRoutes(dev.turnstile.appliance.http.HttpApi api) {
+        SyncRoutes.mount(api, this);
+    }
+}
