@@ -125,12 +125,12 @@ public final class Main implements Callable<Integer> {
             }, "turnstile-shutdown"));
             // systemd: READY=1 now that config is loaded and TCP + HTTP listen; watchdog on every event
             // loop; SIGHUP re-reads the YAML (a bad file changes nothing) and applies logging.levels;
-            // entitlements/clients/license need Appliance.reload (not there yet: restart for those);
+            // Appliance.reload applies entitlements, client policy and the license file;
             // SIGTERM/SIGINT -> STOPPING=1 and System.exit(0), which runs the shutdown hook above.
-            systemd.ready(vertx, statusLine(appliance), () -> options.load(vertx).map(t -> {
-                ApplianceConfig.from(t);
+            systemd.ready(vertx, statusLine(appliance), () -> options.load(vertx).compose(t -> {
+                ApplianceConfig next = ApplianceConfig.from(t); // a bad file throws: nothing changes
                 logLevels.apply(LogLevels.fromConfig(t));
-                return t;
+                return appliance.reload(next).map(t);
             }));
             // systemd: end
             stopped.await();

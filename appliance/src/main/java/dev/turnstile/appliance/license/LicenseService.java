@@ -225,6 +225,11 @@ public final class LicenseService {
         }
     }
 
+    /** SIGHUP: reads the license file again now (a newer, valid one is installed). */
+    public Future<Void> reloadFile() {
+        return loadFile(false);
+    }
+
     /** Loads the license file when it changed (or at start), verifies it and installs it when newer. */
     private Future<Void> loadFile(boolean atStart) {
         return vertx.executeBlocking(this::readFile).compose(read -> {
