@@ -52,7 +52,11 @@ public final class Appliance implements SessionServices {
     private volatile boolean ready;
     private long tickTimer = -1;
     private int tcpPort;
+    private volatile ClientPolicy clients;
+    private volatile List<Entitlement> configEntitlements;
     private HttpApi http;
+    // metrics: the appliance's meters and seat history (issue 6), counting ledger events from the first one
+    private final dev.turnstile.appliance.metrics.ApplianceMetrics metrics;
     // store: memory-only until startStore() finds a store: section
     private volatile dev.turnstile.appliance.store.PersistenceService store =
             dev.turnstile.appliance.store.PersistenceService.memoryOnly();
@@ -68,8 +72,11 @@ public final class Appliance implements SessionServices {
                 s.maxQueuePerPool(), Math.max(1, Math.min(s.defaultWaitMs(), s.maxWaitMs())), Math.max(1, s.maxWaitMs()),
                 LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES);
         // store: every ledger event also goes to the store (memory-only until startStore() replaces it)
+        this.clients = config.clients();
+        this.configEntitlements = config.entitlements();
         this.ledger = new ConcurrentLedger(settings,
                 dev.turnstile.appliance.store.JournalingListener.of(registry, () -> store));
+        this.metrics = dev.turnstile.appliance.metrics.ApplianceMetrics.create(this); // metrics:
     }
 
     /** Binds {@code configTree} (the YAML as JSON, environment already applied) and starts. */
@@ -209,6 +216,43 @@ public final class Appliance implements SessionServices {
     }
 
     /**
+     * Applies what can change without dropping a socket (SIGHUP, {@code systemctl reload}): the
+     * configured entitlements (added, resized, removed: the ledger's rules for each apply), the
+     * client policy (token, versions), and the license file. Everything else (server.*, http.*,
+     * store.*, sync.*) needs a restart; a difference there is logged and ignored.
+     */
+    public Future<Void> reload(ApplianceConfig next) {
+        long now = nowMs();
+        java.util.Map<String, Entitlement> before = new java.util.HashMap<>();
+        for (Entitlement e : configEntitlements) {
+            before.put(e.entitlementId(), e);
+        }
+        int changed = 0;
+        for (Entitlement e : next.entitlements()) {
+            if (!e.equals(before.remove(e.entitlementId()))) {
+                ledger.upsertEntitlement(e, now);
+                changed++;
+            }
+        }
+        for (String gone : before.keySet()) {
+            ledger.removeEntitlement(gone, now);
+            changed++;
+        }
+        configEntitlements = next.entitlements();
+        clients = next.clients();
+        store.recordEntitlements(next.entitlements()); // store: the entitlements table follows the file
+        for (String section : List.of("server", "http", "store", "sync")) {
+            Object a = config.raw().getValue(section);
+            Object b = next.raw().getValue(section);
+            if (!java.util.Objects.equals(a, b)) {
+                LOG.warn("reload: changes to the {} section need a restart; they are not applied", section);
+            }
+        }
+        LOG.info("reload: {} entitlement(s) added, changed or removed; client policy {}", changed, clients);
+        return sync == null ? Future.succeededFuture() : sync.license().reloadFile(); // sync: the license file
+    }
+
+    /**
      * Graceful shutdown: stop accepting, tell every client the server is draining (NOTICE
      * DRAINING with the deadline), refuse new checkouts, wait until the clients have left or the
      * drain timeout passes, then say GOODBYE to the rest and close.
@@ -249,6 +293,7 @@ public final class Appliance implements SessionServices {
             if (http != null) {
                 undeploys.add(http.stop());
             }
+            metrics.close(); // metrics: stop sampling, leave the global registry
             return Future.join(undeploys).mapEmpty();
         }).eventually(() -> store.stop()) // store: write everything held, once the sessions have drained
                 .<Void>mapEmpty().onComplete(ar -> LOG.info("Turnstile {} stopped", config.server().id()));
@@ -275,6 +320,11 @@ public final class Appliance implements SessionServices {
 
     public HttpApi http() {
         return http;
+    }
+
+    // metrics: meters, seat history and the shared lease copy behind /metrics and the status page
+    public dev.turnstile.appliance.metrics.ApplianceMetrics metrics() {
+        return metrics;
     }
 
     /** The summary behind {@code GET /v1/status} and the status page. */
@@ -339,7 +389,7 @@ public final class Appliance implements SessionServices {
 
     @Override
     public ClientPolicy clientPolicy() {
-        return config.clients();
+        return clients;
     }
 
     @Override

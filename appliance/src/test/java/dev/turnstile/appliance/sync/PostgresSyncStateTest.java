@@ -83,7 +83,8 @@ class PostgresSyncStateTest {
             }
             JsonObject config = f.config().put("store", new JsonObject()
                     .put("url", "postgresql://turnstile:turnstile@127.0.0.1:" + closedPort + "/nothing")
-                    .put("connect_timeout", "300ms"));
+                    .put("connect_timeout", "300ms")
+                    .put("spill_dir", java.nio.file.Files.createTempDirectory("turnstile-spill").toString()));
             f.start(config);
             JsonObject s = f.await("the failed start sync", f::syncStatus, x -> "store_failed".equals(x.getString("status")));
             assertEquals(false, s.getBoolean("store_available"));

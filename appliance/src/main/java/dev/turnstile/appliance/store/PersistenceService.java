@@ -1,0 +1,125 @@
+package dev.turnstile.appliance.store;
+
+import dev.turnstile.appliance.seat.Entitlement;
+import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.seat.LedgerEvent;
+import dev.turnstile.appliance.seat.LedgerListener;
+import dev.turnstile.appliance.seat.LeaseState;
+import dev.turnstile.appliance.store.impl.MemoryOnlyPersistence;
+import dev.turnstile.appliance.store.impl.PgPersistenceService;
+import dev.turnstile.protocol.ErrorCode;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * Makes what the seat ledger decides durable, behind it: every {@link LedgerEvent} goes on a
+ * bounded in-memory queue and a writer thread writes it to PostgreSQL in batches (see the package
+ * documentation for the pipeline, its guarantees and the Postgres-down policy).
+ *
+ * <p>Lifecycle: {@link #start} (connects, applies migrations, replays what an earlier run spilled)
+ * before the TCP server listens; {@link #loadActiveLeases()} once, for restart recovery;
+ * {@link #journal} from the ledger listener for as long as the appliance runs; {@link #stop()}
+ * after the sessions have drained, which writes everything still held.
+ *
+ * <p>Thread-safety: every method may be called from any thread. {@link #journal} is cheap and
+ * never blocks (a lock-free enqueue), so it may be called inside ledger commands on event loops.
+ */
+public interface PersistenceService {
+
+    /**
+     * Starts the PostgreSQL-backed store described by {@code storeConfig} (the YAML's {@code store:}
+     * section). Fails with a {@link dev.turnstile.appliance.config.ConfigException} naming the key
+     * for an invalid value, and with {@link MigrationException} naming the file and Postgres's
+     * message when a migration fails: both must stop the appliance. A database that cannot be
+     * reached, refuses the credentials or whose URL does not parse does <em>not</em> fail the start:
+     * seat service goes on, events are held and spilled, and the log and {@link #status()} say why.
+     */
+    static Future<PersistenceService> start(Vertx vertx, JsonObject storeConfig) {
+        StoreConfig config;
+        try {
+            config = StoreConfig.from(storeConfig == null ? new JsonObject() : storeConfig, System.getenv());
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
+        return start(vertx, config);
+    }
+
+    /** As {@link #start(Vertx, JsonObject)}, from an already bound configuration. */
+    static Future<PersistenceService> start(Vertx vertx, StoreConfig config) {
+        return PgPersistenceService.start(vertx, config).map(s -> (PersistenceService) s);
+    }
+
+    /** The store of an appliance without a {@code store:} section: keeps nothing, and its status says so. */
+    static PersistenceService memoryOnly() {
+        return MemoryOnlyPersistence.INSTANCE;
+    }
+
+    /** True when the YAML tree has a {@code store:} section, i.e. the appliance should persist. */
+    static boolean configuredIn(JsonObject root) {
+        return root != null && root.getValue("store") instanceof JsonObject;
+    }
+
+    /** False for {@link #memoryOnly()}. */
+    boolean persistent();
+
+    /**
+     * Takes one ledger event (the {@link LedgerListener#journal} contract): enqueues it and returns.
+     * Never blocks, never throws, never calls back into the ledger.
+     */
+    void journal(LedgerEvent event);
+
+    /**
+     * Records the configured entitlements (the {@code entitlements} table); written with the next
+     * batch. Entitlements missing from {@code current} are marked removed.
+     */
+    void recordEntitlements(Collection<Entitlement> current);
+
+    /**
+     * The leases that were active when the appliance last stopped (or crashed), after everything an
+     * earlier run spilled to disk has been written. State {@link LeaseState#ORPHANED}; feed each to
+     * {@code ledger.restoreLease(lease, now + reclaimGrace)}. Fails when the database cannot be reached.
+     */
+    Future<List<LeaseView>> loadActiveLeases();
+
+    /**
+     * Completes when every event journaled before this call is written (or parked, see the package
+     * documentation). Does not time out by itself: while Postgres is down it waits for it.
+     */
+    Future<Void> flush();
+
+    /**
+     * Figures for the status page and {@code /metrics}: {@code mode}, {@code connected},
+     * {@code queue_depth}, {@code lag_events}, {@code lag_ms}, {@code spilled_bytes}, {@code last_error}, ...
+     * Cheap; safe on an event loop.
+     */
+    JsonObject status();
+
+    /** Writes everything still held (spilling to disk what Postgres does not take in time) and closes. */
+    Future<Void> stop();
+
+    /** A {@link LedgerListener} that only journals, for a listener fan-out. */
+    default LedgerListener asLedgerListener() {
+        PersistenceService self = this;
+        return new LedgerListener() {
+            @Override
+            public void queuedGranted(long sessionId, int requestId, LeaseView lease) {
+            }
+
+            @Override
+            public void queuedDenied(long sessionId, int requestId, ErrorCode code, String message) {
+            }
+
+            @Override
+            public void leaseEnded(long sessionId, LeaseView lease, ErrorCode reason) {
+            }
+
+            @Override
+            public void journal(LedgerEvent event) {
+                self.journal(event);
+            }
+        };
+    }
+}

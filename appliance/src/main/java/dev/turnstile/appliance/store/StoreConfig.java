@@ -1,0 +1,161 @@
+package dev.turnstile.appliance.store;
+
+import dev.turnstile.appliance.config.ConfigReader;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The {@code store:} section of the YAML file, bound and validated.
+ *
+ * <pre>
+ * store:
+ *   url: postgresql://turnstile@127.0.0.1:5432/turnstile   # or host / port / database / user below
+ *   password: ${TURNSTILE_DB_PASSWORD}                     # or leave it out: the env variable is read
+ *   flush_interval: 200ms      # a batch is written at least this often
+ *   batch_size: 2000           # ... or as soon as this many events wait
+ *   queue_capacity: 50000      # events held in memory while Postgres is behind; beyond: spill to disk
+ *   spill_dir: /var/lib/turnstile/spill
+ *   write_mode: write_behind   # or write_through: one transaction per event, no batching
+ * </pre>
+ *
+ * <p>{@link #url()} stays a string: a URL that does not parse must not stop seat service (issue 3,
+ * "Bad input"), so it is checked when the store connects, and reported in the log and the status.
+ *
+ * @param url              a {@code postgresql://} URL, or {@code null} when host/port/... are used
+ * @param password         from the file, else from {@value #PASSWORD_ENV}; overrides one in the URL
+ * @param flushIntervalMs  the longest an event waits in memory while Postgres is up
+ * @param batchSize        events per transaction (and the count that triggers a write before the interval)
+ * @param queueCapacity    events held in memory before spilling to {@link #spillDir()}
+ * @param snapshotIntervalMs the period of one pool_snapshots row per pool
+ * @param connectTimeoutMs TCP connect timeout to Postgres
+ * @param writeTimeoutMs   the longest one batch transaction may take before the connection is dropped and the
+ *                         batch retried (safe: every row is idempotent)
+ */
+public record StoreConfig(String url, String host, int port, String database, String user, String password,
+                          long flushIntervalMs, int batchSize, int queueCapacity, Path spillDir, WriteMode writeMode,
+                          long snapshotIntervalMs, long connectTimeoutMs, long writeTimeoutMs) {
+
+    /** The environment variable read when {@code store.password} is not set. */
+    public static final String PASSWORD_ENV = "TURNSTILE_DB_PASSWORD";
+
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 5432;
+    public static final String DEFAULT_DATABASE = "turnstile";
+    public static final String DEFAULT_USER = "turnstile";
+    public static final long DEFAULT_FLUSH_INTERVAL_MS = 200;
+    public static final int DEFAULT_BATCH_SIZE = 2_000;
+    public static final int DEFAULT_QUEUE_CAPACITY = 50_000;
+    public static final String DEFAULT_SPILL_DIR = "data/spill";
+    public static final long DEFAULT_SNAPSHOT_INTERVAL_MS = 60_000;
+    public static final long DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
+    public static final long DEFAULT_WRITE_TIMEOUT_MS = 15_000;
+
+    /** How ledger events reach Postgres. */
+    public enum WriteMode {
+        /** Batched, behind the ledger: a checkout never waits for the disk (the default). */
+        WRITE_BEHIND,
+        /** One transaction per event as soon as it arrives; for comparison and for sites that want it. */
+        WRITE_THROUGH;
+
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * Binds {@code store} (the section, not the whole tree). Problems go to {@code r}, each naming
+     * its key under {@code store.}; the caller throws them together with the rest of the file.
+     */
+    public static StoreConfig bind(JsonObject store, ConfigReader r, Map<String, String> env) {
+        String url = r.string(store, "url", "store.url", null);
+        if (url != null && url.isBlank()) {
+            url = null;
+        }
+        String host = r.string(store, "host", "store.host", DEFAULT_HOST);
+        int port = (int) r.integer(store, "port", "store.port", DEFAULT_PORT, 1, 65_535);
+        String database = r.string(store, "database", "store.database", DEFAULT_DATABASE);
+        String user = r.string(store, "user", "store.user", DEFAULT_USER);
+        String password = r.string(store, "password", "store.password", null);
+        if (password == null) {
+            password = env.get(PASSWORD_ENV);
+        }
+        long flush = r.durationMs(store, "flush_interval", "store.flush_interval", DEFAULT_FLUSH_INTERVAL_MS, 1,
+                60_000);
+        int batch = (int) r.integer(store, "batch_size", "store.batch_size", DEFAULT_BATCH_SIZE, 1, 100_000);
+        int capacity = (int) r.integer(store, "queue_capacity", "store.queue_capacity", DEFAULT_QUEUE_CAPACITY, 1,
+                10_000_000);
+        if (capacity < batch) {
+            r.problem("store.queue_capacity", "at least store.batch_size (" + batch + ")", capacity);
+        }
+        String spill = r.string(store, "spill_dir", "store.spill_dir", DEFAULT_SPILL_DIR);
+        Path spillDir = Path.of(DEFAULT_SPILL_DIR);
+        try {
+            spillDir = Path.of(spill);
+        } catch (RuntimeException e) {
+            r.problem("store.spill_dir", "a directory path", spill);
+        }
+        String mode = r.string(store, "write_mode", "store.write_mode", "write_behind");
+        WriteMode writeMode = WriteMode.WRITE_BEHIND;
+        String m = mode.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+        if (m.equals("write_through")) {
+            writeMode = WriteMode.WRITE_THROUGH;
+        } else if (!m.equals("write_behind")) {
+            r.problem("store.write_mode", "write_behind or write_through", mode);
+        }
+        long snapshot = r.durationMs(store, "snapshot_interval", "store.snapshot_interval",
+                DEFAULT_SNAPSHOT_INTERVAL_MS, 1_000, 86_400_000L);
+        long connectTimeout = r.durationMs(store, "connect_timeout", "store.connect_timeout",
+                DEFAULT_CONNECT_TIMEOUT_MS, 100, 600_000);
+        long writeTimeout = r.durationMs(store, "write_timeout", "store.write_timeout", DEFAULT_WRITE_TIMEOUT_MS,
+                100, 600_000);
+        return new StoreConfig(url, host, port, database, user, password, flush, batch, capacity, spillDir,
+                writeMode, snapshot, connectTimeout, writeTimeout);
+    }
+
+    /** Binds and validates {@code store}; throws {@link dev.turnstile.appliance.config.ConfigException} on problems. */
+    public static StoreConfig from(JsonObject store, Map<String, String> env) {
+        ConfigReader r = new ConfigReader();
+        StoreConfig c = bind(store, r, env);
+        r.throwIfAny();
+        return c;
+    }
+
+    /** Where the store points, for logs and the status page: never the password. */
+    public String describeTarget() {
+        if (url != null) {
+            return describeUrl(url);
+        }
+        return "postgresql://" + user + "@" + host + ":" + port + "/" + database;
+    }
+
+    /** {@code postgresql://user:secret@host/db} with the secret replaced by {@code ***}. */
+    public static String describeUrl(String url) {
+        if (url == null) {
+            return "(none)";
+        }
+        return url.replaceAll("(://[^:/@]*):[^@/]*@", "$1:***@")
+                .replaceAll("(?i)(password=)[^&]*", "$1***");
+    }
+
+    /** Never prints the password. */
+    @Override
+    public String toString() {
+        return "StoreConfig[" + describeTarget() + ", flush_interval=" + flushIntervalMs + "ms, batch_size=" + batchSize
+                + ", queue_capacity=" + queueCapacity + ", spill_dir=" + spillDir + ", write_mode="
+                + writeMode.configName() + "]";
+    }
+
+    /** A copy with another spill directory (tests, benchmarks). */
+    public StoreConfig withSpillDir(Path dir) {
+        return new StoreConfig(url, host, port, database, user, password, flushIntervalMs, batchSize, queueCapacity,
+                dir, writeMode, snapshotIntervalMs, connectTimeoutMs, writeTimeoutMs);
+    }
+
+    /** A copy with another write mode (the benchmark). */
+    public StoreConfig withWriteMode(WriteMode mode) {
+        return new StoreConfig(url, host, port, database, user, password, flushIntervalMs, batchSize, queueCapacity,
+                spillDir, mode, snapshotIntervalMs, connectTimeoutMs, writeTimeoutMs);
+    }
+}

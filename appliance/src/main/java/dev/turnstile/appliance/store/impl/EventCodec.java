@@ -1,0 +1,96 @@
+package dev.turnstile.appliance.store.impl;
+
+import dev.turnstile.appliance.seat.LedgerEvent;
+import dev.turnstile.protocol.ErrorCode;
+import io.vertx.core.json.JsonObject;
+import java.util.UUID;
+
+/**
+ * One event as one line of JSON, for the spill file and the parked-events file. Readable by an
+ * admin with {@code jq}; the field names are short because a spill file may hold millions of lines.
+ *
+ * <pre>{"run":"…","seq":42,"enq":1795…,"kind":"CHECKOUT","at":1795…,"lease":"…","ent":"ent-cad",
+ *  "prod":"cad-pro","sess":7,"client":"c1","hw":"hw1","qty":1,"reason":"ok","used":1,"high":1}</pre>
+ */
+final class EventCodec {
+    private EventCodec() {
+    }
+
+    static String encode(QueuedEvent q) {
+        StringBuilder sb = new StringBuilder(256);
+        encodeTo(sb, q);
+        return sb.toString();
+    }
+
+    /**
+     * Appends one line (without the newline). Written by hand rather than through a JSON tree: the
+     * spill must keep up with the ledger when Postgres is away, so this is on the hot path.
+     */
+    static void encodeTo(StringBuilder sb, QueuedEvent q) {
+        LedgerEvent e = q.event;
+        sb.append("{\"run\":\"").append(q.runId).append("\",\"seq\":").append(q.seq)
+                .append(",\"enq\":").append(q.enqueuedAtMs)
+                .append(",\"kind\":\"").append(e.kind().name()).append('"')
+                .append(",\"at\":").append(e.atMs());
+        if (e.leaseId() != null) {
+            sb.append(",\"lease\":\"").append(e.leaseId()).append('"');
+        }
+        string(sb, "ent", e.entitlementId());
+        string(sb, "prod", e.productId());
+        sb.append(",\"sess\":").append(e.sessionId());
+        string(sb, "client", e.clientId());
+        string(sb, "hw", e.hwId());
+        sb.append(",\"qty\":").append(e.quantity());
+        string(sb, "reason", e.reason() == null ? null : e.reason().wireName());
+        sb.append(",\"used\":").append(e.poolUsed())
+                .append(",\"high\":").append(e.poolHighWater())
+                .append('}');
+    }
+
+    private static void string(StringBuilder sb, String name, String value) {
+        sb.append(",\"").append(name).append("\":");
+        if (value == null) {
+            sb.append("null");
+            return;
+        }
+        sb.append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char ch = value.charAt(i);
+            switch (ch) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (ch < 0x20 || ch == 0x2028 || ch == 0x2029) {
+                        sb.append(String.format("\\u%04x", (int) ch));
+                    } else {
+                        sb.append(ch);
+                    }
+                }
+            }
+        }
+        sb.append('"');
+    }
+
+    /** @throws IllegalArgumentException for a line that is not one of ours (reported with its place by the caller) */
+    static QueuedEvent decode(String line) {
+        try {
+            JsonObject o = new JsonObject(line);
+            String lease = o.getString("lease");
+            String reason = o.getString("reason");
+            ErrorCode code = reason == null ? ErrorCode.OK : ErrorCode.ofName(reason);
+            if (code == null) {
+                code = ErrorCode.INTERNAL_ERROR;
+            }
+            LedgerEvent e = new LedgerEvent(LedgerEvent.Kind.valueOf(o.getString("kind")), o.getLong("at"),
+                    lease == null ? null : UUID.fromString(lease), o.getString("ent"), o.getString("prod"),
+                    o.getLong("sess", 0L), o.getString("client"), o.getString("hw"), o.getLong("qty", 0L), code,
+                    o.getLong("used", 0L), o.getLong("high", 0L));
+            return new QueuedEvent(e, o.getLong("enq"), UUID.fromString(o.getString("run")), o.getLong("seq"));
+        } catch (RuntimeException ex) {
+            throw new IllegalArgumentException("not a spilled event: " + ex.getMessage(), ex);
+        }
+    }
+}

@@ -1,0 +1,698 @@
+package dev.turnstile.appliance.store.impl;
+
+import static dev.turnstile.appliance.store.impl.PgPersistenceService.LOG;
+
+import dev.turnstile.appliance.seat.Entitlement;
+import dev.turnstile.appliance.seat.LeaseState;
+import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.store.MigrationException;
+import dev.turnstile.appliance.store.StoreConfig;
+import dev.turnstile.appliance.store.StoreConfig.WriteMode;
+import dev.turnstile.appliance.store.impl.PgFailures.Kind;
+import io.vertx.core.Future;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.io.IOException;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The store's single writer thread: drains the queue into batches, writes each batch in one
+ * transaction, and when Postgres is away, holds events up to the queue's capacity and spills the
+ * rest to disk, replaying the spill in order, first, when it returns. Blocking waits happen here and
+ * only here, never on an event loop.
+ *
+ * <p>The order of writes is the order of the queue: a spilled event is older than anything still in
+ * memory, so the spill is always written first; a failed batch is retried as it was (same event
+ * keys) before anything newer.
+ */
+final class StoreWriter implements Runnable {
+    private static final long MAX_BACKOFF_MS = 5_000;
+    private static final long MAX_AUTH_BACKOFF_MS = 30_000;
+    private static final long LAG_LOG_EVERY_MS = 10_000;
+    private static final int SPILL_CHUNK = 16_384;
+
+    static final String UPSERT_ENTITLEMENT = """
+            INSERT INTO entitlements (entitlement_id, tenant_id, product_id, enforcement, max_seats, starts_at,
+                                      ends_at, updated_at, removed_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)
+            ON CONFLICT (entitlement_id) DO UPDATE SET
+                tenant_id = EXCLUDED.tenant_id, product_id = EXCLUDED.product_id,
+                enforcement = EXCLUDED.enforcement, max_seats = EXCLUDED.max_seats,
+                starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
+                updated_at = EXCLUDED.updated_at, removed_at = NULL""";
+    static final String REMOVE_OTHER_ENTITLEMENTS = """
+            UPDATE entitlements SET removed_at = $2
+            WHERE removed_at IS NULL AND NOT (entitlement_id = ANY($1))""";
+    static final String SELECT_ACTIVE_LEASES = """
+            SELECT lease_id, entitlement_id, product_id, session_id, client_id, hw_id, remote_address, quantity,
+                   checked_out_at, last_heartbeat
+            FROM leases WHERE released_at IS NULL
+            ORDER BY checked_out_at, lease_id""";
+
+    private final PgPersistenceService s;
+    private final StoreConfig c;
+    private final boolean writeThrough;
+
+    private Pool pool;
+    private final List<QueuedEvent> pending = new ArrayList<>();
+    private List<QueuedEvent> spillChunk;
+    private long spillOldestEnqMs = Long.MAX_VALUE;
+    private long nextSeq;
+    private long nextConnectAtMs;
+    private long backoffMs;
+    private volatile long leftoverRemaining;
+    private long lastFlushAtMs;
+    private long stopDeadlineMs = Long.MAX_VALUE;
+    private String lastLoggedError;
+    private long lastLagLogMs;
+    private boolean lagReported;
+    private long outageStartedMs;
+    private boolean spillAnnounced;
+    private boolean loopEntered;
+
+    StoreWriter(PgPersistenceService s) {
+        this.s = s;
+        this.c = s.config;
+        this.writeThrough = c.writeMode() == WriteMode.WRITE_THROUGH;
+    }
+
+    /** Events spilled by an earlier run and not yet written. */
+    long leftoverRemaining() {
+        return leftoverRemaining;
+    }
+
+    private static long now() {
+        return System.currentTimeMillis();
+    }
+
+    @Override
+    public void run() {
+        try {
+            try {
+                s.spill.open();
+            } catch (IOException | RuntimeException e) {
+                s.stopped = true;
+                s.startPromise.fail(new IllegalStateException("store.spill_dir " + c.spillDir().toAbsolutePath()
+                        + " cannot be used: " + PgFailures.describe(e), e));
+                s.stopPromise.tryComplete();
+                return;
+            }
+            leftoverRemaining = s.spill.events();
+            spillOldestEnqMs = now();
+            if (leftoverRemaining > 0) {
+                LOG.info("store: {} events ({} bytes) that an earlier run spilled to {} are written first",
+                        leftoverRemaining, s.spill.bytes(), c.spillDir().toAbsolutePath());
+            }
+            if (s.connectOptions == null) {
+                noteError(s.urlProblem);
+                LOG.error("store: {}. Seats are served from memory; ledger events are held and spilled to {} "
+                        + "until the URL is fixed and the appliance restarted", s.urlProblem,
+                        c.spillDir().toAbsolutePath());
+                s.connected = false;
+                s.startPromise.complete();
+            } else {
+                try {
+                    connect();
+                    s.startPromise.complete();
+                } catch (MigrationException e) {
+                    LOG.error("store: {}", e.getMessage());
+                    closePool();
+                    s.stopped = true;
+                    s.spill.close();
+                    s.startPromise.fail(e);
+                    s.stopPromise.tryComplete();
+                    return;
+                } catch (Exception e) {
+                    connectFailed(e);
+                    s.startPromise.complete();
+                }
+            }
+            loopEntered = true;
+            loop();
+        } catch (Throwable t) {
+            LOG.error("store: the writer thread failed; spilling what it holds", t);
+            try {
+                spillMemory();
+            } catch (Throwable ignored) {
+                // logged by spillMemory
+            }
+        } finally {
+            if (loopEntered) {
+                finish();
+            }
+        }
+    }
+
+    private void loop() {
+        lastFlushAtMs = now();
+        while (true) {
+            long now = now();
+            boolean stopping = s.stopping;
+            if (stopping && stopDeadlineMs == Long.MAX_VALUE) {
+                stopDeadlineMs = now + Math.max(10_000, 2 * c.writeTimeoutMs());
+            }
+            if (!s.connected && s.connectOptions != null && now >= nextConnectAtMs && !stopping) {
+                try {
+                    connect();
+                } catch (MigrationException e) {
+                    noteError(e.getMessage());
+                    LOG.error("store: {}", e.getMessage());
+                    nextConnectAtMs = now() + 60_000;
+                } catch (Exception e) {
+                    connectFailed(e);
+                }
+            }
+            // The bound: beyond queue_capacity events in memory, spill (connected or not: a Postgres that
+            // is up but slower than the ledger must not make memory grow either). Checked before and after
+            // the write, which may take a while.
+            if (s.memoryDepth() >= c.queueCapacity()) {
+                spillMemory();
+            }
+            boolean progressed = false;
+            if (s.connected) {
+                progressed = writeStep(now(), stopping);
+            }
+            if (s.memoryDepth() >= c.queueCapacity() || !s.connected && stopping) {
+                spillMemory();
+            }
+            publish();
+            runBarriers();
+            logLag(now());
+            if (stopping) {
+                boolean memoryEmpty = pending.isEmpty() && s.queue.isEmpty();
+                if (!s.connected && memoryEmpty) {
+                    break;
+                }
+                if (s.connected && memoryEmpty && !s.spill.hasData() && s.entitlementsToWrite.get() == null) {
+                    break;
+                }
+                if (now() >= stopDeadlineMs) {
+                    LOG.warn("store: writing everything took longer than the stop allows ({} ms); spilling what is "
+                            + "left for the next start", Math.max(10_000, 2 * c.writeTimeoutMs()));
+                    spillMemory();
+                    break;
+                }
+            }
+            if (!progressed) {
+                park();
+            }
+        }
+    }
+
+    private void park() {
+        long now = now();
+        long wakeAt;
+        if (s.connected) {
+            long depth = s.offered.get() - s.taken;
+            wakeAt = depth > 0 ? lastFlushAtMs + c.flushIntervalMs() : now + c.flushIntervalMs();
+        } else {
+            wakeAt = Math.min(now + c.flushIntervalMs(), Math.max(nextConnectAtMs, now + 1));
+        }
+        if (s.stopping) {
+            wakeAt = Math.min(wakeAt, now + 50);
+        }
+        long waitMs = wakeAt - now;
+        if (waitMs <= 0) {
+            return;
+        }
+        long threshold = s.connected ? (writeThrough ? 1 : c.batchSize()) : c.queueCapacity();
+        s.kickThreshold = threshold;
+        s.writerWaiting = true;
+        if (s.offered.get() - s.taken < threshold && !s.flushRequested && !s.stopping) {
+            LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(waitMs));
+        }
+        s.writerWaiting = false;
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    /** One unit of work while connected. Returns true when it wrote something (loop again at once). */
+    private boolean writeStep(long now, boolean stopping) {
+        if (s.entitlementsToWrite.get() != null && !writeEntitlements()) {
+            return false;
+        }
+        if (s.spill.hasData()) {
+            try {
+                if (spillChunk == null) {
+                    spillChunk = s.spill.readChunk(c.batchSize());
+                    spillOldestEnqMs = spillChunk.isEmpty() ? Long.MAX_VALUE : spillChunk.get(0).enqueuedAtMs;
+                }
+                if (!spillChunk.isEmpty() && !writeBatch(spillChunk)) {
+                    return false;
+                }
+                int mine = 0;
+                for (QueuedEvent q : spillChunk) {
+                    if (s.runId.equals(q.runId)) {
+                        mine++;
+                    }
+                }
+                long lines = s.spill.chunkLines();
+                s.spill.commitChunk();
+                s.done += mine;
+                leftoverRemaining = Math.max(0, leftoverRemaining - (lines - mine));
+                // the next chunk is newer than this one's last event; read at the next step
+                spillOldestEnqMs = spillChunk.isEmpty() ? spillOldestEnqMs
+                        : spillChunk.get(spillChunk.size() - 1).enqueuedAtMs;
+                spillChunk = null;
+                return true;
+            } catch (IOException e) {
+                noteError("cannot read the spill in " + c.spillDir().toAbsolutePath() + ": " + e.getMessage());
+                LOG.error("store: {}", s.lastError);
+                return false;
+            }
+        }
+        if (pending.isEmpty()) {
+            long depth = s.offered.get() - s.taken;
+            if (depth <= 0 || s.queue.isEmpty()) {
+                lastFlushAtMs = now;
+                return false;
+            }
+            boolean due = writeThrough || depth >= c.batchSize() || stopping || s.flushRequested
+                    || now - lastFlushAtMs >= c.flushIntervalMs();
+            if (!due) {
+                return false;
+            }
+            drain(pending, writeThrough ? 1 : c.batchSize());
+            if (pending.isEmpty()) {
+                return false;
+            }
+        }
+        if (!writeBatch(pending)) {
+            return false;
+        }
+        s.done += pending.size();
+        pending.clear();
+        if (s.queue.isEmpty()) {
+            lastFlushAtMs = now();
+        }
+        return true;
+    }
+
+    /** Takes up to {@code max} events off the queue, giving each its event key. */
+    private void drain(List<QueuedEvent> into, int max) {
+        int n = 0;
+        QueuedEvent q;
+        while (n < max && (q = s.queue.poll()) != null) {
+            q.runId = s.runId;
+            q.seq = ++nextSeq;
+            into.add(q);
+            n++;
+        }
+        s.taken += n;
+    }
+
+    /**
+     * Writes one batch in one transaction. Returns true when every event is written or parked; false
+     * when Postgres failed (the caller keeps the batch and retries it, unchanged, later).
+     */
+    private boolean writeBatch(List<QueuedEvent> batch) {
+        long tp0 = System.nanoTime();
+        BatchPlan plan = BatchPlan.of(batch, c.snapshotIntervalMs());
+        long tp1 = System.nanoTime();
+        try {
+            Await.await(pool.withTransaction(conn -> statements(conn, plan)), c.writeTimeoutMs());
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("store: wrote {} events in {} us (plan {} us)", batch.size(),
+                        (System.nanoTime() - tp1) / 1000, (tp1 - tp0) / 1000);
+            }
+        } catch (Exception e) {
+            s.writeFailures.increment();
+            Kind kind = PgFailures.classify(e);
+            if (kind == Kind.DATA) {
+                return parkOrSplit(batch, e);
+            }
+            writeFailed(e, kind);
+            return false;
+        }
+        s.eventsWritten.add(batch.size());
+        s.journalRows.add(plan.journal.size());
+        s.batchesWritten.increment();
+        s.heartbeatsReceived.add(plan.heartbeats);
+        s.heartbeatUpdates.add(plan.heartbeatLeases);
+        s.lastBatchAtMs = now();
+        return true;
+    }
+
+    /** The batch's statements, sent together (pipelined on the connection), inside the caller's transaction. */
+    private static Future<Void> statements(SqlConnection conn, BatchPlan plan) {
+        List<Future<?>> all = new ArrayList<>(4);
+        send(all, conn, BatchPlan.INSERT_JOURNAL, plan.journal);
+        send(all, conn, BatchPlan.UPSERT_LEASE, plan.leaseUpserts);
+        send(all, conn, BatchPlan.UPDATE_LEASE, plan.leaseUpdates);
+        send(all, conn, BatchPlan.UPSERT_SNAPSHOT, plan.snapshots);
+        return Future.all(all).mapEmpty();
+    }
+
+    private static void send(List<Future<?>> all, SqlConnection conn, String sql, BatchPlan.Columns rows) {
+        if (!rows.isEmpty()) {
+            all.add(conn.preparedQuery(sql).execute(rows.toTuple()));
+        }
+    }
+
+    private static Future<?> batch(Future<?> before, SqlConnection conn, String sql, List<Tuple> rows) {
+        if (rows.isEmpty()) {
+            return before;
+        }
+        return before.compose(v -> conn.preparedQuery(sql).executeBatch(rows));
+    }
+
+    /** Postgres refused a row for its content: find it by writing the events one by one, park it, keep the rest. */
+    private boolean parkOrSplit(List<QueuedEvent> batch, Exception e) {
+        String why = PgFailures.describe(e);
+        if (batch.size() == 1) {
+            QueuedEvent q = batch.get(0);
+            try {
+                s.spill.park(q, why);
+                LOG.error("store: Postgres refused event {} ({}); it is parked in {} and the rest is written",
+                        q, why, s.spill.dir().resolve(SpillStore.PARKED_FILE).toAbsolutePath());
+            } catch (IOException io) {
+                LOG.error("store: Postgres refused event {} ({}) and it cannot be parked ({}): the event is "
+                        + "only in this log line: {}", q, why, io.getMessage(), EventCodec.encode(q));
+            }
+            noteError("event refused and parked: " + why);
+            return true;
+        }
+        LOG.warn("store: Postgres refused a batch of {} events ({}); writing them one by one to find the "
+                + "refused ones", batch.size(), why);
+        for (QueuedEvent q : batch) {
+            if (!writeBatch(List.of(q))) {
+                return false; // lost the connection meanwhile: the whole batch is retried (rows are keyed)
+            }
+        }
+        return true;
+    }
+
+    private boolean writeEntitlements() {
+        List<Entitlement> ents = s.entitlementsToWrite.get();
+        OffsetDateTime now = BatchPlan.time(now());
+        List<Tuple> rows = new ArrayList<>();
+        String[] ids = new String[ents.size()];
+        for (int i = 0; i < ents.size(); i++) {
+            Entitlement e = ents.get(i);
+            ids[i] = e.entitlementId();
+            rows.add(Tuple.tuple()
+                    .addValue(e.entitlementId())
+                    .addValue(e.tenantId())
+                    .addValue(e.productId())
+                    .addValue(e.enforcement().name().toLowerCase(Locale.ROOT))
+                    .addValue(e.maxSeats())
+                    .addValue(e.startsAt() == null ? null : BatchPlan.time(e.startsAt().toEpochMilli()))
+                    .addValue(e.endsAt() == null ? null : BatchPlan.time(e.endsAt().toEpochMilli()))
+                    .addValue(now));
+        }
+        try {
+            Await.await(pool.withTransaction(conn -> batch(Future.succeededFuture(), conn, UPSERT_ENTITLEMENT, rows)
+                    .compose(v -> conn.preparedQuery(REMOVE_OTHER_ENTITLEMENTS).execute(Tuple.of(ids, now)))
+                    .mapEmpty()), c.writeTimeoutMs());
+        } catch (Exception e) {
+            Kind kind = PgFailures.classify(e);
+            if (kind == Kind.DATA) {
+                LOG.error("store: Postgres refused the entitlements ({}); they are not recorded",
+                        PgFailures.describe(e));
+                s.entitlementsToWrite.compareAndSet(ents, null);
+                return true;
+            }
+            writeFailed(e, kind);
+            return false;
+        }
+        s.entitlementsToWrite.compareAndSet(ents, null);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ spilling
+
+    /**
+     * Moves everything held in memory (the failed batch first, then the queue as it is now) to the
+     * spill, in order, in chunks so that a long queue never becomes one huge buffer.
+     */
+    private void spillMemory() {
+        long toMove = pending.size() + Math.max(0, s.offered.get() - s.taken);
+        if (toMove == 0) {
+            return;
+        }
+        long moved = 0;
+        List<QueuedEvent> chunk = new ArrayList<>(pending);
+        pending.clear();
+        while (true) {
+            int room = SPILL_CHUNK - chunk.size();
+            if (room > 0 && moved + chunk.size() < toMove) {
+                drain(chunk, (int) Math.min(room, toMove - moved - chunk.size()));
+            }
+            if (chunk.isEmpty()) {
+                break;
+            }
+            try {
+                if (!s.spill.hasData()) {
+                    spillOldestEnqMs = chunk.get(0).enqueuedAtMs;
+                }
+                s.spill.append(chunk);
+            } catch (IOException | RuntimeException e) {
+                pending.addAll(chunk); // kept in memory, in order, ahead of the queue
+                noteError("cannot spill to " + c.spillDir().toAbsolutePath() + ": " + e.getMessage());
+                LOG.error("store: cannot spill {} events to {} ({}); they stay in memory", chunk.size(),
+                        c.spillDir().toAbsolutePath(), e.getMessage());
+                return;
+            }
+            s.spilledTotal.add(chunk.size());
+            moved += chunk.size();
+            if (!spillAnnounced) {
+                spillAnnounced = true;
+                String why = s.connected
+                        ? "Postgres is slower than the ledger: more than store.queue_capacity (" + c.queueCapacity()
+                        + ") events wait"
+                        : "Postgres is not taking events (" + s.lastError + ")";
+                LOG.warn("store: {}; events held in memory are spilled to {}, to be written in order as soon as it "
+                        + "can", why, c.spillDir().toAbsolutePath());
+            }
+            chunk.clear();
+            if (moved >= toMove) {
+                break;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ connection
+
+    private void connect() throws Exception {
+        closePool();
+        int timeout = (int) Math.min(Integer.MAX_VALUE, c.connectTimeoutMs());
+        pool = PgBuilder.pool()
+                .with(new PoolOptions().setMaxSize(2).setName("turnstile-store-" + s.runId)
+                        .setConnectionTimeout(timeout).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS))
+                .with(new NetClientOptions().setConnectTimeout(timeout))
+                .connectingTo(s.connectOptions)
+                .using(s.vertx)
+                .build();
+        int applied;
+        try {
+            applied = s.migrations.apply(pool, c.connectTimeoutMs() + c.writeTimeoutMs());
+        } catch (Exception e) {
+            closePool();
+            throw e;
+        }
+        s.migrationsApplied += applied;
+        boolean wasOut = outageStartedMs > 0;
+        s.connected = true;
+        backoffMs = 0;
+        lastLoggedError = null;
+        spillAnnounced = false;
+        if (wasOut) {
+            LOG.info("store: connected to {} again after {} s; writing the {} events held meanwhile, in order",
+                    c.describeTarget(), (now() - outageStartedMs) / 1000, s.lagEvents());
+            outageStartedMs = 0;
+        } else {
+            LOG.info("store: connected to {} ({} write mode, flush every {} ms or {} events); schema up to date, "
+                    + "{} migration(s) applied now", c.describeTarget(), c.writeMode().configName(),
+                    c.flushIntervalMs(), c.batchSize(), applied);
+        }
+    }
+
+    private void connectFailed(Exception e) {
+        Kind kind = PgFailures.classify(e);
+        String msg = PgFailures.describe(e);
+        String line;
+        if (kind == Kind.AUTHENTICATION) {
+            line = "Postgres at " + c.describeTarget() + " refused the credentials of user '"
+                    + s.connectOptions.getUser() + "': " + msg
+                    + ". Check store.user and store.password (or " + StoreConfig.PASSWORD_ENV + ")";
+        } else {
+            line = "cannot reach Postgres at " + c.describeTarget() + ": " + msg;
+        }
+        disconnected(line, kind);
+    }
+
+    private void writeFailed(Exception e, Kind kind) {
+        String line = "writing to Postgres at " + c.describeTarget() + " failed (" + kind.name().toLowerCase(Locale.ROOT)
+                + "): " + PgFailures.describe(e);
+        disconnected(line, kind);
+    }
+
+    private void disconnected(String line, Kind kind) {
+        if (kind == Kind.CLOSED && !s.stopping) {
+            LOG.error("store: Vert.x was closed before the store was stopped ({}); spilling what is held to {} and "
+                    + "stopping", line, c.spillDir().toAbsolutePath());
+            s.stopping = true;
+        }
+        boolean wasConnected = s.connected;
+        s.connected = false;
+        closePool();
+        noteError(line);
+        if (outageStartedMs == 0) {
+            outageStartedMs = now();
+        }
+        long max = kind == Kind.AUTHENTICATION ? MAX_AUTH_BACKOFF_MS : MAX_BACKOFF_MS;
+        backoffMs = backoffMs == 0 ? 100 : Math.min(max, backoffMs * 2);
+        nextConnectAtMs = now() + backoffMs;
+        if (wasConnected || !line.equals(lastLoggedError)) {
+            LOG.error("store: {}. Seats are still served; events are held in memory (up to {}) and spilled to {} "
+                    + "beyond; retrying", line, c.queueCapacity(), c.spillDir().toAbsolutePath());
+            lastLoggedError = line;
+        } else {
+            LOG.debug("store: still failing: {}", line);
+        }
+    }
+
+    private void noteError(String message) {
+        s.lastError = message;
+        s.lastErrorAtMs = now();
+    }
+
+    private void closePool() {
+        Pool p = pool;
+        pool = null;
+        if (p != null) {
+            try {
+                Await.await(p.close(), 2_000);
+            } catch (Exception ignored) {
+                // closing a broken pool may fail; nothing to do
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ barriers, figures, end
+
+    /** Reads the active leases; runs on this thread once everything journaled before the call is written. */
+    Object queryActiveLeases() throws Exception {
+        RowSet<Row> rows = Await.await(pool.query(SELECT_ACTIVE_LEASES).execute(), c.writeTimeoutMs());
+        List<LeaseView> out = new ArrayList<>(rows.size());
+        for (Row r : rows) {
+            long hb = r.getOffsetDateTime("last_heartbeat").toInstant().toEpochMilli();
+            String remote = r.getString("remote_address");
+            out.add(new LeaseView(r.getUUID("lease_id"), r.getString("entitlement_id"), r.getString("product_id"),
+                    r.getLong("session_id"), r.getString("client_id"), r.getString("hw_id"),
+                    remote == null ? "" : remote, r.getLong("quantity"),
+                    r.getOffsetDateTime("checked_out_at").toInstant().toEpochMilli(), hb, hb, LeaseState.ORPHANED));
+        }
+        return out;
+    }
+
+    private void runBarriers() {
+        long doneNow = s.done;
+        for (Iterator<PgPersistenceService.Barrier> it = s.barriers.iterator(); it.hasNext(); ) {
+            PgPersistenceService.Barrier b = it.next();
+            boolean reached = doneNow >= b.target && leftoverRemaining == 0;
+            if (!reached) {
+                if (b.needsDatabase && !s.connected) {
+                    it.remove();
+                    b.promise.tryFail(new IllegalStateException("the database cannot be reached (" + s.lastError + ")"));
+                }
+                continue;
+            }
+            it.remove();
+            if (b.action == null) {
+                b.promise.tryComplete();
+            } else if (!s.connected) {
+                b.promise.tryFail(new IllegalStateException("the database cannot be reached (" + s.lastError + ")"));
+            } else {
+                try {
+                    b.promise.tryComplete(b.action.run());
+                } catch (Exception e) {
+                    b.promise.tryFail(new IllegalStateException("reading from Postgres failed: "
+                            + PgFailures.describe(e), e));
+                }
+            }
+        }
+        s.flushRequested = false;
+        if (!s.barriers.isEmpty()) {
+            s.flushRequested = true;
+        }
+    }
+
+    private void publish() {
+        s.pendingInWriter = pending.size();
+        long oldest = Long.MAX_VALUE;
+        if (spillChunk != null && !spillChunk.isEmpty()) {
+            oldest = spillChunk.get(0).enqueuedAtMs;
+        } else if (s.spill.hasData()) {
+            oldest = spillOldestEnqMs;
+        }
+        if (!pending.isEmpty()) {
+            oldest = Math.min(oldest, pending.get(0).enqueuedAtMs);
+        }
+        s.oldestInWriterMs = oldest;
+    }
+
+    private void logLag(long now) {
+        long lag = s.lagEvents();
+        if (lag == 0) {
+            if (lagReported) {
+                LOG.info("store: caught up; everything held is written");
+                lagReported = false;
+            }
+            return;
+        }
+        long lagMs = s.lagMs(now);
+        boolean behind = !s.connected || lagMs > Math.max(2_000, 10 * c.flushIntervalMs());
+        if (behind && now - lastLagLogMs >= LAG_LOG_EVERY_MS) {
+            lastLagLogMs = now;
+            lagReported = true;
+            LOG.warn("store: {} events ({} ms) behind: {} in memory, {} bytes spilled to {}; Postgres {}", lag, lagMs,
+                    s.memoryDepth(), s.spill.bytes(), c.spillDir().toAbsolutePath(),
+                    s.connected ? "connected" : "unreachable (" + s.lastError + ")");
+        }
+    }
+
+    private void finish() {
+        s.stopped = true;
+        // Late arrivals between the last drain and now: write them if possible, else spill them.
+        if (!s.queue.isEmpty() || !pending.isEmpty()) {
+            if (s.connected && pending.isEmpty()) {
+                drain(pending, Integer.MAX_VALUE);
+                if (writeBatch(pending)) {
+                    s.done += pending.size();
+                    pending.clear();
+                }
+            }
+            spillMemory();
+        }
+        long unwritten = pending.size();
+        closePool();
+        s.spill.close();
+        s.connected = false;
+        for (PgPersistenceService.Barrier b; (b = s.barriers.poll()) != null; ) {
+            b.promise.tryFail(new IllegalStateException("the store stopped"));
+        }
+        if (unwritten > 0) {
+            LOG.error("store: stopped with {} events neither written nor spilled (see the errors above)", unwritten);
+        }
+        if (s.spill.events() > 0) {
+            LOG.info("store: stopped; {} events written this run; {} events ({} bytes) wait in {} for the next start",
+                    s.eventsWritten.sum(), s.spill.events(), s.spill.bytes(), c.spillDir().toAbsolutePath());
+        } else {
+            LOG.info("store: stopped; {} events written this run, nothing held", s.eventsWritten.sum());
+        }
+        s.stopPromise.tryComplete();
+    }
+}
