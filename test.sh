@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test of Turnstile on a fresh Debian 12 machine (JDK 17, Maven, gcc/cmake present):
+#   1. makes the local PostgreSQL usable for the store tests (installs/starts it, role turnstile);
+#   2. builds and tests every Java module (protocol vectors, appliance, SDK, harness, conformance);
+#   3. builds and tests the C client library (ASan/UBSan, Valgrind, a short fuzz run);
+#   4. verifies the systemd unit and prints its security exposure score.
+# Each part prints its own runner's summary; the script stops at the first failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+echo "== PostgreSQL for the store tests"
+eval "$(bash scripts/local-postgres.sh)"
+export TURNSTILE_TEST_PG_URL
+
+echo "== Java: build and test every module"
+mvn -B -ntp install
+
+echo "== C client library"
+bash client-c-compatible/ci.sh
+
+echo "== systemd unit checks"
+bash systemd/check.sh
+
+echo "== all tests passed"
