@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Turnstile on a fresh Debian 12 machine (JDK 17, Maven, gcc/cmake present):
-#   1. makes the local PostgreSQL usable for the store tests (installs/starts it, role turnstile);
+#   1. makes the local PostgreSQL usable for the store tests (installs/starts it, role turnstile),
+#      and installs Debian's chromium for the status page's browser test when it is missing;
 #   2. builds and tests every Java module (protocol vectors, appliance, SDK, harness, conformance);
 #   3. builds and tests the C client library (ASan/UBSan, Valgrind, a short fuzz run);
 #   4. verifies the systemd unit and prints its security exposure score.
@@ -11,6 +12,9 @@ cd "$(dirname "$0")"
 echo "== PostgreSQL for the store tests"
 eval "$(bash scripts/local-postgres.sh)"
 export TURNSTILE_TEST_PG_URL
+
+echo "== Chromium for the status page's browser test"
+bash scripts/ensure-chromium.sh
 
 echo "== Java: build and test every module"
 mvn -B -ntp install

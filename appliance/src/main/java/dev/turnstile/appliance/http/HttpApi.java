@@ -1,44 +1,66 @@
 package dev.turnstile.appliance.http;
 
 import dev.turnstile.appliance.Appliance;
+import dev.turnstile.appliance.metrics.ApplianceMetrics;
+import dev.turnstile.appliance.metrics.SeatHistory;
 import dev.turnstile.appliance.seat.LeaseView;
 import dev.turnstile.appliance.seat.PoolView;
 import dev.turnstile.protocol.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP side of the appliance: health, the admin API under {@code /v1/} and (later) the status
- * page and metrics. Every handler reads in-memory views and never blocks the event loop. Other
- * components add their routes through {@link #addRoutes(Consumer)} before {@link #start()}.
+ * The HTTP side of the appliance (appliance/HTTP.md): the status page at {@code /}, the admin API
+ * under {@code /v1/} (documented in {@code openapi.yaml}, served at {@code /openapi.yaml}), health,
+ * {@code /metrics} and a server-sent event stream for live pages. Handlers read in-memory views and
+ * never block an event loop: whatever costs O(leases) runs on a worker thread over a shared copy
+ * taken at most once a second. Other components add their routes through {@link #addRoutes(Consumer)}
+ * before {@link #start()}. Every error is {@code {"code": ..., "message": ...}} with a proper status.
  */
 public final class HttpApi {
     private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
-    public static final int MAX_PAGE = 1_000;
+    public static final int MAX_PAGE = LeaseQuery.MAX_LIMIT;
+    /** Where the page's files live on the classpath. */
+    public static final String WEBROOT = "webroot";
+    /** The OpenAPI document on the classpath (and its URL path). */
+    public static final String OPENAPI = "openapi.yaml";
+    /** Prometheus text exposition format 0.0.4. */
+    public static final String PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+    /** Longest accepted force-release reason. */
+    public static final int MAX_REASON = 200;
+    private static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
     private final Appliance appliance;
     private final HttpConfig config;
     private final Router router;
     private final List<Consumer<HttpApi>> extensions = new ArrayList<>();
     private HttpServer server;
+    private StatusStream stream;
+    private Consumer<SeatHistory.Sample> sampleListener;
+    private Buffer openApi;
 
     public HttpApi(Appliance appliance, HttpConfig config) {
         this.appliance = appliance;
@@ -64,47 +86,53 @@ public final class HttpApi {
     }
 
     public Future<HttpServer> start() {
+        ApplianceMetrics metrics = appliance.metrics();
+        stream = new StatusStream(appliance.vertx(), this::statusJson, config.liveIntervalMs());
+        router.route().handler(HttpApi::commonHeaders);
         router.route().handler(BodyHandler.create(false).setBodyLimit(config.maxBodyBytes()));
         router.get("/health/live").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")));
-        router.get("/health/ready").handler(ctx -> {
-            boolean ready = appliance.isReady();
-            ctx.response().setStatusCode(ready ? 200 : 503);
-            ctx.json(new JsonObject().put("status", ready ? "UP" : "DOWN"));
-        });
-        router.get("/v1/status").handler(read(ctx -> ctx.json(appliance.statusJson())));
+        router.get("/health/ready").handler(this::ready);
+        router.get("/v1/status").handler(read(ctx -> ctx.json(statusJson())));
         router.get("/v1/pools").handler(read(ctx -> ctx.json(pools())));
         router.get("/v1/leases").handler(read(this::leases));
+        router.get("/v1/leases/:leaseId").handler(read(this::lease));
         router.post("/v1/leases/:leaseId/release").handler(write(this::forceRelease));
+        router.get("/v1/history").handler(read(this::history));
+        router.get("/v1/events").handler(read(stream::subscribe));
+        router.get("/metrics").handler(read(this::metrics));
+        router.get("/" + OPENAPI).handler(this::openApi);
         for (Consumer<HttpApi> e : extensions) {
             e.accept(this);
         }
-        router.errorHandler(405, ctx -> render(ctx, new ApiError(405, "methodNotAllowed",
-                ctx.request().method() + " is not allowed on " + ctx.request().path())));
-        router.errorHandler(413, ctx -> render(ctx, new ApiError(413, "bodyTooLarge",
-                "request body over " + config.maxBodyBytes() + " bytes")));
-        router.errorHandler(404, ctx -> render(ctx, new ApiError(404, "notFound", "no route " + ctx.request().path())));
-        router.errorHandler(500, ctx -> {
-            Throwable f = ctx.failure();
-            if (f instanceof ApiError api) {
-                render(ctx, api);
-            } else if (f instanceof io.vertx.core.json.DecodeException) {
-                render(ctx, ApiError.badRequest("malformed JSON: " + f.getMessage()));
-            } else {
-                LOG.error("HTTP {} {} failed", ctx.request().method(), ctx.request().path(), f);
-                render(ctx, new ApiError(500, "internalError", "internal error"));
-            }
-        });
+        // The status page: index.html at /, its script and style under /static/ (no CDN, no build step).
+        router.get("/").handler(StaticHandler.create(WEBROOT).setCachingEnabled(false).setIndexPage("index.html"));
+        router.get("/static/*").handler(StaticHandler.create(WEBROOT + "/static").setCachingEnabled(false));
+        for (int status : new int[] {400, 401, 403, 404, 405, 406, 413, 415, 500, 501, 503}) {
+            router.errorHandler(status, ctx -> onError(ctx, status));
+        }
         HttpServerOptions options = new HttpServerOptions().setHost(config.host()).setPort(config.port())
                 .setMaxInitialLineLength(8_192).setMaxHeaderSize(16_384);
         if (config.tls().enabled()) {
             options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
                     .setCertPath(config.tls().certPath()).setKeyPath(config.tls().keyPath()));
         }
-        return appliance.vertx().createHttpServer(options).requestHandler(router).listen()
+        return appliance.vertx().fileSystem().readFile(OPENAPI)
+                .recover(e -> {
+                    LOG.warn("{} not found on the classpath: /{} answers 404", OPENAPI, OPENAPI);
+                    return Future.succeededFuture(null);
+                })
+                .compose(spec -> {
+                    openApi = spec;
+                    return appliance.vertx().createHttpServer(options).requestHandler(router).listen();
+                })
                 .onSuccess(s -> {
                     server = s;
-                    LOG.info("HTTP {}listening on {}:{} (admin API {}, reads {})", config.tls().enabled() ? "(TLS) " : "",
-                            config.host(), s.actualPort(), config.apiToken().isEmpty() ? "DISABLED: no api_token" : "token",
+                    metrics.start(config.historyIntervalMs(), config.historySamples());
+                    sampleListener = stream::sample;
+                    metrics.onSample(sampleListener);
+                    LOG.info("HTTP {}listening on {}:{} (status page /, admin API {}, reads {}, metrics /metrics)",
+                            config.tls().enabled() ? "(TLS) " : "", config.host(), s.actualPort(),
+                            config.apiToken().isEmpty() ? "read-only: no api_token" : "token",
                             config.readOpen() ? "open" : "token");
                 });
     }
@@ -114,6 +142,10 @@ public final class HttpApi {
     }
 
     public Future<Void> stop() {
+        if (stream != null) {
+            stream.close();
+            appliance.metrics().removeSampleListener(sampleListener);
+        }
         return server == null ? Future.succeededFuture() : server.close();
     }
 
@@ -146,20 +178,127 @@ public final class HttpApi {
         // Constant time: the comparison does not reveal where the tokens differ. Never logged.
         if (presented.isEmpty() || !MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8),
                 config.apiToken().getBytes(StandardCharsets.UTF_8))) {
-            ctx.response().putHeader("WWW-Authenticate", "Bearer");
-            throw new ApiError(401, "unauthorized", "missing or wrong bearer token");
+            ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"turnstile\"");
+            throw new ApiError(401, "unauthorized", presented.isEmpty()
+                    ? "this call needs the bearer token (Authorization: Bearer <http.api_token>)"
+                    : "wrong bearer token");
         }
     }
 
+    // ------------------------------------------------------------------ errors
+
     public static void render(RoutingContext ctx, ApiError e) {
-        if (ctx.response().ended()) {
+        if (ctx.response().ended() || ctx.response().closed()) {
+            return;
+        }
+        if (ctx.response().headWritten()) {
+            ctx.response().end(); // a stream that already started cannot change its status
             return;
         }
         ctx.response().setStatusCode(e.status()).putHeader("Content-Type", "application/json")
                 .end(e.toJson().encode());
     }
 
-    // ------------------------------------------------------------------ core routes
+    private void onError(RoutingContext ctx, int status) {
+        Throwable f = ctx.failure();
+        if (f instanceof ApiError api) {
+            render(ctx, api);
+        } else if (f instanceof DecodeException) {
+            render(ctx, new ApiError(400, "malformedJson", "the request body is not valid JSON"));
+        } else if (f != null && status == 500) {
+            LOG.error("HTTP {} {} failed", ctx.request().method(), ctx.request().path(), f);
+            render(ctx, new ApiError(500, "internalError", "internal error (the appliance's log has the details)"));
+        } else {
+            render(ctx, switch (status) {
+                case 400 -> ApiError.badRequest("bad request");
+                case 401 -> new ApiError(401, "unauthorized", "this call needs the bearer token");
+                case 403 -> new ApiError(403, "forbidden", "forbidden");
+                case 404 -> ApiError.notFound("no route " + ctx.request().path());
+                case 405 -> new ApiError(405, "methodNotAllowed",
+                        ctx.request().method() + " is not allowed on " + ctx.request().path());
+                case 406 -> new ApiError(406, "notAcceptable", "no acceptable representation");
+                case 413 -> new ApiError(413, "bodyTooLarge", "request body over " + config.maxBodyBytes() + " bytes");
+                case 415 -> new ApiError(415, "unsupportedMediaType", "unsupported content type");
+                case 501 -> new ApiError(501, "notImplemented", ctx.request().method() + " is not implemented");
+                case 503 -> new ApiError(503, "unavailable", "temporarily unavailable");
+                default -> new ApiError(500, "internalError", "internal error");
+            });
+        }
+    }
+
+    private static void commonHeaders(RoutingContext ctx) {
+        ctx.response().putHeader("X-Content-Type-Options", "nosniff")
+                .putHeader("Cache-Control", "no-cache")
+                .putHeader("Referrer-Policy", "no-referrer")
+                .putHeader("X-Frame-Options", "DENY")
+                .putHeader("Content-Security-Policy", CSP);
+        ctx.next();
+    }
+
+    // ------------------------------------------------------------------ status, health
+
+    /**
+     * {@code GET /v1/status}: the appliance's summary plus what the page needs around it: the store's
+     * figures, the server role (null until the triad exists), whether the admin API takes writes, and
+     * the heartbeat interval (the page marks leases whose last heartbeat is overdue).
+     */
+    public JsonObject statusJson() {
+        JsonObject s = appliance.statusJson();
+        if (!s.containsKey("store")) {
+            s.put("store", appliance.storeStatus());
+        }
+        if (!s.containsKey("role")) {
+            s.put("role", null);
+        }
+        s.put("admin", new JsonObject().put("read_open", config.readOpen())
+                .put("mutations_enabled", !config.apiToken().isEmpty()));
+        s.put("heartbeat_interval_ms", appliance.config().server().heartbeatIntervalMs());
+        return s;
+    }
+
+    /** Ready only once the TCP server listens, the configuration is bound and the license (if any) is loaded. */
+    private void ready(RoutingContext ctx) {
+        boolean serving = appliance.isReady();
+        Object lic = appliance.statusJson().getValue("license");
+        String license = lic instanceof JsonObject o && o.getString("state") != null ? o.getString("state") : "not_configured";
+        boolean licenseLoaded = !"none".equals(license);
+        boolean ready = serving && licenseLoaded;
+        ctx.response().setStatusCode(ready ? 200 : 503);
+        ctx.json(new JsonObject().put("status", ready ? "UP" : "DOWN")
+                .put("checks", new JsonObject()
+                        .put("tcp_listening", serving)
+                        .put("config_loaded", true)
+                        .put("license", license)
+                        .put("draining", appliance.draining())));
+    }
+
+    private void openApi(RoutingContext ctx) {
+        if (openApi == null) {
+            throw ApiError.notFound(OPENAPI + " is not packaged");
+        }
+        ctx.response().putHeader("Content-Type", "application/yaml; charset=utf-8").end(openApi);
+    }
+
+    private void metrics(RoutingContext ctx) {
+        ApplianceMetrics m = appliance.metrics();
+        appliance.vertx().executeBlocking(m::scrape, false).onComplete(ar -> {
+            if (ar.succeeded()) {
+                ctx.response().putHeader("Content-Type", PROMETHEUS_CONTENT_TYPE).end(ar.result());
+            } else {
+                ctx.fail(ar.cause());
+            }
+        });
+    }
+
+    private void history(RoutingContext ctx) {
+        SeatHistory h = appliance.metrics().history();
+        if (h == null) {
+            throw new ApiError(503, "unavailable", "the seat history has not started");
+        }
+        ctx.json(h.toJson());
+    }
+
+    // ------------------------------------------------------------------ pools and leases
 
     private JsonArray pools() {
         JsonArray out = new JsonArray();
@@ -199,61 +338,107 @@ public final class HttpApi {
                 .put("expires_at", Instant.ofEpochMilli(l.deadlineMs()).toString());
     }
 
+    /** {@code GET /v1/leases}: one page of the shared lease copy, filtered on a worker when it is large. */
     private void leases(RoutingContext ctx) {
-        String product = ctx.queryParams().get("product");
-        String q = ctx.queryParams().get("q");
-        int offset = intParam(ctx, "offset", 0, 0, Integer.MAX_VALUE);
-        int limit = intParam(ctx, "limit", 100, 1, MAX_PAGE);
-        String needle = q == null ? null : q.toLowerCase(Locale.ROOT);
-        List<LeaseView> all = appliance.ledger().leases();
-        JsonArray page = new JsonArray();
-        int matched = 0;
-        for (LeaseView l : all) {
-            if (product != null && !product.isEmpty() && !l.productId().equals(product)) {
-                continue;
-            }
-            if (needle != null && !needle.isEmpty() && !(l.clientId().toLowerCase(Locale.ROOT).contains(needle)
-                    || l.hwId().toLowerCase(Locale.ROOT).contains(needle)
-                    || l.remoteAddress().toLowerCase(Locale.ROOT).contains(needle)
-                    || l.leaseId().toString().contains(needle))) {
-                continue;
-            }
-            if (matched >= offset && page.size() < limit) {
-                page.add(leaseJson(l));
-            }
-            matched++;
-        }
-        ctx.json(new JsonObject().put("total", matched).put("offset", offset).put("limit", limit).put("leases", page));
+        LeaseQuery q = LeaseQuery.parse(ctx.queryParams());
+        appliance.metrics().leases().get()
+                .compose(snap -> snap.leases().size() <= LeaseQuery.INLINE_LIMIT && !q.filters()
+                        ? Future.succeededFuture(q.run(snap))
+                        : appliance.vertx().executeBlocking(() -> q.run(snap), false))
+                .onComplete(ar -> {
+                    if (ar.succeeded()) {
+                        ctx.json(ar.result());
+                    } else {
+                        ctx.fail(ar.cause());
+                    }
+                });
     }
 
-    private static int intParam(RoutingContext ctx, String name, int def, int min, int max) {
-        String v = ctx.queryParams().get(name);
-        if (v == null || v.isEmpty()) {
-            return def;
+    private void lease(RoutingContext ctx) {
+        UUID id = leaseId(ctx);
+        Optional<LeaseView> l = appliance.ledger().lease(id);
+        if (l.isEmpty()) {
+            throw new ApiError(404, ErrorCode.LEASE_ID_NOT_FOUND.wireName(), "lease " + id + " is not held");
         }
-        try {
-            int n = Integer.parseInt(v);
-            if (n < min || n > max) {
-                throw ApiError.badRequest(name + " must be between " + min + " and " + max + ", got " + v);
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw ApiError.badRequest(name + " must be an integer, got '" + v + "'");
-        }
+        ctx.json(leaseJson(l.get()));
     }
 
-    private void forceRelease(RoutingContext ctx) {
-        UUID id;
+    private static UUID leaseId(RoutingContext ctx) {
+        String raw = ctx.pathParam("leaseId");
         try {
-            id = UUID.fromString(ctx.pathParam("leaseId"));
+            if (raw.length() != 36) {
+                throw new IllegalArgumentException();
+            }
+            return UUID.fromString(raw);
         } catch (IllegalArgumentException e) {
-            throw ApiError.badRequest("lease id must be a UUID, got '" + ctx.pathParam("leaseId") + "'");
+            throw ApiError.badRequest("lease id must be a UUID, got '" + truncate(raw, 64) + "'");
         }
+    }
+
+    /**
+     * {@code POST /v1/leases/{id}/release} with an optional JSON body {@code {"reason": "..."}}: frees
+     * the seat now; the holder's session gets NOTICE LEASE_REVOKED with {@code forcedRelease}.
+     */
+    private void forceRelease(RoutingContext ctx) {
+        UUID id = leaseId(ctx);
+        String reason = "";
+        Buffer body = ctx.body() == null ? null : ctx.body().buffer();
+        if (body != null && body.length() > 0) {
+            Object parsed = io.vertx.core.json.Json.decodeValue(body); // DecodeException -> 400 malformedJson
+            if (!(parsed instanceof JsonObject o)) {
+                throw ApiError.badRequest("the body must be a JSON object like {\"reason\": \"hung CAD session\"}");
+            }
+            Object r = o.getValue("reason");
+            if (r != null && !(r instanceof String)) {
+                throw ApiError.badRequest("reason must be a string");
+            }
+            reason = r == null ? "" : (String) r;
+            if (reason.length() > MAX_REASON) {
+                throw ApiError.badRequest("reason must be at most " + MAX_REASON + " characters");
+            }
+        }
+        // triad: in a triad the release is a Raft log entry, proposed on the leader and answered after commit
+        dev.turnstile.appliance.triad.TriadNode triad = appliance.triadNode();
+        if (triad != null) {
+            if (!triad.isLeader()) {
+                throw new ApiError(409, triad.refusal().code().wireName(), triad.refusal().getMessage());
+            }
+            final String why = reason;
+            triad.forceRelease(id, appliance.nowMs()).whenComplete((a, err) -> ctx.vertx().runOnContext(v -> {
+                dev.turnstile.appliance.triad.TriadRefusal refusal = err == null ? null
+                        : dev.turnstile.appliance.triad.TriadRefusal.of(err);
+                if (err != null) {
+                    render(ctx, new ApiError(503, refusal == null ? "internalError" : refusal.code().wireName(),
+                            refusal == null ? "the release was not committed" : refusal.getMessage()));
+                } else if (a.code() != ErrorCode.OK) {
+                    render(ctx, new ApiError(404, a.code().wireName(), "lease " + id + " is not held"));
+                } else {
+                    appliance.metrics().leases().invalidate();
+                    LOG.info("lease {} force-released through the admin API (triad term {}) by {}{}", id, a.term(),
+                            ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + why.replaceAll("[\\r\\n]", " "));
+                    ctx.json(new JsonObject().put("lease_id", id.toString()).put("released", true));
+                }
+            }));
+            return;
+        }
+        Optional<LeaseView> before = appliance.ledger().lease(id);
         ErrorCode code = appliance.ledger().forceRelease(id, appliance.nowMs());
         if (code != ErrorCode.OK) {
             throw new ApiError(404, code.wireName(), "lease " + id + " is not held");
         }
-        LOG.info("lease {} force-released through the admin API", id);
-        ctx.json(new JsonObject().put("lease_id", id.toString()).put("released", true));
+        appliance.metrics().leases().invalidate();
+        LeaseView l = before.orElse(null);
+        LOG.info("lease {} ({}, client={}, hw={}) force-released through the admin API by {}{}", id,
+                l == null ? "?" : l.productId(), l == null ? "?" : l.clientId(), l == null ? "?" : l.hwId(),
+                ctx.request().remoteAddress(), reason.isEmpty() ? "" : ": " + reason.replaceAll("[\\r\\n]", " "));
+        JsonObject out = new JsonObject().put("lease_id", id.toString()).put("released", true);
+        if (l != null) {
+            out.put("product_id", l.productId()).put("client_id", l.clientId()).put("hw_id", l.hwId());
+        }
+        ctx.json(out);
+    }
+
+    static String truncate(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max) + "...";
     }
 }

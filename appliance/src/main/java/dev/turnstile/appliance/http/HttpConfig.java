@@ -5,25 +5,57 @@ import dev.turnstile.appliance.config.ServerConfig;
 import io.vertx.core.json.JsonObject;
 
 /**
- * The {@code http:} section: status page, admin API, health and metrics.
+ * The {@code http:} section: status page, admin API, health and metrics (appliance/HTTP.md).
  * <pre>
  * http:
  *   enabled: true
  *   host: "0.0.0.0"
  *   port: 8080
  *   api_token: "${LOCAL_API_TOKEN:-}"  # bearer token for every mutating call (and reads unless open)
- *   read_open: true                    # read calls need no token (trusted plant LAN)
- *   max_body: 1048576                  # bytes
+ *   read_open: true                    # read calls (page data, /metrics) need no token (trusted plant LAN)
+ *   max_body: 1048576                  # bytes; a larger request body is refused with 413
+ *   history_interval: "10s"            # one sample of seats in use per product this often (the page's chart)
+ *   history_window: "1h"               # how much of it is kept (a ring buffer)
+ *   live_interval: "1s"                # how often the page's event stream pushes the status
  *   tls: { enabled: false, cert: "/etc/turnstile/http.pem", key: "/etc/turnstile/http.key" }
  * </pre>
  */
 public record HttpConfig(boolean enabled, String host, int port, String apiToken, boolean readOpen, long maxBodyBytes,
-                         ServerConfig.TlsConfig tls) {
+                         ServerConfig.TlsConfig tls, long historyIntervalMs, long historyWindowMs, long liveIntervalMs) {
     public static final int DEFAULT_PORT = 8080;
     public static final long DEFAULT_MAX_BODY = 1_048_576;
+    public static final long DEFAULT_HISTORY_INTERVAL_MS = 10_000;
+    public static final long DEFAULT_HISTORY_WINDOW_MS = 3_600_000;
+    public static final long DEFAULT_LIVE_INTERVAL_MS = 1_000;
+    /** The ring buffer holds at most this many samples (window / interval). */
+    public static final long MAX_HISTORY_SAMPLES = 8_640;
+
+    public HttpConfig {
+        if (historyIntervalMs <= 0 || historyWindowMs < historyIntervalMs || liveIntervalMs <= 0) {
+            throw new IllegalArgumentException("history_interval, history_window and live_interval must be positive,"
+                    + " with the window at least one interval");
+        }
+    }
+
+    /** The settings before the history and live keys existed (defaults for those). */
+    public HttpConfig(boolean enabled, String host, int port, String apiToken, boolean readOpen, long maxBodyBytes,
+                      ServerConfig.TlsConfig tls) {
+        this(enabled, host, port, apiToken, readOpen, maxBodyBytes, tls, DEFAULT_HISTORY_INTERVAL_MS,
+                DEFAULT_HISTORY_WINDOW_MS, DEFAULT_LIVE_INTERVAL_MS);
+    }
 
     public static HttpConfig bind(JsonObject o, ConfigReader r) {
         boolean present = !o.isEmpty();
+        long interval = r.durationMs(o, "history_interval", "http.history_interval", DEFAULT_HISTORY_INTERVAL_MS,
+                100, 3_600_000);
+        long window = r.durationMs(o, "history_window", "http.history_window", DEFAULT_HISTORY_WINDOW_MS,
+                1_000, 7 * 86_400_000L);
+        if (window < interval || window / interval > MAX_HISTORY_SAMPLES) {
+            r.problem("http.history_window: expected between one and " + MAX_HISTORY_SAMPLES + " times http.history_interval ("
+                    + ConfigReader.formatMs(interval) + "), got " + ConfigReader.formatMs(window));
+            interval = DEFAULT_HISTORY_INTERVAL_MS;
+            window = DEFAULT_HISTORY_WINDOW_MS;
+        }
         return new HttpConfig(
                 r.bool(o, "enabled", "http.enabled", present),
                 r.string(o, "host", "http.host", "0.0.0.0"),
@@ -31,12 +63,19 @@ public record HttpConfig(boolean enabled, String host, int port, String apiToken
                 r.string(o, "api_token", "http.api_token", ""),
                 r.bool(o, "read_open", "http.read_open", true),
                 r.integer(o, "max_body", "http.max_body", DEFAULT_MAX_BODY, 1_024, 64L * 1024 * 1024),
-                ServerConfig.TlsConfig.bind(r.object(o, "tls", "http.tls"), r, "http.tls"));
+                ServerConfig.TlsConfig.bind(r.object(o, "tls", "http.tls"), r, "http.tls"),
+                interval, window,
+                r.durationMs(o, "live_interval", "http.live_interval", DEFAULT_LIVE_INTERVAL_MS, 100, 60_000));
+    }
+
+    /** Samples the history ring buffer holds. */
+    public int historySamples() {
+        return (int) Math.max(1, historyWindowMs / historyIntervalMs);
     }
 
     @Override
     public String toString() {
         return "HttpConfig[enabled=" + enabled + ", host=" + host + ", port=" + port + ", apiToken="
-                + (apiToken.isEmpty() ? "none" : "***") + ", readOpen=" + readOpen + "]";
+                + (apiToken.isEmpty() ? "none" : "***") + ", readOpen=" + readOpen + ", tls=" + tls.enabled() + "]";
     }
 }
