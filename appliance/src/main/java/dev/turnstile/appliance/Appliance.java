@@ -55,6 +55,9 @@ public final class Appliance implements SessionServices {
     private volatile ClientPolicy clients;
     private volatile List<Entitlement> configEntitlements;
     private HttpApi http;
+    // triad: the Raft member when triad.enabled (issue 8), else null and nothing below changes
+    private final dev.turnstile.appliance.triad.TriadConfig triadConfig;
+    private volatile dev.turnstile.appliance.triad.TriadNode triad;
     // metrics: the appliance's meters and seat history (issue 6), counting ledger events from the first one
     private final dev.turnstile.appliance.metrics.ApplianceMetrics metrics;
     // store: memory-only until startStore() finds a store: section
@@ -68,14 +71,21 @@ public final class Appliance implements SessionServices {
         this.config = config;
         this.clock = clock;
         ServerConfig s = config.server();
-        LedgerSettings settings = new LedgerSettings(s.leaseTimeoutMs(), s.reclaimGraceMs(), s.maxLeasesPerSession(),
+        // triad: in a triad the replicated ledger's own lease timeout is too long to matter: heartbeats are not
+        // log entries, the leader commits an expiry when one is missed
+        this.triadConfig = dev.turnstile.appliance.triad.TriadConfig.from(config.raw());
+        LedgerSettings settings = new LedgerSettings(triadConfig.enabled()
+                ? dev.turnstile.appliance.triad.TriadNode.REPLICATED_LEASE_TIMEOUT_MS : s.leaseTimeoutMs(),
+                s.reclaimGraceMs(), s.maxLeasesPerSession(),
                 s.maxQueuePerPool(), Math.max(1, Math.min(s.defaultWaitMs(), s.maxWaitMs())), Math.max(1, s.maxWaitMs()),
                 LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES);
         // store: every ledger event also goes to the store (memory-only until startStore() replaces it)
         this.clients = config.clients();
         this.configEntitlements = config.entitlements();
         this.ledger = new ConcurrentLedger(settings,
-                dev.turnstile.appliance.store.JournalingListener.of(registry, () -> store));
+                dev.turnstile.appliance.store.JournalingListener.of(registry,
+                        () -> triad == null || triad.isLeader() ? store // triad: only the leader writes behind
+                                : dev.turnstile.appliance.store.PersistenceService.memoryOnly()));
         this.metrics = dev.turnstile.appliance.metrics.ApplianceMetrics.create(this); // metrics:
     }
 
@@ -111,6 +121,14 @@ public final class Appliance implements SessionServices {
             ledger.upsertEntitlement(e, now);
         }
         store.recordEntitlements(config.entitlements()); // store: the entitlements table
+        if (triadConfig.enabled()) { // triad: ticks are log entries the leader commits; the log replaces restart recovery
+            return startSync().compose(v -> startTriad()).compose(v -> listen()).compose(v -> startHttp())
+                    .onSuccess(v -> {
+                        ready = true;
+                        LOG.info("Turnstile {} listening on {}:{} as triad member {} ({})", config.server().id(),
+                                config.server().host(), tcpPort, triadConfig.self(), triad.role());
+                    });
+        }
         tickTimer = vertx.setPeriodic(TICK_MS, id -> ledger.tick(nowMs()));
         // sync: the last sync's and the license's entitlements are in the ledger before clients come
         // store: leases held at the last stop are restored after the pools exist and before clients come
@@ -121,6 +139,34 @@ public final class Appliance implements SessionServices {
                     config.server().heartbeatIntervalMs(), config.server().leaseTimeoutMs(),
                     memoryOnly ? "memory only: no database configured, seat history is not persisted" : "persisted");
         });
+    }
+
+    // triad: joins the triad (blocking JGroups connect on a worker thread); a member that loses leadership closes
+    // its sessions with NOTICE LEADER_CHANGED naming the new leader, so clients fail over and reclaim there
+    private Future<Void> startTriad() {
+        registry.triadIdBase(((long) triadConfig.selfIndex()) << dev.turnstile.appliance.triad.TriadNode.SESSION_ID_SHIFT);
+        dev.turnstile.appliance.triad.TriadNode node = new dev.turnstile.appliance.triad.TriadNode(triadConfig, ledger,
+                this::nowMs, config.server().leaseTimeoutMs(), config.server().reclaimGraceMs());
+        node.liveSessions(id -> registry.get(id) != null);
+        node.onLeadershipLost(next -> {
+            for (Session s : registry.all()) {
+                s.runOnContext(() -> {
+                    s.notice(new Message.Notice(NoticeKind.LEADER_CHANGED.code(), Message.NO_LEASE, 0, "", 0, next));
+                    s.goodbye(ErrorCode.NOT_MASTER, "this server is no longer the triad leader; the leader is "
+                            + (next.isEmpty() ? "being elected" : next));
+                });
+            }
+        });
+        return vertx.<Void>executeBlocking(() -> {
+            node.start();
+            triad = node;
+            return null;
+        });
+    }
+
+    // triad: the member's figures for the status JSON, or null on a single server
+    public dev.turnstile.appliance.triad.TriadNode triadNode() {
+        return triad;
     }
 
     private Future<Void> startHttp() {
@@ -230,12 +276,20 @@ public final class Appliance implements SessionServices {
         int changed = 0;
         for (Entitlement e : next.entitlements()) {
             if (!e.equals(before.remove(e.entitlementId()))) {
-                ledger.upsertEntitlement(e, now);
+                if (triad != null) { // triad: a Raft log entry, proposed by the leader only (followers get it replicated)
+                    triad.upsertEntitlement(e, now);
+                } else {
+                    ledger.upsertEntitlement(e, now);
+                }
                 changed++;
             }
         }
         for (String gone : before.keySet()) {
-            ledger.removeEntitlement(gone, now);
+            if (triad != null) { // triad: as above
+                triad.removeEntitlement(gone, now);
+            } else {
+                ledger.removeEntitlement(gone, now);
+            }
             changed++;
         }
         configEntitlements = next.entitlements();
@@ -294,6 +348,13 @@ public final class Appliance implements SessionServices {
                 undeploys.add(http.stop());
             }
             metrics.close(); // metrics: stop sampling, leave the global registry
+            if (triad != null) { // triad: leave the triad (the others see it at once)
+                dev.turnstile.appliance.triad.TriadNode t = triad;
+                undeploys.add(vertx.executeBlocking(() -> {
+                    t.close();
+                    return null;
+                }));
+            }
             return Future.join(undeploys).mapEmpty();
         }).eventually(() -> store.stop()) // store: write everything held, once the sessions have drained
                 .<Void>mapEmpty().onComplete(ar -> LOG.info("Turnstile {} stopped", config.server().id()));
@@ -347,6 +408,9 @@ public final class Appliance implements SessionServices {
                 .put("pools", pools);
         if (sync != null) {
             sync.statusJson().forEach(status::put); // sync: the "sync" and "license" objects
+        }
+        if (triad != null) {
+            status.put("triad", triad.statusJson()); // triad: role, term, commit index, quorum, members
         }
         return status;
     }
@@ -417,7 +481,7 @@ public final class Appliance implements SessionServices {
         return new Message.Welcome(config.server().id(), config.server().heartbeatIntervalMs(),
                 config.server().leaseTimeoutMs(), nowMs(), sync == null ? 0 : sync.licenseValidUntilMs(), // sync: validity
                 (memoryOnly ? Message.Welcome.FLAG_MEMORY_ONLY : 0) | (sync == null ? 0 : sync.welcomeFlags()),
-                config.server().peers());
+                triadConfig.enabled() ? triadConfig.peerClientAddresses() : config.server().peers()); // triad: peers
     }
 
     @Override
@@ -428,11 +492,39 @@ public final class Appliance implements SessionServices {
     // sync: every checkout is refused with licenseExpired while no valid license is installed (issue 4)
     @Override
     public ErrorCode checkoutRefusal() {
-        return sync == null ? null : sync.checkoutRefusal();
+        ErrorCode refusal = sync == null ? null : sync.checkoutRefusal();
+        if (refusal == null && triad != null && !triad.isLeader()) { // triad: notMaster / noQuorum on a non-leader
+            return triad.refusal().code();
+        }
+        return refusal;
     }
 
     @Override
     public String checkoutRefusalMessage() {
+        if (triad != null && (sync == null || sync.checkoutRefusal() == null) && !triad.isLeader()) {
+            return triad.refusal().getMessage(); // triad:
+        }
         return sync == null ? "" : sync.checkoutRefusalMessage();
+    }
+
+    // triad: the leader's address for notMaster, and the term / index stamped on grants answered later (queued)
+    @Override
+    public String leaderHint() {
+        return triad == null ? "" : triad.leaderClientAddress();
+    }
+
+    @Override
+    public long term() {
+        return triad == null ? 0 : triad.term();
+    }
+
+    @Override
+    public long logIndex() {
+        return triad == null ? 0 : triad.appliedIndex();
+    }
+
+    @Override
+    public dev.turnstile.appliance.triad.TriadNode triad() {
+        return triad;
     }
 }

@@ -82,7 +82,8 @@ public final class Main implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             Logger log = LoggerFactory.getLogger(Main.class);
-            Vertx vertx = Vertx.vertx(new VertxOptions());
+            // metrics: Vert.x, JVM and event-loop meters into the Prometheus registry behind /metrics
+            Vertx vertx = dev.turnstile.appliance.metrics.VertxMetricsSetup.vertx(new VertxOptions());
             // systemd: notifier (no-op without NOTIFY_SOCKET) and reloadable log levels
             SystemdService systemd = SystemdService.fromEnvironment();
             LogLevels logLevels = new LogLevels();

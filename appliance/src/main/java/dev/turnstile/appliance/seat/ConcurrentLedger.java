@@ -172,4 +172,15 @@ public final class ConcurrentLedger {
             lock.unlock();
         }
     }
+
+    // triad: runs {@code f} on the ledger under the lock, so the Raft state machine applies a command or
+    // takes / installs a snapshot atomically (dev.turnstile.appliance.triad)
+    public <T> T triadLocked(java.util.function.Function<SeatLedger, T> f) {
+        lock.lock();
+        try {
+            return f.apply(ledger);
+        } finally {
+            lock.unlock();
+        }
+    }
 }

@@ -464,6 +464,68 @@ public final class SeatLedger {
         deadlines.schedule(l, graceUntilMs);
     }
 
+    // triad: what the Raft state machine (dev.turnstile.appliance.triad) needs beyond the commands above.
+    // In a triad, heartbeats are not log entries: the replicated ledger runs with a lease timeout too long to
+    // matter and the leader commits an explicit expiry when a lease misses its heartbeats.
+
+    /** triad: ends a HELD lease as if its heartbeat deadline had passed at {@code nowMs} (licenseCheckoutExpired). */
+    public ErrorCode triadExpire(UUID leaseId, long nowMs) {
+        advance(nowMs);
+        Lease l = leases.get(leaseId);
+        if (l == null || l.state != LeaseState.HELD) {
+            return ErrorCode.LEASE_ID_NOT_FOUND;
+        }
+        end(l, nowMs, LedgerEvent.Kind.EXPIRY, ErrorCode.LICENSE_CHECKOUT_EXPIRED, true, true);
+        serve(l.pool.ent.productId(), nowMs);
+        return ErrorCode.OK;
+    }
+
+    /** triad: a snapshot puts back a HELD lease as it was (same session, deadline), without journaling. */
+    public void triadRestoreHeld(LeaseView lease) {
+        Pool p = pools.get(lease.entitlementId());
+        if (p == null || leases.containsKey(lease.leaseId())) {
+            return;
+        }
+        Lease l = new Lease(lease.leaseId(), p, lease.sessionId(), lease.clientId(), lease.hwId(),
+                lease.remoteAddress(), lease.quantity(), lease.checkedOutAtMs());
+        l.lastHeartbeatMs = lease.lastHeartbeatMs();
+        l.state = LeaseState.HELD;
+        leases.put(l.id, l);
+        p.link(l);
+        session(lease.sessionId()).link(l);
+        p.used += l.quantity;
+        p.highWater = Math.max(p.highWater, p.used);
+        deadlines.schedule(l, lease.deadlineMs());
+    }
+
+    /** triad: before a snapshot is installed: forgets every pool, lease, waiter and tombstone, silently. */
+    public void triadReset() {
+        for (Lease l : List.copyOf(leases.values())) {
+            deadlines.cancel(l);
+        }
+        for (Pool p : pools.values()) {
+            deadlines.cancel(p);
+            for (Waiter w : List.copyOf(p.queue)) {
+                deadlines.cancel(w);
+            }
+        }
+        pools.clear();
+        poolsByProduct.clear();
+        leases.clear();
+        sessions.clear();
+        tombstones.clear();
+        waiterCount = 0;
+    }
+
+    /** triad: entitlements as they are now (snapshots). */
+    public List<Entitlement> triadEntitlements() {
+        List<Entitlement> out = new ArrayList<>(pools.size());
+        for (Pool p : pools.values()) {
+            out.add(p.ent);
+        }
+        return out;
+    }
+
     // ------------------------------------------------------------------------------------------
     // Queries (snapshots)
     // ------------------------------------------------------------------------------------------

@@ -56,6 +56,8 @@ public final class Session {
     private ClientRef client;
     private String clientVersion = "";
     private String closeReason = "client closed the connection";
+    // triad: a request waits for its Raft commit; later frames wait (in order, PROTOCOL.md 5.3), the socket is paused
+    private boolean triadWaiting;
 
     Session(SessionServices services, NetSocket socket, Context context, long id, long nowMs) {
         this.services = services;
@@ -141,7 +143,7 @@ public final class Session {
     }
 
     private void drain() throws ProtocolException {
-        while (state != State.CLOSED) {
+        while (state != State.CLOSED && !triadWaiting) { // triad: stop while a request waits for its commit
             int available = pending.length() - readPos;
             if (state == State.PREAMBLE) {
                 // Refuse a wrong peer (HTTP client, port scanner) in its first bytes.
@@ -263,6 +265,10 @@ public final class Session {
             return;
         }
         UUID newId = new UUID(ThreadLocalRandom.current().nextLong(), ThreadLocalRandom.current().nextLong());
+        if (services.triad() != null) { // triad: through the Raft log, answered after commit
+            triadCheckout(corr, c, newId);
+            return;
+        }
         CheckoutOutcome out = services.ledger().checkout(new CheckoutCommand(client, corr, c.product(), c.licenseKey(),
                 c.quantity(), c.enforcement(), c.waitForSeat(), c.waitTimeoutMs(),
                 c.reclaim() ? c.reclaimLeaseId() : null, newId, services.nowMs()));
@@ -295,6 +301,7 @@ public final class Session {
     private void onHeartbeat(int corr, Message.Heartbeat h) {
         List<Message.LeaseStatus> results = h.leaseIds().isEmpty()
                 ? List.of()
+                : services.triad() != null ? services.triad().heartbeat(client, h.leaseIds(), services.nowMs()) // triad:
                 : services.ledger().heartbeat(client, h.leaseIds(), services.nowMs());
         if (LOG.isDebugEnabled()) {
             LOG.debug("session {}: heartbeat for {} leases", id, h.leaseIds().size());
@@ -303,6 +310,18 @@ public final class Session {
     }
 
     private void onCheckin(int corr, Message.Checkin c) {
+        if (services.triad() != null) { // triad: through the Raft log
+            triadAwait(services.triad().checkin(client, c.leaseId(), services.nowMs()), (a, refusal) -> {
+                ErrorCode code = refusal != null ? refusal.code() : a.code();
+                if (code == ErrorCode.OK) {
+                    send(corr, new Message.CheckedIn(c.leaseId()));
+                } else {
+                    send(corr, new Message.Error(code, "lease " + c.leaseId() + ": "
+                            + (refusal != null ? refusal.getMessage() : code.wireName())));
+                }
+            });
+            return;
+        }
         ErrorCode code = services.ledger().checkin(client, c.leaseId(), services.nowMs());
         if (code == ErrorCode.OK) {
             send(corr, new Message.CheckedIn(c.leaseId()));
@@ -312,10 +331,90 @@ public final class Session {
     }
 
     private void onGoodbye(int corr) {
+        if (services.triad() != null && client != null) { // triad: check in through the Raft log, then close
+            triadAwait(services.triad().releaseAll(client, services.nowMs()), (a, refusal) -> {
+                closeReason = "client said goodbye (" + (a == null ? "checkin not committed: " + refusal.code().wireName()
+                        : a.value() + " leases checked in") + ")";
+                send(corr, new Message.Goodbye(0, "goodbye"));
+                closeNow();
+            });
+            return;
+        }
         int released = client == null ? 0 : services.ledger().releaseAllOf(client, services.nowMs());
         closeReason = "client said goodbye (" + released + " leases checked in)";
         send(corr, new Message.Goodbye(0, "goodbye"));
         closeNow();
+    }
+
+    // ------------------------------------------------------------------ triad: requests answered after commit
+
+    // triad: a CHECKOUT or RECLAIM through the Raft log; GRANTED carries the term and index of the commit
+    private void triadCheckout(int corr, Message.Checkout c, UUID newId) {
+        CheckoutCommand cmd = new CheckoutCommand(client, corr, c.product(), c.licenseKey(), c.quantity(),
+                c.enforcement(), c.waitForSeat(), c.waitTimeoutMs(), c.reclaim() ? c.reclaimLeaseId() : null, newId,
+                services.nowMs());
+        triadAwait(services.triad().checkout(cmd), (a, refusal) -> {
+            if (refusal != null) {
+                LOG.info("checkout refused: session={} client={} product={} code={} ({})", id, client.clientId(),
+                        c.product(), refusal.code(), refusal.getMessage());
+                send(corr, new Message.Denied(refusal.code().code(), 0, refusal.leader(), refusal.getMessage()));
+                return;
+            }
+            Object out = a.value();
+            if (out instanceof CheckoutOutcome.Granted g) {
+                LeaseView l = g.lease();
+                send(corr, new Message.Granted(l.leaseId(), l.entitlementId(), l.productId(), l.quantity(),
+                        services.leaseTimeoutMs(), a.term(), a.index(), g.reclaimed() ? Message.Granted.FLAG_RECLAIMED : 0));
+                if (g.reclaimed()) {
+                    LOG.info("session {}: lease {} reclaimed by client={} hw={} (term {})", id, l.leaseId(),
+                            client.clientId(), client.hwId(), a.term());
+                }
+            } else if (out instanceof CheckoutOutcome.Queued q) {
+                send(corr, new Message.Queued(q.position(), q.waitTimeoutMs()));
+            } else {
+                deny(corr, c, (CheckoutOutcome.Denied) out);
+            }
+        });
+    }
+
+    /**
+     * triad: waits for a commit without blocking the event loop: reading stops (frames stay in order), the
+     * answer is written on this session's context, then reading goes on.
+     */
+    private void triadAwait(java.util.concurrent.CompletableFuture<dev.turnstile.appliance.triad.LedgerStateMachine.Applied> f,
+                            java.util.function.BiConsumer<dev.turnstile.appliance.triad.LedgerStateMachine.Applied,
+                                    dev.turnstile.appliance.triad.TriadRefusal> answer) {
+        triadWaiting = true;
+        if (pausedSinceMs == 0) {
+            socket.pause();
+        }
+        f.whenComplete((a, err) -> runOnContext(() -> {
+            triadWaiting = false;
+            if (state == State.CLOSED) {
+                return;
+            }
+            dev.turnstile.appliance.triad.TriadRefusal refusal = err == null ? null
+                    : dev.turnstile.appliance.triad.TriadRefusal.of(err);
+            if (err != null && refusal == null) {
+                LOG.warn("session {}: triad command failed", id, err);
+                refusal = new dev.turnstile.appliance.triad.TriadRefusal(ErrorCode.INTERNAL_ERROR, "", "internal error");
+            }
+            answer.accept(a, refusal);
+            if (state == State.CLOSED) {
+                return;
+            }
+            if (pausedSinceMs == 0) {
+                socket.resume();
+            }
+            try {
+                drain();
+            } catch (ProtocolException e) {
+                violation(e);
+            } catch (RuntimeException e) {
+                LOG.error("session {}: internal error, closing", id, e);
+                fail(ErrorCode.INTERNAL_ERROR, "internal error");
+            }
+        }));
     }
 
     // ------------------------------------------------------------------ pushes from other threads
@@ -448,7 +547,11 @@ public final class Session {
         State was = state;
         state = State.CLOSED;
         int held = client == null ? 0 : services.ledger().leasesOf(id).size();
-        services.ledger().sessionLost(id, services.nowMs());
+        if (services.triad() != null) { // triad: through the Raft log; a non-leader leaves it to the next leader
+            services.triad().sessionLost(id, services.nowMs());
+        } else {
+            services.ledger().sessionLost(id, services.nowMs());
+        }
         services.registry().remove(this);
         if (was == State.READY || client != null) {
             LOG.info("session {} closed: client={} hw={} leases={} ({})", id, client.clientId(), client.hwId(), held,

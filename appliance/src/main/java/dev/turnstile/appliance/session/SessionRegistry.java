@@ -28,6 +28,12 @@ public final class SessionRegistry implements LedgerListener {
         return ids.incrementAndGet();
     }
 
+    // triad: session ids of a triad member start above its prefix (TriadNode.SESSION_ID_SHIFT) so the replicated
+    // ledger never mixes two members' sessions
+    public void triadIdBase(long base) {
+        ids.set(base);
+    }
+
     void add(Session s) {
         sessions.put(s.id(), s);
     }

@@ -52,4 +52,10 @@ public interface SessionServices {
     default long logIndex() {
         return 0;
     }
+
+    // triad: the triad member behind this server, or null on a single server (then nothing changes). When set,
+    // checkouts, checkins, goodbyes and session losses go through the Raft log and are answered after commit.
+    default dev.turnstile.appliance.triad.TriadNode triad() {
+        return null;
+    }
 }

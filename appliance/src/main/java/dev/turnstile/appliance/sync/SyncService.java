@@ -812,11 +812,40 @@ public final class SyncService {
         this.entitlementsChanged = listener == null ? () -> { } : listener;
     }
 
+    // triad: the triad member, when the appliance runs in a triad (null before it joins, and on a single server)
+    private volatile java.util.function.Supplier<dev.turnstile.appliance.triad.TriadNode> triad = () -> null;
+
+    /** triad: set by the sync verticle; entitlement changes then go through the Raft log (leader only). */
+    public void triad(java.util.function.Supplier<dev.turnstile.appliance.triad.TriadNode> node) {
+        this.triad = node == null ? () -> null : node;
+    }
+
     private void applyToLedger(List<LedgerOp> ops) {
         if (ops.isEmpty()) {
             return;
         }
         long now = clock.getAsLong();
+        dev.turnstile.appliance.triad.TriadNode node = triad.get();
+        if (node != null) { // triad: the leader proposes the changes as log entries; a follower's sync changes no pools
+            if (node.isLeader()) {
+                for (LedgerOp op : ops) {
+                    if (op.remove()) {
+                        node.removeEntitlement(op.entitlementId(), now);
+                    } else {
+                        node.upsertEntitlement(op.entitlement(), now);
+                    }
+                }
+                LOG.info("sync: {} entitlement change(s) proposed to the triad", ops.size());
+            } else {
+                LOG.info("sync: {} entitlement change(s) not applied: this triad member is not the leader", ops.size());
+            }
+            try {
+                entitlementsChanged.run();
+            } catch (RuntimeException e) {
+                LOG.warn("sync: recording the changed entitlements failed: {}", e.toString());
+            }
+            return;
+        }
         for (LedgerOp op : ops) {
             try {
                 if (op.remove()) {

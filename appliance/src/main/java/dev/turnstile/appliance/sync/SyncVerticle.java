@@ -116,6 +116,7 @@ public final class SyncVerticle extends VerticleBase {
         license = new LicenseService(vertx, licenseConfig, appliance::nowMs, new Hooks(), registry);
         sync = new SyncService(vertx, syncConfig, appliance.ledger(), appliance::nowMs, store, license, registry,
                 new SplittableRandom());
+        sync.triad(appliance::triadNode); // triad: entitlement changes through the Raft log once the member has joined
         if (recordEntitlements != null) {
             sync.onEntitlementsChanged(() -> recordEntitlements.accept(servedEntitlements()));
         }
@@ -173,6 +174,16 @@ public final class SyncVerticle extends VerticleBase {
         @Override
         public int revokeAllLeases(String why) {
             int n = 0;
+            dev.turnstile.appliance.triad.TriadNode node = appliance.triadNode();
+            if (node != null) { // triad: the leader proposes the revocations; a follower's copy follows the log
+                if (node.isLeader()) {
+                    for (LeaseView l : appliance.ledger().leases()) {
+                        node.forceRelease(l.leaseId(), appliance.nowMs());
+                        n++;
+                    }
+                }
+                return n;
+            }
             for (LeaseView l : appliance.ledger().leases()) {
                 if (appliance.ledger().forceRelease(l.leaseId(), appliance.nowMs()) == ErrorCode.OK) {
                     n++;

@@ -1,0 +1,254 @@
+package dev.turnstile.appliance.triad;
+
+import dev.turnstile.appliance.seat.CheckoutCommand;
+import dev.turnstile.appliance.seat.ClientRef;
+import dev.turnstile.appliance.seat.Entitlement;
+import dev.turnstile.appliance.seat.LeaseState;
+import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.protocol.Enforcement;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
+import java.io.DataInputStream;
+import java.io.DataOutput;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * A ledger command as a Raft log entry: one type byte, the proposing leader's term, the command's time, then
+ * the command's fields. Every command that changes seat state is one of these; heartbeats are not (the
+ * leader tracks them and commits {@link Expire} when a lease misses its deadline).
+ */
+public sealed interface LedgerCommand {
+
+    byte CHECKOUT = 1;
+    byte CHECKIN = 2;
+    byte EXPIRE = 3;
+    byte TICK = 4;
+    byte SESSION_LOST = 5;
+    byte RELEASE_ALL = 6;
+    byte FORCE_RELEASE = 7;
+    byte UPSERT_ENTITLEMENT = 8;
+    byte REMOVE_ENTITLEMENT = 9;
+
+    /** The command's time (Unix ms), as the leader read it when proposing. */
+    long nowMs();
+
+    record Checkout(CheckoutCommand command) implements LedgerCommand {
+        public long nowMs() {
+            return command.nowMs();
+        }
+    }
+
+    record Checkin(ClientRef client, UUID leaseId, long nowMs) implements LedgerCommand {
+    }
+
+    record Expire(UUID leaseId, long nowMs) implements LedgerCommand {
+    }
+
+    record Tick(long nowMs) implements LedgerCommand {
+    }
+
+    record SessionLost(long sessionId, long nowMs) implements LedgerCommand {
+    }
+
+    record ReleaseAll(ClientRef client, long nowMs) implements LedgerCommand {
+    }
+
+    record ForceRelease(UUID leaseId, long nowMs) implements LedgerCommand {
+    }
+
+    record UpsertEntitlement(Entitlement entitlement, long nowMs) implements LedgerCommand {
+    }
+
+    record RemoveEntitlement(String entitlementId, long nowMs) implements LedgerCommand {
+    }
+
+    /** A decoded log entry: the command and the term of the leader that proposed it. */
+    record Entry(long term, LedgerCommand command) {
+    }
+
+    // ------------------------------------------------------------------ encoding
+
+    static byte[] encode(long term, LedgerCommand c) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
+        DataOutputStream out = new DataOutputStream(bytes);
+        try {
+            if (c instanceof Checkout k) {
+                CheckoutCommand x = k.command();
+                head(out, CHECKOUT, term, x.nowMs());
+                client(out, x.client());
+                out.writeInt(x.requestId());
+                out.writeUTF(x.product());
+                out.writeUTF(x.licenseKey());
+                out.writeLong(x.quantity());
+                out.writeInt(x.enforcement());
+                out.writeBoolean(x.waitForSeat());
+                out.writeLong(x.waitTimeoutMs());
+                out.writeBoolean(x.reclaimLeaseId() != null);
+                if (x.reclaimLeaseId() != null) {
+                    uuid(out, x.reclaimLeaseId());
+                }
+                uuid(out, x.newLeaseId());
+            } else if (c instanceof Checkin k) {
+                head(out, CHECKIN, term, k.nowMs());
+                client(out, k.client());
+                uuid(out, k.leaseId());
+            } else if (c instanceof Expire k) {
+                head(out, EXPIRE, term, k.nowMs());
+                uuid(out, k.leaseId());
+            } else if (c instanceof Tick k) {
+                head(out, TICK, term, k.nowMs());
+            } else if (c instanceof SessionLost k) {
+                head(out, SESSION_LOST, term, k.nowMs());
+                out.writeLong(k.sessionId());
+            } else if (c instanceof ReleaseAll k) {
+                head(out, RELEASE_ALL, term, k.nowMs());
+                client(out, k.client());
+            } else if (c instanceof ForceRelease k) {
+                head(out, FORCE_RELEASE, term, k.nowMs());
+                uuid(out, k.leaseId());
+            } else if (c instanceof UpsertEntitlement k) {
+                head(out, UPSERT_ENTITLEMENT, term, k.nowMs());
+                entitlement(out, k.entitlement());
+            } else if (c instanceof RemoveEntitlement k) {
+                head(out, REMOVE_ENTITLEMENT, term, k.nowMs());
+                out.writeUTF(k.entitlementId());
+            } else {
+                throw new IllegalArgumentException("unknown command " + c);
+            }
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    static Entry decode(byte[] buf, int offset, int length) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(buf, offset, length));
+        byte type = in.readByte();
+        long term = in.readLong();
+        long now = in.readLong();
+        LedgerCommand c;
+        switch (type) {
+            case CHECKOUT: {
+                ClientRef cl = client(in);
+                int req = in.readInt();
+                String product = in.readUTF();
+                String key = in.readUTF();
+                long q = in.readLong();
+                int enf = in.readInt();
+                boolean wait = in.readBoolean();
+                long waitMs = in.readLong();
+                UUID reclaim = in.readBoolean() ? uuid(in) : null;
+                UUID newId = uuid(in);
+                c = new Checkout(new CheckoutCommand(cl, req, product, key, q, enf, wait, waitMs, reclaim, newId, now));
+                break;
+            }
+            case CHECKIN:
+                c = new Checkin(client(in), uuid(in), now);
+                break;
+            case EXPIRE:
+                c = new Expire(uuid(in), now);
+                break;
+            case TICK:
+                c = new Tick(now);
+                break;
+            case SESSION_LOST:
+                c = new SessionLost(in.readLong(), now);
+                break;
+            case RELEASE_ALL:
+                c = new ReleaseAll(client(in), now);
+                break;
+            case FORCE_RELEASE:
+                c = new ForceRelease(uuid(in), now);
+                break;
+            case UPSERT_ENTITLEMENT:
+                c = new UpsertEntitlement(entitlement(in), now);
+                break;
+            case REMOVE_ENTITLEMENT:
+                c = new RemoveEntitlement(in.readUTF(), now);
+                break;
+            default:
+                throw new IOException("unknown ledger command type " + type);
+        }
+        return new Entry(term, c);
+    }
+
+    private static void head(DataOutput out, byte type, long term, long now) throws IOException {
+        out.writeByte(type);
+        out.writeLong(term);
+        out.writeLong(now);
+    }
+
+    static void client(DataOutput out, ClientRef c) throws IOException {
+        out.writeLong(c.sessionId());
+        out.writeUTF(c.clientId());
+        out.writeUTF(c.hwId());
+        out.writeUTF(c.remoteAddress());
+    }
+
+    static ClientRef client(DataInput in) throws IOException {
+        return new ClientRef(in.readLong(), in.readUTF(), in.readUTF(), in.readUTF());
+    }
+
+    static void uuid(DataOutput out, UUID id) throws IOException {
+        out.writeLong(id.getMostSignificantBits());
+        out.writeLong(id.getLeastSignificantBits());
+    }
+
+    static UUID uuid(DataInput in) throws IOException {
+        return new UUID(in.readLong(), in.readLong());
+    }
+
+    static void entitlement(DataOutput out, Entitlement e) throws IOException {
+        out.writeUTF(e.entitlementId());
+        out.writeUTF(e.tenantId());
+        out.writeUTF(e.productId());
+        out.writeInt(e.enforcement().code());
+        out.writeInt(e.maxSeats());
+        instant(out, e.startsAt());
+        instant(out, e.endsAt());
+    }
+
+    static Entitlement entitlement(DataInput in) throws IOException {
+        return new Entitlement(in.readUTF(), in.readUTF(), in.readUTF(), Enforcement.of(in.readInt()), in.readInt(),
+                instant(in), instant(in));
+    }
+
+    private static void instant(DataOutput out, Instant i) throws IOException {
+        out.writeBoolean(i != null);
+        if (i != null) {
+            out.writeLong(i.getEpochSecond());
+            out.writeInt(i.getNano());
+        }
+    }
+
+    private static Instant instant(DataInput in) throws IOException {
+        return in.readBoolean() ? Instant.ofEpochSecond(in.readLong(), in.readInt()) : null;
+    }
+
+    static void lease(DataOutput out, LeaseView l) throws IOException {
+        uuid(out, l.leaseId());
+        out.writeUTF(l.entitlementId());
+        out.writeUTF(l.productId());
+        out.writeLong(l.sessionId());
+        out.writeUTF(l.clientId());
+        out.writeUTF(l.hwId());
+        out.writeUTF(l.remoteAddress());
+        out.writeLong(l.quantity());
+        out.writeLong(l.checkedOutAtMs());
+        out.writeLong(l.lastHeartbeatMs());
+        out.writeLong(l.deadlineMs());
+        out.writeByte(l.state().ordinal());
+    }
+
+    static LeaseView lease(DataInput in) throws IOException {
+        return new LeaseView(uuid(in), in.readUTF(), in.readUTF(), in.readLong(), in.readUTF(), in.readUTF(),
+                in.readUTF(), in.readLong(), in.readLong(), in.readLong(), in.readLong(),
+                LeaseState.values()[in.readByte()]);
+    }
+}

@@ -1,0 +1,255 @@
+package dev.turnstile.appliance.triad;
+
+import dev.turnstile.appliance.seat.CheckoutOutcome;
+import dev.turnstile.appliance.seat.ConcurrentLedger;
+import dev.turnstile.appliance.seat.Entitlement;
+import dev.turnstile.appliance.seat.LeaseState;
+import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.seat.SeatLedger;
+import dev.turnstile.protocol.ErrorCode;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
+import java.io.DataInputStream;
+import java.io.DataOutput;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.jgroups.raft.StateMachine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Raft state machine: applies committed {@link LedgerCommand}s to the appliance's ledger, on every member,
+ * in log order. Deterministic: the only inputs are the log entries (each with its time) and the snapshot.
+ *
+ * <ul>
+ *   <li>Time never runs backwards inside the ledger: a command's time is raised to the latest time applied
+ *       so far (a new leader's clock may lag the old one's by a few ms).</li>
+ *   <li>{@code index}: the number of ledger commands applied since the log began (kept in snapshots). It is
+ *       the same on every member and grows with the log, so it orders grants like the Raft index does; it is
+ *       what GRANTED carries as {@code log_index}.</li>
+ *   <li>Snapshot ({@link #writeContentTo}): format version, index, latest time, entitlements, live leases
+ *       (HELD and ORPHANED, with their deadlines). Waiting checkouts are not in it: a member restored from a
+ *       snapshot does not know the waiters queued before it (they are answered by the leader that queued
+ *       them, or time out).</li>
+ * </ul>
+ */
+public final class LedgerStateMachine implements StateMachine {
+    private static final Logger LOG = LoggerFactory.getLogger(LedgerStateMachine.class);
+    private static final int SNAPSHOT_VERSION = 1;
+
+    static final byte R_GRANTED = 1;
+    static final byte R_QUEUED = 2;
+    static final byte R_DENIED = 3;
+    static final byte R_CODE = 4;
+    static final byte R_COUNT = 5;
+    static final byte R_NONE = 6;
+
+    private final ConcurrentLedger ledger;
+    private volatile long index;
+    private volatile long latestMs;
+
+    public LedgerStateMachine(ConcurrentLedger ledger) {
+        this.ledger = ledger;
+    }
+
+    /** Ledger commands applied so far (the {@code log_index} of the latest). */
+    public long index() {
+        return index;
+    }
+
+    /** The latest command time applied (Unix ms). */
+    public long latestMs() {
+        return latestMs;
+    }
+
+    @Override
+    public byte[] apply(byte[] data, int offset, int length, boolean serializeResponse) throws Exception {
+        LedgerCommand.Entry e = LedgerCommand.decode(data, offset, length);
+        return ledger.triadLocked(l -> {
+            long now = Math.max(e.command().nowMs(), latestMs);
+            latestMs = now;
+            long idx = ++index;
+            Object result = applyTo(l, e.command(), now);
+            return serializeResponse ? encodeResult(idx, e.term(), result) : null;
+        });
+    }
+
+    private static Object applyTo(SeatLedger l, LedgerCommand c, long now) {
+        if (c instanceof LedgerCommand.Checkout k) {
+            var x = k.command();
+            return l.checkout(new dev.turnstile.appliance.seat.CheckoutCommand(x.client(), x.requestId(), x.product(),
+                    x.licenseKey(), x.quantity(), x.enforcement(), x.waitForSeat(), x.waitTimeoutMs(),
+                    x.reclaimLeaseId(), x.newLeaseId(), now));
+        } else if (c instanceof LedgerCommand.Checkin k) {
+            return l.checkin(k.client(), k.leaseId(), now);
+        } else if (c instanceof LedgerCommand.Expire k) {
+            return l.triadExpire(k.leaseId(), now);
+        } else if (c instanceof LedgerCommand.Tick) {
+            l.tick(now);
+            return null;
+        } else if (c instanceof LedgerCommand.SessionLost k) {
+            l.sessionLost(k.sessionId(), now);
+            return null;
+        } else if (c instanceof LedgerCommand.ReleaseAll k) {
+            return l.releaseAllOf(k.client(), now);
+        } else if (c instanceof LedgerCommand.ForceRelease k) {
+            return l.forceRelease(k.leaseId(), now);
+        } else if (c instanceof LedgerCommand.UpsertEntitlement k) {
+            l.upsertEntitlement(k.entitlement(), now);
+            return null;
+        } else if (c instanceof LedgerCommand.RemoveEntitlement k) {
+            l.removeEntitlement(k.entitlementId(), now);
+            return null;
+        }
+        throw new IllegalArgumentException("unknown command " + c);
+    }
+
+    // ------------------------------------------------------------------ results
+
+    /** A committed command's result: the ledger's answer, stamped with the proposing term and the log index. */
+    public record Applied(long index, long term, Object value) {
+        public CheckoutOutcome outcome() {
+            return (CheckoutOutcome) value;
+        }
+
+        public ErrorCode code() {
+            return (ErrorCode) value;
+        }
+    }
+
+    static byte[] encodeResult(long index, long term, Object r) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(96);
+        DataOutputStream out = new DataOutputStream(bytes);
+        try {
+            out.writeLong(index);
+            out.writeLong(term);
+            if (r instanceof CheckoutOutcome.Granted g) {
+                out.writeByte(R_GRANTED);
+                out.writeBoolean(g.reclaimed());
+                LedgerCommand.lease(out, g.lease());
+            } else if (r instanceof CheckoutOutcome.Queued q) {
+                out.writeByte(R_QUEUED);
+                out.writeInt(q.position());
+                out.writeLong(q.waitTimeoutMs());
+            } else if (r instanceof CheckoutOutcome.Denied d) {
+                out.writeByte(R_DENIED);
+                out.writeInt(d.code().code());
+                out.writeUTF(d.message());
+            } else if (r instanceof ErrorCode code) {
+                out.writeByte(R_CODE);
+                out.writeInt(code.code());
+            } else if (r instanceof Integer n) {
+                out.writeByte(R_COUNT);
+                out.writeInt(n);
+            } else {
+                out.writeByte(R_NONE);
+            }
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    static Applied decodeResult(byte[] b) {
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
+            long index = in.readLong();
+            long term = in.readLong();
+            byte tag = in.readByte();
+            Object v;
+            switch (tag) {
+                case R_GRANTED: {
+                    boolean reclaimed = in.readBoolean();
+                    v = new CheckoutOutcome.Granted(LedgerCommand.lease(in), reclaimed);
+                    break;
+                }
+                case R_QUEUED:
+                    v = new CheckoutOutcome.Queued(in.readInt(), in.readLong());
+                    break;
+                case R_DENIED:
+                    v = new CheckoutOutcome.Denied(ErrorCode.ofCode(in.readInt()), in.readUTF());
+                    break;
+                case R_CODE:
+                    v = ErrorCode.ofCode(in.readInt());
+                    break;
+                case R_COUNT:
+                    v = in.readInt();
+                    break;
+                default:
+                    v = null;
+            }
+            return new Applied(index, term, v);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ snapshots
+
+    @Override
+    public void writeContentTo(DataOutput out) throws Exception {
+        ledger.triadLocked(l -> {
+            try {
+                out.writeInt(SNAPSHOT_VERSION);
+                out.writeLong(index);
+                out.writeLong(latestMs);
+                List<Entitlement> ents = l.triadEntitlements();
+                out.writeInt(ents.size());
+                for (Entitlement e : ents) {
+                    LedgerCommand.entitlement(out, e);
+                }
+                List<LeaseView> leases = l.leases();
+                out.writeInt(leases.size());
+                for (LeaseView v : leases) {
+                    LedgerCommand.lease(out, v);
+                }
+                LOG.info("triad: ledger snapshot at index {}: {} entitlements, {} leases", index, ents.size(),
+                        leases.size());
+                return null;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    @Override
+    public void readContentFrom(DataInput in) throws Exception {
+        int version = in.readInt();
+        if (version != SNAPSHOT_VERSION) {
+            throw new IOException("triad: unknown ledger snapshot version " + version);
+        }
+        long idx = in.readLong();
+        long latest = in.readLong();
+        List<Entitlement> ents = new ArrayList<>();
+        for (int n = in.readInt(); n > 0; n--) {
+            ents.add(LedgerCommand.entitlement(in));
+        }
+        List<LeaseView> leases = new ArrayList<>();
+        for (int n = in.readInt(); n > 0; n--) {
+            leases.add(LedgerCommand.lease(in));
+        }
+        ledger.triadLocked(l -> {
+            l.triadReset();
+            for (Entitlement e : ents) {
+                l.upsertEntitlement(e, latest);
+            }
+            for (LeaseView v : leases) {
+                if (v.state() == LeaseState.HELD) {
+                    l.triadRestoreHeld(v);
+                } else {
+                    l.restoreLease(v, v.deadlineMs());
+                }
+            }
+            index = idx;
+            latestMs = latest;
+            return null;
+        });
+        LOG.info("triad: ledger restored from snapshot at index {}: {} entitlements, {} leases", idx, ents.size(),
+                leases.size());
+    }
+}

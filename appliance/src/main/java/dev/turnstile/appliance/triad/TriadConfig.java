@@ -1,0 +1,154 @@
+package dev.turnstile.appliance.triad;
+
+import dev.turnstile.appliance.config.ConfigException;
+import dev.turnstile.appliance.config.ConfigReader;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The {@code triad:} section. Absent or {@code enabled: false} (the default): a single server, nothing of
+ * this package runs. Example:
+ * <pre>
+ * triad:
+ *   enabled: true
+ *   self: a                       # this member's id (one of members[].id)
+ *   state_dir: /var/lib/turnstile/triad   # Raft log and snapshots (one file set per member id)
+ *   members:
+ *     - { id: a, raft: "10.0.0.1:7900", client: "10.0.0.1:7878" }
+ *     - { id: b, raft: "10.0.0.2:7900", client: "10.0.0.2:7878" }
+ *     - { id: c, raft: "10.0.0.3:7900", client: "10.0.0.3:7878" }
+ *   commit_timeout: 2s            # a command not committed by then is answered noQuorum
+ *   failure_timeout: 2s           # FD_ALL3: a silent (hung) member is suspected after this
+ *   failure_interval: 500ms       # FD_ALL3: heartbeat interval between members
+ *   verify_suspect: 500ms         # VERIFY_SUSPECT2: a suspect gets this long to answer before it is removed
+ *   max_log_bytes: 4194304        # log bytes kept before the ledger is snapshotted and the log truncated
+ *                                 # (a checkout entry is about 150 bytes: about 28,000 entries)
+ *   fsync: true                   # fsync every log append before acknowledging it (Raft's safety assumes a
+ *                                 # durable log; false is faster and survives process kills, not power loss)
+ * </pre>
+ * Failure detection (the reasons are in {@code package-info.java}): a killed member's TCP connections
+ * close, FD_SOCK2 sees that at once and the view changes within about a second; a hung member (SIGSTOP,
+ * long GC) is removed after failure_timeout + verify_suspect (about 2.5 s).
+ */
+public record TriadConfig(boolean enabled, String self, List<Member> members, String stateDir, long commitTimeoutMs,
+                          long failureTimeoutMs, long failureIntervalMs, long verifySuspectMs, long maxLogBytes, boolean fsync) {
+
+    public static final long DEFAULT_COMMIT_TIMEOUT_MS = 2_000;
+    public static final long DEFAULT_FAILURE_TIMEOUT_MS = 2_000;
+    public static final long DEFAULT_FAILURE_INTERVAL_MS = 500;
+    public static final long DEFAULT_VERIFY_SUSPECT_MS = 500;
+    public static final long DEFAULT_MAX_LOG_BYTES = 4L * 1024 * 1024;
+
+    /** One member: its Raft id, the host:port its JGroups transport binds, and the host:port clients use. */
+    public record Member(String id, String raftHost, int raftPort, String client) {
+        public Member {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(raftHost, "raftHost");
+            Objects.requireNonNull(client, "client");
+        }
+
+        public String raft() {
+            return raftHost + "[" + raftPort + "]";
+        }
+    }
+
+    public static final TriadConfig DISABLED = new TriadConfig(false, "", List.of(), "", DEFAULT_COMMIT_TIMEOUT_MS,
+            DEFAULT_FAILURE_TIMEOUT_MS, DEFAULT_FAILURE_INTERVAL_MS, DEFAULT_VERIFY_SUSPECT_MS, DEFAULT_MAX_LOG_BYTES, true);
+
+    public TriadConfig {
+        members = List.copyOf(members);
+    }
+
+    public Member selfMember() {
+        for (Member m : members) {
+            if (m.id().equals(self)) {
+                return m;
+            }
+        }
+        throw new ConfigException(List.of("triad.self: '" + self + "' is not one of triad.members[].id"));
+    }
+
+    /** 1-based position of this member in {@code members}; prefixes its session ids so they never collide. */
+    public int selfIndex() {
+        return members.indexOf(selfMember()) + 1;
+    }
+
+    /** The client address (host:port) of a member id, or "" if unknown. */
+    public String clientAddressOf(String raftId) {
+        for (Member m : members) {
+            if (m.id().equals(raftId)) {
+                return m.client();
+            }
+        }
+        return "";
+    }
+
+    /** The other members' client addresses (WELCOME peers). */
+    public List<String> peerClientAddresses() {
+        List<String> out = new ArrayList<>();
+        for (Member m : members) {
+            if (!m.id().equals(self)) {
+                out.add(m.client());
+            }
+        }
+        return out;
+    }
+
+    /** Binds {@code triad:} of the configuration tree; absent means disabled. */
+    public static TriadConfig from(JsonObject root) {
+        JsonObject o = root == null ? null : root.getJsonObject("triad");
+        if (o == null || !o.getBoolean("enabled", false)) {
+            return DISABLED;
+        }
+        ConfigReader r = new ConfigReader();
+        String self = o.getString("self", "");
+        if (self.isBlank()) {
+            throw new ConfigException(List.of("triad.self: required when triad.enabled is true"));
+        }
+        JsonArray arr = o.getJsonArray("members", new JsonArray());
+        List<Member> members = new ArrayList<>();
+        for (int i = 0; i < arr.size(); i++) {
+            JsonObject m = arr.getJsonObject(i);
+            String key = "triad.members[" + i + "]";
+            String id = m.getString("id", "");
+            if (id.isBlank()) {
+                throw new ConfigException(List.of(key + ".id: required"));
+            }
+            String raft = m.getString("raft", "");
+            int colon = raft.lastIndexOf(':');
+            if (colon <= 0) {
+                throw new ConfigException(List.of(key + ".raft: expected host:port, got '" + raft + "'"));
+            }
+            int port;
+            try {
+                port = Integer.parseInt(raft.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new ConfigException(List.of(key + ".raft: expected host:port, got '" + raft + "'"));
+            }
+            String client = m.getString("client", "");
+            if (client.isBlank()) {
+                throw new ConfigException(List.of(key + ".client: required (host:port clients connect to)"));
+            }
+            members.add(new Member(id, raft.substring(0, colon), port, client));
+        }
+        if (members.size() != 3) {
+            throw new ConfigException(List.of("triad.members: a triad has exactly 3 members, got " + members.size()));
+        }
+        String dir = o.getString("state_dir", "");
+        if (dir.isBlank()) {
+            throw new ConfigException(List.of("triad.state_dir: required (the Raft log and snapshots live there)"));
+        }
+        TriadConfig c = new TriadConfig(true, self, members, dir,
+                r.durationMs(o, "commit_timeout", "triad.commit_timeout", DEFAULT_COMMIT_TIMEOUT_MS, 100, 60_000),
+                r.durationMs(o, "failure_timeout", "triad.failure_timeout", DEFAULT_FAILURE_TIMEOUT_MS, 200, 60_000),
+                r.durationMs(o, "failure_interval", "triad.failure_interval", DEFAULT_FAILURE_INTERVAL_MS, 50, 10_000),
+                r.durationMs(o, "verify_suspect", "triad.verify_suspect", DEFAULT_VERIFY_SUSPECT_MS, 50, 10_000),
+                o.getLong("max_log_bytes", DEFAULT_MAX_LOG_BYTES), o.getBoolean("fsync", true));
+        r.throwIfAny();
+        c.selfMember();
+        return c;
+    }
+}

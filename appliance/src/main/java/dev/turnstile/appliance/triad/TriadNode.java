@@ -1,0 +1,446 @@
+package dev.turnstile.appliance.triad;
+
+import dev.turnstile.appliance.seat.CheckoutCommand;
+import dev.turnstile.appliance.seat.CheckoutOutcome;
+import dev.turnstile.appliance.seat.ClientRef;
+import dev.turnstile.appliance.seat.ConcurrentLedger;
+import dev.turnstile.appliance.seat.LeaseState;
+import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.protocol.Message;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.jgroups.Address;
+import org.jgroups.JChannel;
+import org.jgroups.View;
+import org.jgroups.protocols.raft.Role;
+import org.jgroups.raft.RaftHandle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One triad member: a JGroups channel with jgroups-raft on top, the {@link LedgerStateMachine} over the
+ * appliance's ledger, and the leader's duties (expiries from missed heartbeats, ticks, taking over the
+ * leases of the previous leader's sessions).
+ *
+ * <h2>Fencing</h2>
+ * A checkout is answered GRANTED only when (1) this member was leader when it proposed the command,
+ * (2) a majority committed it (the future completes only after commit and apply), and (3) at completion
+ * this member is still leader in the very term it proposed in. A paused leader that wakes up believing it
+ * leads cannot get a majority to commit in its stale term: its proposal times out ({@code commit_timeout})
+ * and the client gets noQuorum. {@code isLeader()} alone is never enough.
+ */
+public final class TriadNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TriadNode.class);
+    /** Session ids are prefixed with the member's 1-based index above this bit, so they never collide. */
+    public static final int SESSION_ID_SHIFT = 40;
+    /** How often the leader checks heartbeat deadlines, due ticks and foreign sessions. */
+    public static final long DUTY_INTERVAL_MS = 100;
+    /** The replicated ledger's own lease timeout: too long to matter (heartbeats are not replicated). */
+    public static final long REPLICATED_LEASE_TIMEOUT_MS = 100L * 365 * 24 * 3600 * 1000;
+
+    private final TriadConfig config;
+    private final ConcurrentLedger ledger;
+    private final LongSupplier clock;
+    private final long leaseTimeoutMs;
+    private final long reclaimGraceMs;
+    private final LedgerStateMachine stateMachine;
+    private final ScheduledExecutorService duties;
+    private final ConcurrentHashMap<UUID, Long> heartbeatDeadlines = new ConcurrentHashMap<>();
+    private final Set<Object> inFlight = ConcurrentHashMap.newKeySet();
+    private final List<Consumer<String>> leadershipLost = new CopyOnWriteArrayList<>();
+    private final List<Runnable> leadershipGained = new CopyOnWriteArrayList<>();
+    private JChannel channel;
+    private RaftHandle raft;
+    private volatile long leaderSinceMs;
+    private volatile boolean wasLeader;
+    private volatile java.util.function.LongPredicate liveSession = id -> false;
+
+    public TriadNode(TriadConfig config, ConcurrentLedger ledger, LongSupplier clock, long leaseTimeoutMs,
+                     long reclaimGraceMs) {
+        this.config = config;
+        this.ledger = ledger;
+        this.clock = clock;
+        this.leaseTimeoutMs = leaseTimeoutMs;
+        this.reclaimGraceMs = reclaimGraceMs;
+        this.stateMachine = new LedgerStateMachine(ledger);
+        this.duties = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "triad-duties-" + config.self());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The JGroups stack; every setting that differs from JGroups' defaults has its reason in package-info. */
+    static String stack(TriadConfig c, String logDir) {
+        TriadConfig.Member self = c.selfMember();
+        StringBuilder hosts = new StringBuilder();
+        StringBuilder ids = new StringBuilder();
+        for (TriadConfig.Member m : c.members()) {
+            hosts.append(hosts.length() == 0 ? "" : ",").append(m.raft());
+            ids.append(ids.length() == 0 ? "" : ",").append(m.id());
+        }
+        return "<config xmlns=\"urn:org:jgroups\">\n"
+                + "  <TCP bind_addr=\"" + self.raftHost() + "\" bind_port=\"" + self.raftPort() + "\" port_range=\"0\""
+                + " diag.enabled=\"false\" thread_pool.min_threads=\"0\" thread_pool.max_threads=\"16\""
+                + " sock_conn_timeout=\"500\" bundler.max_size=\"64K\"/>\n"
+                + "  <TCPPING initial_hosts=\"" + hosts + "\" port_range=\"0\" send_cache_on_join=\"true\"/>\n"
+                + "  <MERGE3 min_interval=\"1000\" max_interval=\"3000\"/>\n"
+                + "  <FD_SOCK2 bind_addr=\"" + self.raftHost() + "\" port_range=\"20\" connect_timeout=\"500\"/>\n"
+                + "  <FD_ALL3 timeout=\"" + c.failureTimeoutMs() + "\" interval=\"" + c.failureIntervalMs() + "\"/>\n"
+                + "  <VERIFY_SUSPECT2 timeout=\"" + c.verifySuspectMs() + "\"/>\n"
+                + "  <pbcast.NAKACK2 xmit_interval=\"100\" use_mcast_xmit=\"false\" discard_delivered_msgs=\"true\"/>\n"
+                + "  <UNICAST3 xmit_interval=\"100\" conn_expiry_timeout=\"0\"/>\n"
+                + "  <pbcast.STABLE desired_avg_gossip=\"5000\" max_bytes=\"1M\"/>\n"
+                + "  <raft.NO_DUPES/>\n"
+                + "  <pbcast.GMS print_local_addr=\"false\" join_timeout=\"1000\" leave_timeout=\"500\""
+                + " view_ack_collection_timeout=\"500\"/>\n"
+                + "  <UFC max_credits=\"2M\" min_threshold=\"0.4\"/>\n"
+                + "  <MFC max_credits=\"2M\" min_threshold=\"0.4\"/>\n"
+                + "  <FRAG4 frag_size=\"60K\"/>\n"
+                + "  <raft.ELECTION2 vote_timeout=\"300\"/>\n"
+                + "  <raft.RAFT members=\"" + ids + "\" raft_id=\"" + c.self() + "\" log_dir=\"" + logDir + "\""
+                + " log_prefix=\"turnstile-" + c.self() + "\" log_class=\"org.jgroups.protocols.raft.FileBasedLog\""
+                + " max_log_size=\"" + c.maxLogBytes() + "\" resend_interval=\"200\" log_use_fsync=\"" + c.fsync() + "\""
+                + "/>\n"
+                + "</config>\n";
+    }
+
+    /** Joins the triad. Blocking (JGroups connect): call from a worker thread, never an event loop. */
+    public TriadNode start() throws Exception {
+        Path dir = Path.of(config.stateDir());
+        Files.createDirectories(dir);
+        String xml = stack(config, dir.toAbsolutePath().toString());
+        channel = new JChannel(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
+        channel.name(config.self());
+        raft = new RaftHandle(channel, stateMachine).raftId(config.self());
+        raft.addRoleListener(this::onRole);
+        channel.connect("turnstile-triad");
+        duties.scheduleWithFixedDelay(this::leaderDuties, DUTY_INTERVAL_MS, DUTY_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        LOG.info("triad: member {} joined ({}), view {}", config.self(), config.selfMember().raft(), channel.getView());
+        return this;
+    }
+
+    /** Leaves the triad (closes the channel; the others see the view change at once). */
+    @Override
+    public void close() {
+        duties.shutdownNow();
+        if (channel != null) {
+            channel.close();
+        }
+    }
+
+    /**
+     * Which session ids still have a socket on this member (the registry). A HELD lease whose session is not
+     * live here is taken to be lost (the previous leader's sockets, or this member's own from an earlier
+     * term): the leader commits sessionLost for it, so it waits ORPHANED for the reclaim grace.
+     */
+    public void liveSessions(java.util.function.LongPredicate live) {
+        this.liveSession = live;
+    }
+
+    /** {@code listener(newLeaderClientAddress)} when this member stops being leader. Called on a JGroups thread. */
+    public void onLeadershipLost(Consumer<String> listener) {
+        leadershipLost.add(listener);
+    }
+
+    public void onLeadershipGained(Runnable listener) {
+        leadershipGained.add(listener);
+    }
+
+    // ------------------------------------------------------------------ state
+
+    public boolean isLeader() {
+        return raft != null && raft.isLeader();
+    }
+
+    public String role() {
+        if (raft == null) {
+            return "stopped";
+        }
+        return raft.isLeader() ? "leader" : raft.leader() == null ? (quorumVisible() ? "candidate" : "no-quorum") : "follower";
+    }
+
+    public long term() {
+        return raft == null ? 0 : raft.currentTerm();
+    }
+
+    public long commitIndex() {
+        return raft == null ? 0 : raft.commitIndex();
+    }
+
+    /** Ledger commands applied on this member (GRANTED's log_index for grants decided here). */
+    public long appliedIndex() {
+        return stateMachine.index();
+    }
+
+    public LedgerStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    public String self() {
+        return config.self();
+    }
+
+    /** True when this member sees a majority of the triad (itself included) in its view. */
+    public boolean quorumVisible() {
+        View v = channel == null ? null : channel.getView();
+        return v != null && v.size() >= config.members().size() / 2 + 1;
+    }
+
+    /** The leader's raft id, or "" if none is known. */
+    public String leaderId() {
+        Address a = raft == null ? null : raft.leader();
+        return a == null ? "" : a.toString();
+    }
+
+    /** The leader's client host:port, or "" if none is known. */
+    public String leaderClientAddress() {
+        return config.clientAddressOf(leaderId());
+    }
+
+    /** The member that owns a session id (its 1-based index), from the id's prefix. */
+    public static int ownerOf(long sessionId) {
+        return (int) (sessionId >>> SESSION_ID_SHIFT);
+    }
+
+    public long sessionIdBase() {
+        return ((long) config.selfIndex()) << SESSION_ID_SHIFT;
+    }
+
+    /** role, term, commit index, applied index, leader, quorum, members (for the status JSON). */
+    public JsonObject statusJson() {
+        JsonObject o = new JsonObject()
+                .put("self", config.self())
+                .put("role", role())
+                .put("term", term())
+                .put("commit_index", commitIndex())
+                .put("applied_index", appliedIndex())
+                .put("leader", leaderId())
+                .put("leader_address", leaderClientAddress())
+                .put("quorum", quorumVisible() && !leaderId().isEmpty());
+        View v = channel == null ? null : channel.getView();
+        io.vertx.core.json.JsonArray members = new io.vertx.core.json.JsonArray();
+        for (TriadConfig.Member m : config.members()) {
+            boolean up = false;
+            if (v != null) {
+                for (Address a : v.getMembers()) {
+                    up |= m.id().equals(String.valueOf(a));
+                }
+            }
+            members.add(new JsonObject().put("id", m.id()).put("client", m.client()).put("in_view", up));
+        }
+        o.put("members", members);
+        if (raft != null) {
+            o.put("log_size", raft.logSize());
+        }
+        return o;
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    /**
+     * Proposes a checkout (or RECLAIM). Completes, on a JGroups or duty thread, with the ledger's outcome
+     * once committed; exceptionally with a {@link TriadRefusal} (notMaster / noQuorum) when this member may
+     * not grant. A GRANTED outcome is fenced (see the class comment).
+     */
+    public CompletableFuture<LedgerStateMachine.Applied> checkout(CheckoutCommand c) {
+        return propose(new LedgerCommand.Checkout(c), true).thenApply(a -> {
+            if (a.value() instanceof CheckoutOutcome.Granted g) {
+                heartbeatDeadlines.put(g.lease().leaseId(), clock.getAsLong() + leaseTimeoutMs);
+            }
+            return a;
+        });
+    }
+
+    public CompletableFuture<LedgerStateMachine.Applied> checkin(ClientRef client, UUID leaseId, long nowMs) {
+        return propose(new LedgerCommand.Checkin(client, leaseId, nowMs), false);
+    }
+
+    public CompletableFuture<LedgerStateMachine.Applied> releaseAll(ClientRef client, long nowMs) {
+        return propose(new LedgerCommand.ReleaseAll(client, nowMs), false);
+    }
+
+    public CompletableFuture<LedgerStateMachine.Applied> sessionLost(long sessionId, long nowMs) {
+        return propose(new LedgerCommand.SessionLost(sessionId, nowMs), false);
+    }
+
+    public CompletableFuture<LedgerStateMachine.Applied> forceRelease(UUID leaseId, long nowMs) {
+        return propose(new LedgerCommand.ForceRelease(leaseId, nowMs), false);
+    }
+
+    public CompletableFuture<LedgerStateMachine.Applied> upsertEntitlement(dev.turnstile.appliance.seat.Entitlement e,
+                                                                          long nowMs) {
+        return propose(new LedgerCommand.UpsertEntitlement(e, nowMs), false);
+    }
+
+    public CompletableFuture<LedgerStateMachine.Applied> removeEntitlement(String entitlementId, long nowMs) {
+        return propose(new LedgerCommand.RemoveEntitlement(entitlementId, nowMs), false);
+    }
+
+    /**
+     * HEARTBEAT: not a log entry. On the leader, the local ledger checks ownership and the leader notes the new
+     * deadline and commits an expiry if it passes without another heartbeat.
+     */
+    public List<Message.LeaseStatus> heartbeat(ClientRef client, List<UUID> leaseIds, long nowMs) {
+        if (!isLeader()) {
+            // A non-leader does not know the heartbeats; leaseIdNotFound would make the client drop its token.
+            // notMaster / noQuorum per lease: the client fails over and reclaims on the leader.
+            int code = refusal().code().code();
+            List<Message.LeaseStatus> out = new ArrayList<>(leaseIds.size());
+            for (UUID id : leaseIds) {
+                out.add(new Message.LeaseStatus(id, code, 0));
+            }
+            return out;
+        }
+        List<Message.LeaseStatus> raw = ledger.heartbeat(client, leaseIds, nowMs);
+        List<Message.LeaseStatus> out = new ArrayList<>(raw.size());
+        for (Message.LeaseStatus s : raw) {
+            if (s.code() == 0) {
+                heartbeatDeadlines.put(s.leaseId(), nowMs + leaseTimeoutMs);
+                out.add(new Message.LeaseStatus(s.leaseId(), 0, leaseTimeoutMs));
+            } else {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    /** The refusal a non-leader gives now. */
+    public TriadRefusal refusal() {
+        if (!quorumVisible() || leaderId().isEmpty()) {
+            return new TriadRefusal(ErrorCode.NO_QUORUM, "", "triad member " + config.self()
+                    + " cannot reach a majority of the triad; try another member");
+        }
+        return new TriadRefusal(ErrorCode.NOT_MASTER, leaderClientAddress(), "triad member " + config.self()
+                + " is not the leader; the leader is " + leaderId() + " at " + leaderClientAddress());
+    }
+
+    private CompletableFuture<LedgerStateMachine.Applied> propose(LedgerCommand c, boolean fenced) {
+        if (raft == null || !raft.isLeader() || !quorumVisible()) {
+            return CompletableFuture.failedFuture(refusal());
+        }
+        final long term = raft.currentTerm();
+        byte[] bytes = LedgerCommand.encode(term, c);
+        CompletableFuture<byte[]> f;
+        try {
+            f = raft.setAsync(bytes, 0, bytes.length);
+        } catch (Exception e) {
+            return CompletableFuture.failedFuture(refusal());
+        }
+        return f.orTimeout(config.commitTimeoutMs(), TimeUnit.MILLISECONDS).handle((result, err) -> {
+            if (err != null) {
+                Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+                if (cause instanceof TimeoutException) {
+                    throw new TriadRefusal(ErrorCode.NO_QUORUM, "", "the triad did not commit within "
+                            + config.commitTimeoutMs() + " ms (no majority reachable from " + config.self() + ")");
+                }
+                LOG.debug("triad: proposal failed on {}: {}", config.self(), cause.toString());
+                throw refusal();
+            }
+            LedgerStateMachine.Applied a = LedgerStateMachine.decodeResult(result);
+            if (fenced && (!raft.isLeader() || raft.currentTerm() != term)) {
+                // Committed, but this member is no longer the leader of the term it proposed in: never
+                // answer a grant from here. The new leader treats the lease's session as lost (reclaim grace).
+                LOG.info("triad: {} lost leadership (term {} -> {}) while committing; answering notMaster",
+                        config.self(), term, raft.currentTerm());
+                throw refusal().code() == ErrorCode.NO_QUORUM ? refusal()
+                        : new TriadRefusal(ErrorCode.NOT_MASTER, leaderClientAddress(), "leadership changed");
+            }
+            return a;
+        });
+    }
+
+    // ------------------------------------------------------------------ leadership
+
+    private void onRole(Role role) {
+        boolean leader = role == Role.Leader;
+        if (leader && !wasLeader) {
+            leaderSinceMs = clock.getAsLong();
+            heartbeatDeadlines.clear();
+            wasLeader = true;
+            LOG.info("triad: {} is leader (term {}); holding replicated leases for {} ms before expiring any",
+                    config.self(), term(), Math.max(leaseTimeoutMs, reclaimGraceMs));
+            for (Runnable r : leadershipGained) {
+                r.run();
+            }
+        } else if (!leader && wasLeader) {
+            wasLeader = false;
+            String next = leaderClientAddress();
+            LOG.info("triad: {} is no longer leader (term {}, new leader {})", config.self(), term(),
+                    next.isEmpty() ? "unknown" : next);
+            for (Consumer<String> l : leadershipLost) {
+                try {
+                    l.accept(next);
+                } catch (RuntimeException e) {
+                    LOG.warn("triad: leadership-lost listener failed", e);
+                }
+            }
+        }
+    }
+
+    /** Runs every {@link #DUTY_INTERVAL_MS} on the duty thread; does anything only on the leader. */
+    private void leaderDuties() {
+        try {
+            if (raft == null || !raft.isLeader() || !quorumVisible()) {
+                return;
+            }
+            long now = clock.getAsLong();
+            int self = config.selfIndex();
+            java.util.function.LongPredicate liveHere = liveSession;
+            long hold = leaderSinceMs + Math.max(leaseTimeoutMs, reclaimGraceMs);
+            Set<Long> foreign = new HashSet<>();
+            Set<UUID> live = new HashSet<>();
+            for (LeaseView l : ledger.leases()) {
+                live.add(l.leaseId());
+                if (l.state() != LeaseState.HELD) {
+                    continue;
+                }
+                if (ownerOf(l.sessionId()) != self || !liveHere.test(l.sessionId())) {
+                    foreign.add(l.sessionId());
+                    continue;
+                }
+                long deadline = heartbeatDeadlines.computeIfAbsent(l.leaseId(), k -> Math.max(hold, now + leaseTimeoutMs));
+                if (now >= deadline) {
+                    submitDuty(l.leaseId(), new LedgerCommand.Expire(l.leaseId(), now));
+                }
+            }
+            // Leases of the previous leader's sessions: those sockets are gone; the sessions are lost, so the
+            // leases wait ORPHANED for the reclaim grace (clients reclaim them by id here).
+            for (Long sid : foreign) {
+                submitDuty("session-" + sid, new LedgerCommand.SessionLost(sid, now));
+            }
+            heartbeatDeadlines.keySet().retainAll(live);
+            if (ledger.nextDeadlineMs() <= now) {
+                submitDuty("tick", new LedgerCommand.Tick(now));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("triad: leader duties failed", e);
+        }
+    }
+
+    private void submitDuty(Object key, LedgerCommand c) {
+        if (!inFlight.add(key)) {
+            return;
+        }
+        propose(c, false).whenComplete((a, e) -> inFlight.remove(key));
+    }
+}

@@ -1,0 +1,150 @@
+package dev.turnstile.appliance.triad;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.turnstile.appliance.seat.CheckoutCommand;
+import dev.turnstile.appliance.seat.CheckoutOutcome;
+import dev.turnstile.appliance.seat.ClientRef;
+import dev.turnstile.appliance.seat.LeaseState;
+import dev.turnstile.protocol.ErrorCode;
+import java.nio.file.Path;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class TriadReplicationTest {
+    @TempDir
+    Path dir;
+    TriadFixture triad;
+
+    @AfterEach
+    void stop() {
+        if (triad != null) {
+            triad.close();
+        }
+    }
+
+    static CheckoutCommand checkout(TriadNode on, String client, UUID reclaim) {
+        ClientRef ref = new ClientRef(on.sessionIdBase() + 1, client, "hw-" + client, "127.0.0.1:1");
+        return new CheckoutCommand(ref, 1, "cad-pro", "", 1, 1, false, 0, reclaim, UUID.randomUUID(),
+                System.currentTimeMillis());
+    }
+
+    static Throwable failure(java.util.concurrent.CompletableFuture<?> f) throws Exception {
+        try {
+            f.get(10, TimeUnit.SECONDS);
+            return null;
+        } catch (ExecutionException e) {
+            return e.getCause();
+        }
+    }
+
+    @Test
+    @DisplayName("GIVEN three members WHEN the leader grants a checkout THEN it is stamped with term and index and every follower holds the lease")
+    void checkout_on_the_leader_is_replicated_to_the_followers() throws Exception {
+        triad = new TriadFixture(dir);
+        triad.startAll(3);
+        int leader = triad.awaitLeader(15_000);
+        assertTrue(leader >= 0, "a leader is elected");
+
+        LedgerStateMachine.Applied a = triad.nodes[leader].checkout(checkout(triad.nodes[leader], "c1", null))
+                .get(10, TimeUnit.SECONDS);
+
+        CheckoutOutcome.Granted g = assertInstanceOf(CheckoutOutcome.Granted.class, a.value());
+        assertTrue(a.term() > 0 && a.index() > 0, "grant stamped with term " + a.term() + " index " + a.index());
+        for (int i = 0; i < 3; i++) {
+            int m = i;
+            assertTrue(TriadFixture.await(() -> triad.ledgers[m].lease(g.lease().leaseId()).isPresent(), 10_000),
+                    "member " + m + " holds the lease");
+        }
+    }
+
+    @Test
+    @DisplayName("GIVEN a follower WHEN it is asked for a checkout THEN it answers notMaster naming the leader")
+    void a_follower_answers_not_master_with_the_leader_address() throws Exception {
+        triad = new TriadFixture(dir);
+        triad.startAll(3);
+        int leader = triad.awaitLeader(15_000);
+        int follower = (leader + 1) % 3;
+        assertTrue(TriadFixture.await(() -> !triad.nodes[follower].leaderId().isEmpty(), 10_000));
+
+        TriadRefusal r = TriadRefusal.of(failure(triad.nodes[follower].checkout(checkout(triad.nodes[follower], "c1", null))));
+
+        assertNotNull(r);
+        assertEquals(ErrorCode.NOT_MASTER, r.code());
+        assertEquals(triad.members.get(leader).client(), r.leader());
+    }
+
+    @Test
+    @DisplayName("GIVEN a lease granted by the leader WHEN the leader dies THEN a new leader grants within seconds and the client reclaims the same lease id")
+    void after_the_leader_dies_a_new_one_grants_and_the_lease_is_reclaimed_with_its_id() throws Exception {
+        triad = new TriadFixture(dir);
+        triad.startAll(3);
+        int leader = triad.awaitLeader(15_000);
+        LedgerStateMachine.Applied a = triad.nodes[leader].checkout(checkout(triad.nodes[leader], "c1", null))
+                .get(10, TimeUnit.SECONDS);
+        UUID id = ((CheckoutOutcome.Granted) a.value()).lease().leaseId();
+        for (int i = 0; i < 3; i++) {
+            int m = i;
+            TriadFixture.await(() -> triad.ledgers[m].lease(id).isPresent(), 10_000);
+        }
+
+        long killedAt = System.nanoTime();
+        triad.kill(leader);
+        long firstGrantMs = -1;
+        int next = -1;
+        for (int attempt = 0; attempt < 400 && firstGrantMs < 0; attempt++) {
+            for (int i = 0; i < 3 && firstGrantMs < 0; i++) {
+                if (triad.nodes[i] == null) {
+                    continue;
+                }
+                Throwable t = failure(triad.nodes[i].checkout(checkout(triad.nodes[i], "probe", null)));
+                if (t == null) {
+                    firstGrantMs = (System.nanoTime() - killedAt) / 1_000_000;
+                    next = i;
+                }
+            }
+            if (firstGrantMs < 0) {
+                Thread.sleep(25);
+            }
+        }
+        assertTrue(next >= 0, "a new leader grants");
+        System.out.printf("triad figure: leader killed -> first grant on the new leader after %d ms%n", firstGrantMs);
+
+        TriadNode nl = triad.nodes[next];
+        assertTrue(TriadFixture.await(() -> triad.ledgers[triad.indexOf(nl)].lease(id)
+                .map(l -> l.state() == LeaseState.ORPHANED).orElse(false), 10_000), "the old leader's lease waits for its client");
+        LedgerStateMachine.Applied r = nl.checkout(checkout(nl, "c1", id)).get(10, TimeUnit.SECONDS);
+        CheckoutOutcome.Granted g = assertInstanceOf(CheckoutOutcome.Granted.class, r.value());
+        assertTrue(g.reclaimed());
+        assertEquals(id, g.lease().leaseId());
+        assertTrue(r.term() > a.term(), "the reclaim is stamped with the new term");
+    }
+
+    @Test
+    @DisplayName("GIVEN two members gone WHEN the lone member is asked for a checkout THEN it grants nothing and says noQuorum")
+    void a_lone_member_grants_nothing() throws Exception {
+        triad = new TriadFixture(dir);
+        triad.startAll(3);
+        int leader = triad.awaitLeader(15_000);
+        int lone = (leader + 1) % 3;
+        triad.kill(leader);
+        triad.kill((leader + 2) % 3);
+        assertTrue(TriadFixture.await(() -> !triad.nodes[lone].quorumVisible(), 10_000));
+
+        TriadRefusal r = TriadRefusal.of(failure(triad.nodes[lone].checkout(checkout(triad.nodes[lone], "c1", null))));
+
+        assertNotNull(r);
+        assertEquals(ErrorCode.NO_QUORUM, r.code());
+        assertTrue(triad.ledgers[lone].leases().isEmpty());
+    }
+}
