@@ -60,7 +60,7 @@ class DemoAndProductionConfigTest {
     @DisplayName("GIVEN the built-in demo configuration on a fresh machine WHEN the appliance starts THEN it runs on the "
             + "built-in DEMO license (verified with the DEMO key) and grants seats")
     void the_demo_runs_on_the_demo_license() throws Exception {
-        JsonObject tree = load(demoYaml(), Map.of("TMPDIR", tmp.toString(), "TURNSTILE_SERVER__PORT", "0"));
+        JsonObject tree = load(demoYaml(), Map.of("TMPDIR", tmp.toString(), "TURNSTILE_SERVER__PORT", "0", "TURNSTILE_HTTP__PORT", "0"));
         Appliance a = Appliance.start(vertx, tree).await(30, TimeUnit.SECONDS);
         try {
             JsonObject lic = a.statusJson().getJsonObject("license");
