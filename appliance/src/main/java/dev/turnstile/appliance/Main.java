@@ -156,6 +156,10 @@ public final class Main implements Callable<Integer> {
             try {
                 JsonObject tree = options.load(vertx).await(30, TimeUnit.SECONDS);
                 ApplianceConfig c = ApplianceConfig.from(tree);
+                dev.turnstile.appliance.sync.SyncVerticle.validate(tree); // sync: and license: keys too
+                if (tree.getValue("store") instanceof JsonObject store) {
+                    dev.turnstile.appliance.store.StoreConfig.from(store, System.getenv()); // store: keys too
+                }
                 System.out.println("configuration OK: server " + c.server().id() + ", port " + c.server().port() + ", "
                         + c.entitlements().size() + " entitlements");
                 return 0;

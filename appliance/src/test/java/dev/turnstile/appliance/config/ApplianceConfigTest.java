@@ -139,6 +139,24 @@ class ApplianceConfigTest {
     }
 
     @Test
+    @DisplayName("GIVEN bad store: and sync: values WHEN check-config runs THEN it exits 2 naming those keys")
+    void check_config_validates_the_store_and_sync_sections() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        int code;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            code = new CommandLine(new Main()).execute("check-config", "--config",
+                    resource("/config/bad-sections.yaml").toString());
+        } finally {
+            System.setErr(old);
+        }
+        String text = err.toString(StandardCharsets.UTF_8);
+        assertEquals(Main.EXIT_CONFIG, code, text);
+        assertTrue(text.contains("sync.conflict_resolution") || text.contains("store.batch_size"), text);
+    }
+
+    @Test
     @DisplayName("GIVEN the shipped demo configuration WHEN check-config runs THEN it is valid")
     void the_demo_configuration_is_valid() {
         assertEquals(0, new CommandLine(new Main()).execute("check-config", "--demo"));
