@@ -408,6 +408,7 @@ public final class Session {
             }
             try {
                 drain();
+                partialSinceMs = readPos < pending.length() ? services.nowMs() : 0;
             } catch (ProtocolException e) {
                 violation(e);
             } catch (RuntimeException e) {
@@ -501,7 +502,7 @@ public final class Session {
         long helloTimeout = services.helloTimeoutMs();
         if (state != State.READY && nowMs - openedAtMs > helloTimeout) {
             fail(ErrorCode.HELLO_TIMEOUT, "no preamble and HELLO within " + helloTimeout + " ms");
-        } else if (partialSinceMs != 0 && pausedSinceMs == 0 && nowMs - partialSinceMs > helloTimeout) {
+        } else if (partialSinceMs != 0 && pausedSinceMs == 0 && !triadWaiting && nowMs - partialSinceMs > helloTimeout) {
             fail(ErrorCode.MALFORMED_FRAME, "a frame stayed incomplete for more than " + helloTimeout + " ms");
         } else if (pausedSinceMs != 0 && nowMs - pausedSinceMs > services.slowConsumerTimeoutMs()) {
             fail(ErrorCode.SLOW_CONSUMER, "the client has not read its replies for "
