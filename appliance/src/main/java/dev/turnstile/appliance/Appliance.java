@@ -157,6 +157,18 @@ public final class Appliance implements SessionServices {
                 });
             }
         });
+        node.onLeadershipGained(() -> { // triad: a new leader syncs at once (followers skipped theirs)
+            dev.turnstile.appliance.sync.SyncVerticle sv = sync;
+            if (sv != null && sv.sync() != null) {
+                try {
+                    vertx.setTimer(200, id -> sv.sync().trigger("triad-leader")
+                            .onFailure(e -> LOG.debug("triad: leader's first sync not run: {}", e.getMessage())));
+                } catch (RuntimeException e) { // Vert.x closing
+                    LOG.debug("triad: leader's first sync not scheduled: {}", e.toString());
+                }
+            }
+        });
+        triadJoining = node; // triad: the sync gate sees the member while it joins (it may win an election then)
         return vertx.<Void>executeBlocking(() -> {
             node.start();
             triad = node;
@@ -167,6 +179,18 @@ public final class Appliance implements SessionServices {
     // triad: the member's figures for the status JSON, or null on a single server
     public dev.turnstile.appliance.triad.TriadNode triadNode() {
         return triad;
+    }
+
+    // triad: whether this appliance runs in a triad, and whether it may call the cloud now (the leader only)
+    public boolean triadEnabled() {
+        return triadConfig.enabled();
+    }
+
+    private volatile dev.turnstile.appliance.triad.TriadNode triadJoining;
+
+    public boolean triadMaySync() {
+        dev.turnstile.appliance.triad.TriadNode t = triad != null ? triad : triadJoining;
+        return !triadConfig.enabled() || (t != null && t.isLeader() && t.quorumVisible());
     }
 
     private Future<Void> startHttp() {

@@ -517,6 +517,37 @@ public final class SeatLedger {
         waiterCount = 0;
     }
 
+    /** triad: a waiting checkout as a snapshot keeps it (its pool, its place in the FIFO, its deadline). */
+    public record TriadWaiter(String entitlementId, ClientRef client, int requestId, String licenseKey, long quantity,
+                              Enforcement enforcement, UUID newLeaseId, long deadlineMs) {
+    }
+
+    /** triad: every waiting checkout, pool by pool in queue order (snapshots). */
+    public List<TriadWaiter> triadWaiters() {
+        List<TriadWaiter> out = new ArrayList<>(waiterCount);
+        for (Pool p : pools.values()) {
+            for (Waiter w : p.queue) {
+                out.add(new TriadWaiter(p.ent.entitlementId(), w.client, w.requestId, w.licenseKey, w.quantity,
+                        w.enforcement, w.newLeaseId, w.deadlineMs));
+            }
+        }
+        return out;
+    }
+
+    /** triad: a snapshot puts back a waiting checkout at the end of its pool's queue, without journaling. */
+    public void triadRestoreWaiter(TriadWaiter t) {
+        Pool p = pools.get(t.entitlementId());
+        if (p == null) {
+            return;
+        }
+        Waiter w = new Waiter(p, new CheckoutCommand(t.client(), t.requestId(), p.ent.productId(), t.licenseKey(),
+                t.quantity(), t.enforcement().code(), true, 0, null, t.newLeaseId(), t.deadlineMs()), t.enforcement());
+        p.queue.add(w);
+        session(t.client().sessionId()).waiters.add(w);
+        waiterCount++;
+        deadlines.schedule(w, t.deadlineMs());
+    }
+
     /** triad: entitlements as they are now (snapshots). */
     public List<Entitlement> triadEntitlements() {
         List<Entitlement> out = new ArrayList<>(pools.size());

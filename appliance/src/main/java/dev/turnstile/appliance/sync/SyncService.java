@@ -295,6 +295,16 @@ public final class SyncService {
             if (stopped) {
                 return Future.failedFuture(new IllegalStateException("the sync is stopped"));
             }
+            if (!triadMaySync.getAsBoolean()) { // triad: only the leader calls the cloud; a follower keeps its schedule
+                triadSkipped++;
+                triadLastSkipMs = clock.getAsLong();
+                LOG.debug("sync ({}) skipped: this triad member is not the leader", trigger);
+                if (!"manual".equals(trigger)) {
+                    scheduleNext(true);
+                }
+                return Future.failedFuture(new IllegalStateException(
+                        "this triad member is not the leader: only the triad leader syncs with the cloud"));
+            }
             if (running != null) {
                 return running;
             }
@@ -812,6 +822,24 @@ public final class SyncService {
         this.entitlementsChanged = listener == null ? () -> { } : listener;
     }
 
+    // triad: whether this appliance may call the cloud now (always on a single server; in a triad, the leader
+    // only); a follower skips its start, scheduled and urgent syncs and refuses manual ones, and says so in status
+    private volatile java.util.function.BooleanSupplier triadMaySync = () -> true;
+    private volatile boolean triadGated;
+    private volatile long triadSkipped;
+    private volatile long triadLastSkipMs = -1;
+
+    /** triad: set by the sync verticle in a triad; {@code maySync} is true on the leader only. */
+    public void triadGate(java.util.function.BooleanSupplier maySync) {
+        this.triadMaySync = maySync == null ? () -> true : maySync;
+        this.triadGated = maySync != null;
+    }
+
+    /** triad: syncs this member skipped because it was not the leader. */
+    public long triadSkippedSyncs() {
+        return triadSkipped;
+    }
+
     // triad: the triad member, when the appliance runs in a triad (null before it joins, and on a single server)
     private volatile java.util.function.Supplier<dev.turnstile.appliance.triad.TriadNode> triad = () -> null;
 
@@ -894,7 +922,7 @@ public final class SyncService {
                 .put("call_timeout_ms", config.breaker().callTimeoutMs());
         JsonArray al = new JsonArray();
         alerts.values().forEach(al::add);
-        return o.put("status", status)
+        o.put("status", status)
                 .put("enabled", config.enabled())
                 .put("cloud_server_url", config.enabled() ? config.cloudServerUrl() : null)
                 .put("local_server_id", config.localServerId())
@@ -909,6 +937,14 @@ public final class SyncService {
                 .put("alerts", al)
                 .put("store", store.describe())
                 .put("store_available", storeAvailable);
+        if (triadGated) { // triad: only the leader syncs
+            boolean leader = triadMaySync.getAsBoolean();
+            o.put("triad_role", leader ? "leader: syncs with the cloud" : "follower: skips syncing (only the triad leader syncs)")
+                    .put("triad_syncing", leader)
+                    .put("triad_skipped_syncs", triadSkipped)
+                    .put("triad_last_skipped_at", triadLastSkipMs < 0 ? null : Instant.ofEpochMilli(triadLastSkipMs).toString());
+        }
+        return o;
     }
 
     /** Runs {@code work} on the sync's context; the result completes wherever the work completes it. */

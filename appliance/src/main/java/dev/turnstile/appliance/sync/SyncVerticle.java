@@ -117,6 +117,9 @@ public final class SyncVerticle extends VerticleBase {
         sync = new SyncService(vertx, syncConfig, appliance.ledger(), appliance::nowMs, store, license, registry,
                 new SplittableRandom());
         sync.triad(appliance::triadNode); // triad: entitlement changes through the Raft log once the member has joined
+        if (appliance.triadEnabled()) { // triad: only the leader calls the cloud
+            sync.triadGate(appliance::triadMaySync);
+        }
         if (recordEntitlements != null) {
             sync.onEntitlementsChanged(() -> recordEntitlements.accept(servedEntitlements()));
         }

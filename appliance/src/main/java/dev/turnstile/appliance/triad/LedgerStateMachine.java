@@ -32,14 +32,16 @@ import org.slf4j.LoggerFactory;
  *       the same on every member and grows with the log, so it orders grants like the Raft index does; it is
  *       what GRANTED carries as {@code log_index}.</li>
  *   <li>Snapshot ({@link #writeContentTo}): format version, index, latest time, entitlements, live leases
- *       (HELD and ORPHANED, with their deadlines). Waiting checkouts are not in it: a member restored from a
- *       snapshot does not know the waiters queued before it (they are answered by the leader that queued
- *       them, or time out).</li>
+ *       (HELD and ORPHANED, with their deadlines), and (version 2) the waiting checkouts, pool by pool in
+ *       FIFO order with their deadlines, so a member restored from a snapshot has the same queues as the
+ *       others (a queued client's final answer is still delivered only by the member whose session queued
+ *       it).</li>
  * </ul>
  */
 public final class LedgerStateMachine implements StateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(LedgerStateMachine.class);
-    private static final int SNAPSHOT_VERSION = 1;
+    /** 2: waiting checkouts included (version 1, without them, is still read). */
+    private static final int SNAPSHOT_VERSION = 2;
 
     static final byte R_GRANTED = 1;
     static final byte R_QUEUED = 2;
@@ -208,8 +210,13 @@ public final class LedgerStateMachine implements StateMachine {
                 for (LeaseView v : leases) {
                     LedgerCommand.lease(out, v);
                 }
-                LOG.info("triad: ledger snapshot at index {}: {} entitlements, {} leases", index, ents.size(),
-                        leases.size());
+                List<SeatLedger.TriadWaiter> waiters = l.triadWaiters();
+                out.writeInt(waiters.size());
+                for (SeatLedger.TriadWaiter w : waiters) {
+                    waiter(out, w);
+                }
+                LOG.info("triad: ledger snapshot at index {}: {} entitlements, {} leases, {} waiting", index, ents.size(),
+                        leases.size(), waiters.size());
                 return null;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -220,7 +227,7 @@ public final class LedgerStateMachine implements StateMachine {
     @Override
     public void readContentFrom(DataInput in) throws Exception {
         int version = in.readInt();
-        if (version != SNAPSHOT_VERSION) {
+        if (version != 1 && version != SNAPSHOT_VERSION) {
             throw new IOException("triad: unknown ledger snapshot version " + version);
         }
         long idx = in.readLong();
@@ -232,6 +239,12 @@ public final class LedgerStateMachine implements StateMachine {
         List<LeaseView> leases = new ArrayList<>();
         for (int n = in.readInt(); n > 0; n--) {
             leases.add(LedgerCommand.lease(in));
+        }
+        List<SeatLedger.TriadWaiter> waiters = new ArrayList<>();
+        if (version >= 2) {
+            for (int n = in.readInt(); n > 0; n--) {
+                waiters.add(waiter(in));
+            }
         }
         ledger.triadLocked(l -> {
             l.triadReset();
@@ -245,11 +258,30 @@ public final class LedgerStateMachine implements StateMachine {
                     l.restoreLease(v, v.deadlineMs());
                 }
             }
+            for (SeatLedger.TriadWaiter w : waiters) {
+                l.triadRestoreWaiter(w);
+            }
             index = idx;
             latestMs = latest;
             return null;
         });
-        LOG.info("triad: ledger restored from snapshot at index {}: {} entitlements, {} leases", idx, ents.size(),
-                leases.size());
+        LOG.info("triad: ledger restored from snapshot at index {}: {} entitlements, {} leases, {} waiting", idx,
+                ents.size(), leases.size(), waiters.size());
+    }
+
+    static void waiter(DataOutput out, SeatLedger.TriadWaiter w) throws IOException {
+        out.writeUTF(w.entitlementId());
+        LedgerCommand.client(out, w.client());
+        out.writeInt(w.requestId());
+        out.writeUTF(w.licenseKey());
+        out.writeLong(w.quantity());
+        out.writeInt(w.enforcement().code());
+        LedgerCommand.uuid(out, w.newLeaseId());
+        out.writeLong(w.deadlineMs());
+    }
+
+    static SeatLedger.TriadWaiter waiter(DataInput in) throws IOException {
+        return new SeatLedger.TriadWaiter(in.readUTF(), LedgerCommand.client(in), in.readInt(), in.readUTF(),
+                in.readLong(), dev.turnstile.protocol.Enforcement.of(in.readInt()), LedgerCommand.uuid(in), in.readLong());
     }
 }

@@ -28,13 +28,15 @@ import java.util.Objects;
  *                                 # (a checkout entry is about 150 bytes: about 28,000 entries)
  *   fsync: true                   # fsync every log append before acknowledging it (Raft's safety assumes a
  *                                 # durable log; false is faster and survives process kills, not power loss)
+ *   quorum_loss: revoke           # (the default) or { keep_leases_for: 14d }: see {@link QuorumLoss}
  * </pre>
  * Failure detection (the reasons are in {@code package-info.java}): a killed member's TCP connections
  * close, FD_SOCK2 sees that at once and the view changes within about a second; a hung member (SIGSTOP,
  * long GC) is removed after failure_timeout + verify_suspect (about 2.5 s).
  */
 public record TriadConfig(boolean enabled, String self, List<Member> members, String stateDir, long commitTimeoutMs,
-                          long failureTimeoutMs, long failureIntervalMs, long verifySuspectMs, long maxLogBytes, boolean fsync) {
+                          long failureTimeoutMs, long failureIntervalMs, long verifySuspectMs, long maxLogBytes, boolean fsync,
+                          QuorumLoss quorumLoss) {
 
     public static final long DEFAULT_COMMIT_TIMEOUT_MS = 2_000;
     public static final long DEFAULT_FAILURE_TIMEOUT_MS = 2_000;
@@ -55,11 +57,58 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         }
     }
 
+    /**
+     * What a member without a quorum (no leader it can reach, or not a majority in its view) does with the
+     * leases clients already hold. It never grants a new one either way. {@code triad.quorum_loss}:
+     * <ul>
+     *   <li>{@code revoke} (the default): nobody renews. For the first lease timeout after quorum was lost,
+     *       heartbeats are answered noQuorum (the client fails over and looks for a leader: a short election
+     *       never costs a lease); after that, a member without quorum answers licenseCheckoutExpired for every
+     *       lease it knows, and the client drops it. Never more than max_seats in use, at the price of
+     *       stopping work during a long outage.</li>
+     *   <li>{@code keep_leases_for: <duration>} (failsafe, e.g. {@code 14d}): for that long after it lost
+     *       quorum, a member renews heartbeats of the leases in its replicated ledger (HELD or ORPHANED,
+     *       identified by lease id, since the granting session was on the old leader), with at most the lease
+     *       timeout and never past the end of the failsafe period; after it, as {@code revoke}. The price:
+     *       if the triad is <b>partitioned</b> (one member cut off, the other two still a quorum), the
+     *       majority's leader expires the cut-off clients' leases after the reclaim grace and may grant those
+     *       seats again while the cut-off member keeps renewing them: up to max_seats plus the leases renewed
+     *       on the minority side may be in use until the partition heals. Choose it when the plant must keep
+     *       running through a long outage more than it must never exceed the count.</li>
+     * </ul>
+     */
+    public record QuorumLoss(boolean revoke, long keepLeasesForMs) {
+        public static final QuorumLoss REVOKE = new QuorumLoss(true, 0);
+        public static final long MAX_KEEP_MS = 90L * 24 * 3600 * 1000;
+
+        public static QuorumLoss keepLeasesFor(long ms) {
+            return new QuorumLoss(false, ms);
+        }
+
+        /** For the status JSON and logs: "revoke" or "keep_leases_for 14d". */
+        public String describe() {
+            return revoke ? "revoke" : "keep_leases_for " + keepLeasesForMs + "ms";
+        }
+    }
+
     public static final TriadConfig DISABLED = new TriadConfig(false, "", List.of(), "", DEFAULT_COMMIT_TIMEOUT_MS,
             DEFAULT_FAILURE_TIMEOUT_MS, DEFAULT_FAILURE_INTERVAL_MS, DEFAULT_VERIFY_SUSPECT_MS, DEFAULT_MAX_LOG_BYTES, true);
 
     public TriadConfig {
         members = List.copyOf(members);
+        quorumLoss = quorumLoss == null ? QuorumLoss.REVOKE : quorumLoss;
+    }
+
+    /** Without {@code quorum_loss}: the default rule, {@code revoke}. */
+    public TriadConfig(boolean enabled, String self, List<Member> members, String stateDir, long commitTimeoutMs,
+                       long failureTimeoutMs, long failureIntervalMs, long verifySuspectMs, long maxLogBytes, boolean fsync) {
+        this(enabled, self, members, stateDir, commitTimeoutMs, failureTimeoutMs, failureIntervalMs, verifySuspectMs,
+                maxLogBytes, fsync, QuorumLoss.REVOKE);
+    }
+
+    public TriadConfig withQuorumLoss(QuorumLoss q) {
+        return new TriadConfig(enabled, self, members, stateDir, commitTimeoutMs, failureTimeoutMs, failureIntervalMs,
+                verifySuspectMs, maxLogBytes, fsync, q);
     }
 
     public Member selfMember() {
@@ -146,9 +195,37 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
                 r.durationMs(o, "failure_timeout", "triad.failure_timeout", DEFAULT_FAILURE_TIMEOUT_MS, 200, 60_000),
                 r.durationMs(o, "failure_interval", "triad.failure_interval", DEFAULT_FAILURE_INTERVAL_MS, 50, 10_000),
                 r.durationMs(o, "verify_suspect", "triad.verify_suspect", DEFAULT_VERIFY_SUSPECT_MS, 50, 10_000),
-                o.getLong("max_log_bytes", DEFAULT_MAX_LOG_BYTES), o.getBoolean("fsync", true));
+                o.getLong("max_log_bytes", DEFAULT_MAX_LOG_BYTES), o.getBoolean("fsync", true), quorumLoss(o, r));
         r.throwIfAny();
         c.selfMember();
         return c;
+    }
+
+    /** {@code quorum_loss: revoke}, {@code quorum_loss: {mode: revoke}} or {@code quorum_loss: {keep_leases_for: 14d}}. */
+    static QuorumLoss quorumLoss(JsonObject o, ConfigReader r) {
+        Object v = o.getValue("quorum_loss");
+        if (v == null) {
+            return QuorumLoss.REVOKE;
+        }
+        String expected = "'revoke' or { keep_leases_for: <duration, e.g. 14d> }";
+        if (v instanceof String text) {
+            if ("revoke".equals(text.trim())) {
+                return QuorumLoss.REVOKE;
+            }
+            throw new ConfigException(List.of("triad.quorum_loss: expected " + expected + ", got '" + text + "'"));
+        }
+        if (!(v instanceof JsonObject q)) {
+            throw new ConfigException(List.of("triad.quorum_loss: expected " + expected + ", got '" + v + "'"));
+        }
+        boolean keep = q.containsKey("keep_leases_for");
+        String mode = q.getString("mode", keep ? "keep_leases_for" : "");
+        if ("revoke".equals(mode) && !keep) {
+            return QuorumLoss.REVOKE;
+        }
+        if (!keep || !"keep_leases_for".equals(mode)) {
+            throw new ConfigException(List.of("triad.quorum_loss: expected " + expected + ", got " + q.encode()));
+        }
+        long ms = r.durationMs(q, "keep_leases_for", "triad.quorum_loss.keep_leases_for", 0, 1_000, QuorumLoss.MAX_KEEP_MS);
+        return QuorumLoss.keepLeasesFor(ms);
     }
 }

@@ -73,6 +73,8 @@ public final class TriadNode implements AutoCloseable {
     private volatile long leaderSinceMs;
     private volatile boolean wasLeader;
     private volatile java.util.function.LongPredicate liveSession = id -> false;
+    /** The last time this member saw a quorum (or its start): the quorum-loss rule counts from here. */
+    private volatile long lastQuorumMs;
 
     public TriadNode(TriadConfig config, ConcurrentLedger ledger, LongSupplier clock, long leaseTimeoutMs,
                      long reclaimGraceMs) {
@@ -82,6 +84,7 @@ public final class TriadNode implements AutoCloseable {
         this.leaseTimeoutMs = leaseTimeoutMs;
         this.reclaimGraceMs = reclaimGraceMs;
         this.stateMachine = new LedgerStateMachine(ledger);
+        this.lastQuorumMs = clock.getAsLong();
         this.duties = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "triad-duties-" + config.self());
             t.setDaemon(true);
@@ -236,7 +239,16 @@ public final class TriadNode implements AutoCloseable {
                 .put("applied_index", appliedIndex())
                 .put("leader", leaderId())
                 .put("leader_address", leaderClientAddress())
-                .put("quorum", quorumVisible() && !leaderId().isEmpty());
+                .put("quorum", hasQuorum());
+        long now = clock.getAsLong();
+        TriadConfig.QuorumLoss rule = config.quorumLoss();
+        long without = withoutQuorumMs(now);
+        o.put("quorum_loss", new JsonObject()
+                .put("rule", rule.revoke() ? "revoke" : "keep_leases_for")
+                .put("keep_leases_for_ms", rule.revoke() ? null : rule.keepLeasesForMs())
+                .put("without_quorum_ms", without)
+                .put("renewing_held_leases", without > 0 && !rule.revoke() && without < rule.keepLeasesForMs())
+                .put("revoking_held_leases", without >= (rule.revoke() ? leaseTimeoutMs : rule.keepLeasesForMs())));
         View v = channel == null ? null : channel.getView();
         io.vertx.core.json.JsonArray members = new io.vertx.core.json.JsonArray();
         for (TriadConfig.Member m : config.members()) {
@@ -246,13 +258,55 @@ public final class TriadNode implements AutoCloseable {
                     up |= m.id().equals(String.valueOf(a));
                 }
             }
-            members.add(new JsonObject().put("id", m.id()).put("client", m.client()).put("in_view", up));
+            JsonObject mo = new JsonObject().put("id", m.id()).put("client", m.client()).put("in_view", up);
+            mo.mergeIn(lag(m.id()));
+            members.add(mo);
         }
         o.put("members", members);
         if (raft != null) {
             o.put("log_size", raft.logSize());
         }
         return o;
+    }
+
+    /**
+     * One member's replication lag, for the status JSON. On the leader (which alone knows the others'
+     * progress, from jgroups-raft's commit table): {@code match_index} (the member's last log entry known to
+     * match the leader's), {@code lag} = the leader's last appended index minus it (0 for the leader itself),
+     * {@code lag_source: "leader"}. On a follower, only its own row has figures: {@code lag} = its last
+     * appended index minus its applied commit index (entries received, not yet committed / applied),
+     * {@code lag_source: "self"}; the other rows have {@code lag: null} (ask the leader's status).
+     */
+    JsonObject lag(String memberId) {
+        JsonObject o = new JsonObject();
+        org.jgroups.protocols.raft.RAFT r = raft == null ? null : raft.raft();
+        if (r == null) {
+            return o.put("lag", null);
+        }
+        long last = r.lastAppended();
+        if (r.isLeader()) {
+            if (memberId.equals(config.self())) {
+                return o.put("match_index", last).put("lag", 0L).put("lag_source", "leader");
+            }
+            org.jgroups.raft.util.CommitTable table = r.commitTable();
+            if (table != null) {
+                for (Address a : table.keys()) {
+                    if (memberId.equals(String.valueOf(a))) {
+                        org.jgroups.raft.util.CommitTable.Entry e = table.get(a);
+                        if (e != null) {
+                            long match = e.matchIndex();
+                            return o.put("match_index", match).put("lag", Math.max(0, last - match))
+                                    .put("lag_source", "leader");
+                        }
+                    }
+                }
+            }
+            return o.put("match_index", null).put("lag", null).put("lag_source", "leader"); // not in view
+        }
+        if (memberId.equals(config.self())) {
+            return o.put("match_index", last).put("lag", Math.max(0, last - r.commitIndex())).put("lag_source", "self");
+        }
+        return o.put("lag", null);
     }
 
     // ------------------------------------------------------------------ commands
@@ -301,7 +355,12 @@ public final class TriadNode implements AutoCloseable {
      * deadline and commits an expiry if it passes without another heartbeat.
      */
     public List<Message.LeaseStatus> heartbeat(ClientRef client, List<UUID> leaseIds, long nowMs) {
-        if (!isLeader()) {
+        if (!isLeader() || !quorumVisible()) {
+            if (hasQuorum()) {
+                lastQuorumMs = Math.max(lastQuorumMs, nowMs);
+            } else {
+                return heartbeatWithoutQuorum(leaseIds, nowMs);
+            }
             // A non-leader does not know the heartbeats; leaseIdNotFound would make the client drop its token.
             // notMaster / noQuorum per lease: the client fails over and reclaims on the leader.
             int code = refusal().code().code();
@@ -322,6 +381,42 @@ public final class TriadNode implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * The quorum-loss rule ({@link TriadConfig.QuorumLoss}): a member without quorum renews the leases of its
+     * replicated ledger during the failsafe period ({@code keep_leases_for}), answers noQuorum before the rule
+     * revokes (the first lease timeout under {@code revoke}), and licenseCheckoutExpired after. A lease id this
+     * member does not know is answered noQuorum (its ledger may lag: the client keeps looking for a leader).
+     */
+    List<Message.LeaseStatus> heartbeatWithoutQuorum(List<UUID> leaseIds, long nowMs) {
+        TriadConfig.QuorumLoss rule = config.quorumLoss();
+        long without = Math.max(0, nowMs - lastQuorumMs);
+        long revokeAfter = rule.revoke() ? leaseTimeoutMs : rule.keepLeasesForMs();
+        boolean failsafe = !rule.revoke() && without < rule.keepLeasesForMs();
+        List<Message.LeaseStatus> out = new ArrayList<>(leaseIds.size());
+        for (UUID id : leaseIds) {
+            boolean known = ledger.lease(id).map(l -> l.state() == LeaseState.HELD || l.state() == LeaseState.ORPHANED)
+                    .orElse(false);
+            if (known && failsafe) {
+                out.add(new Message.LeaseStatus(id, 0, Math.max(1, Math.min(leaseTimeoutMs, rule.keepLeasesForMs() - without))));
+            } else if (known && without >= revokeAfter) {
+                out.add(new Message.LeaseStatus(id, ErrorCode.LICENSE_CHECKOUT_EXPIRED.code(), 0));
+            } else {
+                out.add(new Message.LeaseStatus(id, ErrorCode.NO_QUORUM.code(), 0));
+            }
+        }
+        return out;
+    }
+
+    /** A leader is known and a majority is in this member's view. */
+    public boolean hasQuorum() {
+        return quorumVisible() && !leaderId().isEmpty();
+    }
+
+    /** How long this member has been without quorum (0 while it has one). */
+    public long withoutQuorumMs(long nowMs) {
+        return hasQuorum() ? 0 : Math.max(0, nowMs - lastQuorumMs);
     }
 
     /** The refusal a non-leader gives now. */
@@ -400,6 +495,9 @@ public final class TriadNode implements AutoCloseable {
     /** Runs every {@link #DUTY_INTERVAL_MS} on the duty thread; does anything only on the leader. */
     private void leaderDuties() {
         try {
+            if (raft != null && hasQuorum()) {
+                lastQuorumMs = Math.max(lastQuorumMs, clock.getAsLong());
+            }
             if (raft == null || !raft.isLeader() || !quorumVisible()) {
                 return;
             }
@@ -423,8 +521,17 @@ public final class TriadNode implements AutoCloseable {
                     submitDuty(l.leaseId(), new LedgerCommand.Expire(l.leaseId(), now));
                 }
             }
+            // Waiting checkouts of sessions with no socket here: nobody could receive their answer.
+            if (ledger.waiterCount() > 0) {
+                for (dev.turnstile.appliance.seat.SeatLedger.TriadWaiter w : ledger.triadLocked(l -> l.triadWaiters())) {
+                    long sid = w.client().sessionId();
+                    if (ownerOf(sid) != self || !liveHere.test(sid)) {
+                        foreign.add(sid);
+                    }
+                }
+            }
             // Leases of the previous leader's sessions: those sockets are gone; the sessions are lost, so the
-            // leases wait ORPHANED for the reclaim grace (clients reclaim them by id here).
+            // leases wait ORPHANED for the reclaim grace (clients reclaim them by id here), and their waiters leave.
             for (Long sid : foreign) {
                 submitDuty("session-" + sid, new LedgerCommand.SessionLost(sid, now));
             }

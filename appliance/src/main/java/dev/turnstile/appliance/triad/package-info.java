@@ -34,6 +34,13 @@
  * no leader; a proposal not committed within {@code commit_timeout} is answered noQuorum. A paused leader
  * that resumes believing it leads cannot commit in its stale term, so it cannot grant.
  *
+ * <h2>Quorum lost, sync, lag</h2>
+ * A member without quorum never grants; what it answers to heartbeats of held leases is
+ * {@code triad.quorum_loss} ({@link dev.turnstile.appliance.triad.TriadConfig.QuorumLoss}: {@code revoke}, the
+ * default, or a bounded failsafe {@code keep_leases_for: 14d}; the trade-off is in TRIAD.md). Only the leader
+ * calls the cloud ({@code Appliance.triadMaySync()} gates every sync; a new leader syncs at once). The status
+ * JSON carries each member's match index and lag as the leader sees them ({@code TriadNode.lag}).
+ *
  * <h2>Failure detection (defaults, and why)</h2>
  * <ul>
  *   <li>{@code FD_SOCK2}: a killed process's TCP connections are closed by its kernel; the neighbour sees

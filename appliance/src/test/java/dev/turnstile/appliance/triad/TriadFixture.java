@@ -23,6 +23,8 @@ final class TriadFixture implements AutoCloseable {
     final ConcurrentLedger[] ledgers = new ConcurrentLedger[3];
     final TriadNode[] nodes = new TriadNode[3];
     final Path dir;
+    /** The quorum-loss rule every member started from now on gets. */
+    TriadConfig.QuorumLoss quorumLoss = TriadConfig.QuorumLoss.REVOKE;
 
     TriadFixture(Path dir) throws IOException {
         this.dir = dir;
@@ -46,7 +48,7 @@ final class TriadFixture implements AutoCloseable {
     TriadConfig config(int i) {
         return new TriadConfig(true, members.get(i).id(), members, dir.resolve(members.get(i).id()).toString(),
                 TriadConfig.DEFAULT_COMMIT_TIMEOUT_MS, TriadConfig.DEFAULT_FAILURE_TIMEOUT_MS,
-                TriadConfig.DEFAULT_FAILURE_INTERVAL_MS, TriadConfig.DEFAULT_VERIFY_SUSPECT_MS, 64 * 1024, true);
+                TriadConfig.DEFAULT_FAILURE_INTERVAL_MS, TriadConfig.DEFAULT_VERIFY_SUSPECT_MS, 64 * 1024, true, quorumLoss);
     }
 
     TriadNode start(int i, int maxSeats) throws Exception {

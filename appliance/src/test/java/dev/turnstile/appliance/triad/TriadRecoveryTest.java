@@ -75,6 +75,49 @@ class TriadRecoveryTest {
                 target.leases().stream().map(LeaseView::state).toList());
     }
 
+    @Test
+    @DisplayName("GIVEN a one-seat pool with two checkouts waiting WHEN the ledger is snapshotted and installed elsewhere THEN the same waiters are queued in the same order and the next checkin grants the first of them on both")
+    void a_snapshot_restores_the_waiting_checkouts_in_order() throws Exception {
+        ConcurrentLedger source = emptyLedger();
+        LedgerStateMachine sm = new LedgerStateMachine(source);
+        long now = System.currentTimeMillis();
+        byte[] ent = bytes(new LedgerCommand.UpsertEntitlement(TriadFixture.entitlement(1), now));
+        sm.apply(ent, 0, ent.length, false);
+        ClientRef holder = new ClientRef(1, "c1", "hw1", "x");
+        UUID held = UUID.randomUUID();
+        UUID first = UUID.randomUUID();
+        UUID second = UUID.randomUUID();
+        byte[] h = bytes(new LedgerCommand.Checkout(new CheckoutCommand(holder, 1, "cad-pro", "", 1, 1, false, 0, null,
+                held, now)));
+        sm.apply(h, 0, h.length, true);
+        int n = 2;
+        for (UUID id : List.of(first, second)) {
+            byte[] b = bytes(new LedgerCommand.Checkout(new CheckoutCommand(new ClientRef(n, "c" + n, "hw" + n, "x"), 1,
+                    "cad-pro", "", 1, 1, true, 60_000, null, id, now + n)));
+            n++;
+            LedgerStateMachine.Applied a = LedgerStateMachine.decodeResult(sm.apply(b, 0, b.length, true));
+            assertTrue(a.value() instanceof dev.turnstile.appliance.seat.CheckoutOutcome.Queued, String.valueOf(a.value()));
+        }
+
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        sm.writeContentTo(new DataOutputStream(out));
+        ConcurrentLedger target = emptyLedger();
+        LedgerStateMachine restored = new LedgerStateMachine(target);
+        restored.readContentFrom(new DataInputStream(new ByteArrayInputStream(out.toByteArray())));
+
+        assertEquals(2, target.waiterCount());
+        List<dev.turnstile.appliance.seat.SeatLedger.TriadWaiter> before = source.triadLocked(l -> l.triadWaiters());
+        List<dev.turnstile.appliance.seat.SeatLedger.TriadWaiter> after = target.triadLocked(l -> l.triadWaiters());
+        assertEquals(before, after);
+        assertEquals(List.of(first, second), after.stream().map(w -> w.newLeaseId()).toList());
+        byte[] in = bytes(new LedgerCommand.Checkin(holder, held, now + 100));
+        sm.apply(in, 0, in.length, false);
+        restored.apply(in, 0, in.length, false);
+        assertTrue(source.lease(first).isPresent(), "the first waiter is granted on the source");
+        assertEquals(source.leases(), target.leases(), "and identically on the restored ledger");
+        assertEquals(1, target.waiterCount());
+    }
+
     private static byte[] bytes(LedgerCommand c) {
         return LedgerCommand.encode(1, c);
     }

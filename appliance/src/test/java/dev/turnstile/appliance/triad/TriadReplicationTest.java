@@ -147,4 +147,29 @@ class TriadReplicationTest {
         assertEquals(ErrorCode.NO_QUORUM, r.code());
         assertTrue(triad.ledgers[lone].leases().isEmpty());
     }
+
+    @Test
+    @DisplayName("GIVEN a checkout waiting on the leader WHEN its session has no socket on the leader (it was on the old leader) THEN the leader drops the waiter, so no seat is granted to nobody")
+    void the_leader_drops_waiters_of_sessions_it_has_no_socket_for() throws Exception {
+        triad = new TriadFixture(dir);
+        triad.startAll(1);
+        int leader = triad.awaitLeader(15_000);
+        TriadNode l = triad.nodes[leader];
+        l.checkout(checkout(l, "holder", null)).get(10, TimeUnit.SECONDS);
+        long waiterSession = l.sessionIdBase() + 99;
+        UUID waiterLease = UUID.randomUUID();
+        LedgerStateMachine.Applied q = l.checkout(new CheckoutCommand(new ClientRef(waiterSession, "w", "hw-w", "127.0.0.1:2"),
+                1, "cad-pro", "", 1, 1, true, 60_000, null, waiterLease, System.currentTimeMillis())).get(10, TimeUnit.SECONDS);
+        assertInstanceOf(CheckoutOutcome.Queued.class, q.value());
+        assertEquals(1, triad.ledgers[leader].waiterCount());
+
+        l.liveSessions(id -> id != waiterSession);
+
+        assertTrue(TriadFixture.await(() -> triad.ledgers[leader].waiterCount() == 0, 10_000), "the waiter is dropped");
+        for (int i = 0; i < 3; i++) {
+            int m = i;
+            assertTrue(TriadFixture.await(() -> triad.ledgers[m].waiterCount() == 0, 10_000), "on every member");
+        }
+        assertTrue(triad.ledgers[leader].lease(waiterLease).isEmpty());
+    }
 }
