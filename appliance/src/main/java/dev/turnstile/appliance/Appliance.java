@@ -53,6 +53,8 @@ public final class Appliance implements SessionServices {
     private long tickTimer = -1;
     private int tcpPort;
     private volatile ClientPolicy clients;
+    /** The ledger's listener: sessions, journal sinks (metrics) and the store. */
+    private final dev.turnstile.appliance.seat.LedgerListener listener;
     private volatile List<Entitlement> configEntitlements;
     private HttpApi http;
     // triad: the Raft member when triad.enabled (issue 8), else null and nothing below changes
@@ -82,10 +84,10 @@ public final class Appliance implements SessionServices {
         // store: every ledger event also goes to the store (memory-only until startStore() replaces it)
         this.clients = config.clients();
         this.configEntitlements = config.entitlements();
-        this.ledger = new ConcurrentLedger(settings,
-                dev.turnstile.appliance.store.JournalingListener.of(registry,
-                        () -> triad == null || triad.isLeader() ? store // triad: only the leader writes behind
-                                : dev.turnstile.appliance.store.PersistenceService.memoryOnly()));
+        this.listener = dev.turnstile.appliance.store.JournalingListener.of(registry,
+                () -> triad == null || triad.isLeader() ? store // triad: only the leader writes behind
+                        : dev.turnstile.appliance.store.PersistenceService.memoryOnly());
+        this.ledger = new ConcurrentLedger(settings, listener);
         this.metrics = dev.turnstile.appliance.metrics.ApplianceMetrics.create(this); // metrics:
     }
 
@@ -474,6 +476,11 @@ public final class Appliance implements SessionServices {
     }
 
     // ------------------------------------------------------------------ SessionServices
+
+    @Override
+    public void journal(dev.turnstile.appliance.seat.LedgerEvent event) {
+        listener.journal(event);
+    }
 
     @Override
     public ClientPolicy clientPolicy() {

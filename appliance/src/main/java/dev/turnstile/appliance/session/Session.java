@@ -4,6 +4,7 @@ import dev.turnstile.appliance.seat.CheckoutCommand;
 import dev.turnstile.appliance.seat.CheckoutOutcome;
 import dev.turnstile.appliance.seat.ClientRef;
 import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.protocol.Codec;
 import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.ErrorCode;
@@ -256,12 +257,12 @@ public final class Session {
 
     private void onCheckout(int corr, Message.Checkout c) {
         if (services.draining()) {
-            deny(corr, c, new CheckoutOutcome.Denied(ErrorCode.DRAINING, "server is draining; connect to another server"));
+            denyBeforeLedger(corr, c, ErrorCode.DRAINING, "server is draining; connect to another server");
             return;
         }
         ErrorCode refusal = services.checkoutRefusal();
         if (refusal != null) {
-            deny(corr, c, new CheckoutOutcome.Denied(refusal, services.checkoutRefusalMessage()));
+            denyBeforeLedger(corr, c, refusal, services.checkoutRefusalMessage());
             return;
         }
         UUID newId = new UUID(ThreadLocalRandom.current().nextLong(), ThreadLocalRandom.current().nextLong());
@@ -283,6 +284,16 @@ public final class Session {
         } else {
             deny(corr, c, (CheckoutOutcome.Denied) out);
         }
+    }
+
+    /**
+     * A refusal decided here, before the ledger (draining, licenseExpired, ...): journaled like
+     * the ledger's own denials so the usage journal and the denial metrics count it too.
+     */
+    private void denyBeforeLedger(int corr, Message.Checkout c, ErrorCode code, String message) {
+        services.journal(new LedgerEvent(LedgerEvent.Kind.DENIAL, services.nowMs(), null, "", c.product(),
+                id, client.clientId(), client.hwId(), c.quantity(), code, 0, 0));
+        deny(corr, c, new CheckoutOutcome.Denied(code, message));
     }
 
     private void deny(int corr, Message.Checkout c, CheckoutOutcome.Denied d) {

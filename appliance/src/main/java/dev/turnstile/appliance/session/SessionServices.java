@@ -26,6 +26,11 @@ public interface SessionServices {
 
     boolean draining();
 
+    /** Records an event decided outside the ledger (a refusal before it) where the ledger's own go. */
+    default void journal(dev.turnstile.appliance.seat.LedgerEvent event) {
+        registry().journal(event);
+    }
+
     /**
      * A reason every checkout is refused right now (e.g. licenseExpired, notMaster, noQuorum), or
      * {@code null} when checkouts go to the ledger.

@@ -197,6 +197,12 @@ class SessionBehaviourTest {
         RawClient a = client("a");
         try {
             a.request(a.checkout("cad-pro", 1));
+            List<dev.turnstile.appliance.seat.LedgerEvent> denials = new java.util.concurrent.CopyOnWriteArrayList<>();
+            appliance.registry().addJournalSink(ev -> {
+                if (ev.kind() == dev.turnstile.appliance.seat.LedgerEvent.Kind.DENIAL) {
+                    denials.add(ev);
+                }
+            });
             var done = appliance.shutdown();
             Envelope e = a.read();
             Message.Notice n = assertInstanceOf(Message.Notice.class, e.message());
@@ -204,6 +210,8 @@ class SessionBehaviourTest {
             assertTrue(n.deadlineMs() > 0);
             Message.Denied d = (Message.Denied) a.request(a.checkout("cad-pro", 1)).message();
             assertEquals(ErrorCode.DRAINING, d.errorCode());
+            assertEquals(1, denials.size(), "a refusal before the ledger is journaled like the ledger's own");
+            assertEquals(ErrorCode.DRAINING, denials.get(0).reason());
             Message last = a.read().message();
             assertInstanceOf(Message.Goodbye.class, last);
             assertTrue(a.closedByServer());
