@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -169,6 +170,20 @@ class LicenseValidityTest {
         Message.HeartbeatResult hb = (Message.HeartbeatResult) SyncFixture.request(holder,
                 new Message.Heartbeat(List.of(lease)), notices);
         assertEquals(ErrorCode.LEASE_ID_NOT_FOUND, hb.results().get(0).errorCode());
+        // The notices are pushed from the thread that revoked; the event loop may write the heartbeat's
+        // answer first, so read on (bounded) until both have arrived.
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < until
+                && !(notices.stream().anyMatch(n -> n.kind() == NoticeKind.LEASE_REVOKED.code())
+                && notices.stream().anyMatch(n -> n.kind() == NoticeKind.LICENSE_EXPIRING.code()))) {
+            try {
+                if (holder.read().message() instanceof Message.Notice n) {
+                    notices.add(n);
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                break;
+            }
+        }
         assertTrue(notices.stream().anyMatch(n -> n.kind() == NoticeKind.LEASE_REVOKED.code() && n.leaseId().equals(lease)),
                 "the holder is told: " + notices);
         assertTrue(notices.stream().anyMatch(n -> n.kind() == NoticeKind.LICENSE_EXPIRING.code()
