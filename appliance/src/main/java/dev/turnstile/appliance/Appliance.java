@@ -81,9 +81,9 @@ public final class Appliance implements SessionServices {
                 s.reclaimGraceMs(), s.maxLeasesPerSession(),
                 s.maxQueuePerPool(), Math.max(1, Math.min(s.defaultWaitMs(), s.maxWaitMs())), Math.max(1, s.maxWaitMs()),
                 LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES);
-        // store: every ledger event also goes to the store (memory-only until startStore() replaces it)
         this.clients = config.clients();
         this.configEntitlements = config.entitlements();
+        // store: every ledger event also goes to the store (memory-only until startStore() replaces it)
         this.listener = dev.turnstile.appliance.store.JournalingListener.of(registry,
                 () -> triad == null || triad.isLeader() ? store // triad: only the leader writes behind
                         : dev.turnstile.appliance.store.PersistenceService.memoryOnly());

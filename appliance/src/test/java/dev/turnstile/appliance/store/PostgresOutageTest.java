@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.appliance.seat.LedgerEvent.Kind;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -18,40 +16,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Stops and starts the real PostgreSQL under load (pg_ctlcluster, or pausing the container), then
  * counts every journal row against the events produced: all there, once, in order.
  */
-class PostgresOutageTest {
-    private Vertx vertx;
-    private TestDatabase db;
-    private PersistenceService store;
-    @TempDir
-    Path spill;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        vertx = Vertx.vertx();
-        db = TestDatabase.create(vertx);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (store != null) {
-            TestDatabase.await(store.stop());
-        }
-        if (db != null) {
-            db.resetPool();
-            db.close();
-        }
-        TestDatabase.await(vertx.close());
-    }
+class PostgresOutageTest extends PostgresStoreTestBase {
 
     /** One producer, like one event loop: cycles of checkout, two heartbeats, checkin; remembers what it sent. */
     private static final class Producer extends Thread {

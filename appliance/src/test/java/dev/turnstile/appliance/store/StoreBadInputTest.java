@@ -15,47 +15,20 @@ import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.appliance.seat.LedgerSettings;
 import dev.turnstile.protocol.Enforcement;
 import dev.turnstile.protocol.ErrorCode;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Bad input to the store (issue 3): an unparsable URL, wrong credentials, a row Postgres refuses.
  * Each gives a clear log line naming the cause, loses nothing else, and the ledger keeps granting.
  */
-class StoreBadInputTest {
+class StoreBadInputTest extends PostgresStoreTestBase {
     private static final long NOW = Instant.parse("2026-11-23T10:00:00Z").toEpochMilli();
-    private Vertx vertx;
-    private TestDatabase db;
-    private PersistenceService store;
-    @TempDir
-    Path spill;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        vertx = Vertx.vertx();
-        db = TestDatabase.create(vertx);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (store != null) {
-            TestDatabase.await(store.stop());
-        }
-        if (db != null) {
-            db.close();
-        }
-        TestDatabase.await(vertx.close());
-    }
 
     /** A ledger feeding {@code store}, with one pool of 50 seats. */
     private static ConcurrentLedger ledgerOn(PersistenceService store) {

@@ -15,10 +15,8 @@ import dev.turnstile.appliance.seat.LeaseState;
 import dev.turnstile.appliance.seat.LeaseView;
 import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.protocol.Enforcement;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,38 +24,13 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The write-behind pipeline against a real PostgreSQL, one fresh database per test. */
-class WriteBehindTest {
+class WriteBehindTest extends PostgresStoreTestBase {
     private static final long T0 = Instant.parse("2026-11-23T10:00:00Z").toEpochMilli();
 
-    private Vertx vertx;
-    private TestDatabase db;
-    private PersistenceService store;
-    @TempDir
-    Path spill;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        vertx = Vertx.vertx();
-        db = TestDatabase.create(vertx);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (store != null) {
-            TestDatabase.await(store.stop());
-        }
-        if (db != null) {
-            db.close();
-        }
-        TestDatabase.await(vertx.close());
-    }
 
     private PersistenceService start(Function<JsonObject, JsonObject> tweak) throws Exception {
         store = TestDatabase.await(PersistenceService.start(vertx,
