@@ -133,6 +133,7 @@
     renderLicense(s.license);
     renderSync(s.sync);
     renderStore(s.store, s.memory_only);
+    renderTriad(s.triad);
     setText('sessions', fmtInt(s.sessions));
     setText('connections', fmtInt(s.connections));
     setText('lease-count', fmtInt(s.leases));
@@ -219,6 +220,51 @@
     if (!st.connected || st.droppedEvents > 0) { level = 'bad'; }
     else if (lagMs > 5000) { level = 'warn'; }
     setClass(card, 'card', level);
+  }
+
+  // The triad (appliance/TRIAD.md): this member's role, term, commit index and quorum, and one row per
+  // member with its lag. Hidden on a single appliance (no "triad" object in the status).
+  function renderTriad(t) {
+    const panel = $('triad-panel');
+    if (!t) { panel.hidden = true; return; }
+    panel.hidden = false;
+    const role = $('role-badge');
+    setClass(role, 'badge', t.role === 'leader' ? 'ok' : t.role === 'follower' ? '' : 'bad');
+    const q = t.quorum_loss || {};
+    const parts = [
+      'member ' + t.self + ' is ' + t.role,
+      'term ' + fmtInt(t.term),
+      'commit index ' + fmtInt(t.commit_index),
+      'applied ' + fmtInt(t.applied_index),
+      t.quorum ? 'quorum holds' : 'NO QUORUM' + (q.without_quorum_ms ? ' for ' + fmtDuration(q.without_quorum_ms) : ''),
+    ];
+    setText('triad-summary', parts.join(' \u00b7 '));
+    setClass($('triad-summary'), 'triad-summary', t.quorum ? 'ok' : 'bad');
+    const rows = (t.members || []).map((m) => {
+      const isLeader = m.id === t.leader;
+      const memberRole = isLeader ? 'leader' : !m.in_view ? 'unreachable' : m.id === t.self ? t.role : 'follower';
+      const lag = m.lag === null || m.lag === undefined ? '\u2014' : fmtInt(m.lag);
+      return el('tr', { 'data-member': m.id, class: m.in_view ? '' : 'down' }, [
+        el('td', { class: 'mono', text: m.id + (m.id === t.self ? ' (this one)' : '') }),
+        el('td', { class: 'mono', text: m.client }),
+        el('td', { 'data-testid': 'triad-role-' + m.id, text: memberRole }),
+        el('td', { 'data-testid': 'triad-in-view-' + m.id, text: m.in_view ? 'yes' : 'no' }),
+        el('td', { text: m.match_index === null || m.match_index === undefined ? '\u2014' : fmtInt(m.match_index) }),
+        el('td', { 'data-testid': 'triad-lag-' + m.id, class: m.lag > 0 ? 'stale' : '', text: lag }),
+      ]);
+    });
+    $('triad-rows').replaceChildren(...rows);
+    let detail = t.role === 'leader' ? 'Lag as this leader sees it: entries appended here minus the member\'s match index.'
+      : 'Lag of this member only (entries received, not yet applied); open the leader\'s page for the others.';
+    if (q.rule) {
+      detail += ' Quorum-loss rule: ' + (q.rule === 'revoke' ? 'revoke held leases after one lease timeout'
+        : 'keep held leases for ' + fmtDuration(q.keep_leases_for_ms));
+      if (q.renewing_held_leases) { detail += ' (renewing held leases now)'; }
+      if (q.revoking_held_leases) { detail += ' (revoking held leases now)'; }
+      detail += '.';
+    }
+    if (t.leader_address && t.role !== 'leader') { detail += ' Leader: ' + t.leader + ' at ' + t.leader_address + '.'; }
+    setText('triad-detail', detail);
   }
 
   function renderProducts(pools) {

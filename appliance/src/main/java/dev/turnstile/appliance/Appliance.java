@@ -436,7 +436,8 @@ public final class Appliance implements SessionServices {
             sync.statusJson().forEach(status::put); // sync: the "sync" and "license" objects
         }
         if (triad != null) {
-            status.put("triad", triad.statusJson()); // triad: role, term, commit index, quorum, members
+            JsonObject t = triad.statusJson(); // triad: role, term, commit index, quorum, members
+            status.put("triad", t).put("role", t.getString("role"));
         }
         return status;
     }

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  */
 class TriadThroughputBench {
     static final int THREADS = Integer.getInteger("triad.bench.threads", 4);
-    static final long SECONDS = 4;
+    static final long SECONDS = Long.getLong("triad.bench.seconds", 4);
 
     @Test
     void prints_triad_checkout_throughput_as_a_ratio_of_a_single_appliance() throws Exception {
