@@ -87,6 +87,8 @@ public final class TurnstileClientImpl implements TurnstileClient {
     private final List<ServerAddress> servers = new ArrayList<>();
     /** Leases held or being reclaimed, by id. Written on the client thread only. */
     private final Map<UUID, Held> held = new ConcurrentHashMap<>();
+    /** Leases the application checked in while no session was up: the next session reclaims and checks them in. */
+    private final Map<UUID, Held> returning = new ConcurrentHashMap<>();
     private final List<Waiter> waiters = new ArrayList<>();
     private final List<CompletableFuture<SessionInfo>> connectWaiters = new ArrayList<>();
     private Connection conn;
@@ -642,6 +644,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
         for (Held h : new ArrayList<>(held.values())) {
             sendReclaim(c, h);
         }
+        for (Held h : new ArrayList<>(returning.values())) {
+            sendReclaim(c, h);
+        }
         if (reclaimsInFlight == 0) {
             ready(c);
         }
@@ -935,7 +940,15 @@ public final class TurnstileClientImpl implements TurnstileClient {
 
     /** A seat we did not ask for (or no longer want): give it back at once. */
     private void checkInUnwanted(Connection c, Granted g, String why) {
-        LOG.warn("{} granted lease {} ({}), but {}; checking it in", c.address, g.leaseId(), g.product(), why);
+        checkInUnwanted(c, g, why, false);
+    }
+
+    private void checkInUnwanted(Connection c, Granted g, String why, boolean expected) {
+        if (expected) {
+            LOG.info("{} gave lease {} ({}) back for {}; checking it in", c.address, g.leaseId(), g.product(), why);
+        } else {
+            LOG.warn("{} granted lease {} ({}), but {}; checking it in", c.address, g.leaseId(), g.product(), why);
+        }
         send(c, new Message.Checkin(g.leaseId()), requestTimeoutMs, new Responder() {
             @Override
             public void onResponse(Envelope e) {
@@ -990,13 +1003,41 @@ public final class TurnstileClientImpl implements TurnstileClient {
     private CompletableFuture<Lease> checkoutInner(CheckoutRequest request) {
         Objects.requireNonNull(request, "request");
         CompletableFuture<Lease> f = new CompletableFuture<>();
-        if (!onClientThread(() -> checkoutAttempt(request, f, 0))) {
+        long waitDeadline = System.nanoTime() + request.waitTimeout().toNanos();
+        if (!onClientThread(() -> checkoutAttempt(request, f, 0, waitDeadline, 0))) {
             f.completeExceptionally(closedException());
         }
         return f;
     }
 
-    private void checkoutAttempt(CheckoutRequest req, CompletableFuture<Lease> f, int attempt) {
+    /**
+     * One try of a checkout. {@code waitDeadline} (nanoTime) and {@code resends} serve a checkout that waits in the
+     * server's queue: when its connection is lost while it waits (the server died, or a triad leader changed: the
+     * new leader drops the old one's queue), it is sent again to the next server with the wait it has left, at most
+     * once per configured server. It joins the back of the new server's queue. Should the lost server have granted
+     * it just before dying, that lease waits ORPHANED for the reclaim grace and is then freed: a seat held a little
+     * longer, never a seat counted twice.
+     */
+    /** Runs {@code task} on the client thread after {@code delayMs}; fails {@code f} if the client is closing. */
+    private void later(Runnable task, long delayMs, CompletableFuture<?> f) {
+        try {
+            actor.schedule(guard(() -> {
+                if (state == State.CLOSED) {
+                    f.completeExceptionally(closedException());
+                } else {
+                    task.run();
+                }
+            }), Math.max(0, delayMs), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            f.completeExceptionally(closedException());
+        }
+    }
+
+    /** Rounds of refusals (notMaster / noQuorum from every server) a checkout rides out while a triad elects. */
+    private static final int MAX_ELECTION_ROUNDS = 12;
+
+    private void checkoutAttempt(CheckoutRequest req, CompletableFuture<Lease> f, int attempt, long waitDeadline,
+                                 int resends) {
         withSession(c -> {
             Checkout m = new Checkout(req.product(), req.licenseKey(), req.quantity(), req.enforcement().code(),
                     req.waitInQueue() ? Checkout.FLAG_WAIT : 0, req.waitTimeout().toMillis(), Message.NO_LEASE);
@@ -1024,7 +1065,20 @@ public final class TurnstileClientImpl implements TurnstileClient {
                     ErrorCode ec = ErrorCode.ofCode(code);
                     if (ec != null && ec.action() == ErrorCode.Action.FAIL_OVER && attempt < servers.size()) {
                         failOver(c, leader, "checkout refused with " + ec.wireName());
-                        checkoutAttempt(req, f, attempt + 1);
+                        checkoutAttempt(req, f, attempt + 1, waitDeadline, resends);
+                        return;
+                    }
+                    // Every server refused with notMaster / noQuorum: a triad is electing a leader (about a second
+                    // after a leader dies). Keep looking, with backoff, until the request's own bound (its wait, if
+                    // it waits in a queue, plus the request timeout), then fail with the last refusal.
+                    long retryUntil = waitDeadline + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs);
+                    if (ec != null && ec.action() == ErrorCode.Action.FAIL_OVER && attempt < servers.size() + MAX_ELECTION_ROUNDS
+                            && System.nanoTime() < retryUntil) {
+                        long delay = Math.min(backoff.delayMs(attempt - servers.size() + 1),
+                                Math.max(1, TimeUnit.NANOSECONDS.toMillis(retryUntil - System.nanoTime())));
+                        failOver(c, leader, "checkout refused with " + ec.wireName() + " by every server; trying again in "
+                                + delay + " ms");
+                        later(() -> checkoutAttempt(req, f, attempt + 1, waitDeadline, resends), delay, f);
                         return;
                     }
                     f.completeExceptionally(new TurnstileException(code, text, retryAfterMs, leader));
@@ -1032,6 +1086,19 @@ public final class TurnstileClientImpl implements TurnstileClient {
 
                 @Override
                 public void onFailure(TurnstileException e) {
+                    long left = waitDeadline - System.nanoTime();
+                    boolean explicitWait = !req.waitTimeout().isZero();
+                    if (req.waitInQueue() && e.kind() == Kind.CONNECTION && state != State.CLOSED
+                            && resends < servers.size() && (!explicitWait || left > 0)) {
+                        CheckoutRequest again = explicitWait
+                                ? req.waitingInQueue(Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), left))) : req;
+                        LOG.info("the waiting checkout of {} lost its connection ({}); sending it to the next server{}",
+                                req.product(), e.getMessage(), explicitWait
+                                        ? " with " + TimeUnit.NANOSECONDS.toMillis(left) + " ms of its wait left" : "");
+                        // after connectionLost() has finished (it tells the pending requests first)
+                        later(() -> checkoutAttempt(again, f, attempt, waitDeadline, resends + 1), 0, f);
+                        return;
+                    }
                     f.completeExceptionally(e);
                 }
             });
@@ -1075,7 +1142,11 @@ public final class TurnstileClientImpl implements TurnstileClient {
         }
         Connection c = conn;
         if (state != State.CONNECTED || c == null) {
-            forget(h, "checked in while no session is up; the server frees it when its reclaim grace ends");
+            // The server keeps the seat for its reclaim grace. Give it back as soon as a session is up (reclaim, then
+            // check in), so a failover does not hold a checked-in seat for the whole grace.
+            returning.put(id, h);
+            forget(h, "checked in while no session is up; it is given back on the next session (or freed by the "
+                    + "server when its reclaim grace ends)");
             f.complete(null);
             return;
         }
@@ -1149,6 +1220,22 @@ public final class TurnstileClientImpl implements TurnstileClient {
     private void reclaimAnswered(Connection c, Held h, Message m) {
         UUID id = h.lease.id();
         String to = c.address.toString();
+        if (returning.get(id) == h) { // checked in by the application while no session was up
+            ErrorCode refused = m instanceof Granted ? null
+                    : ErrorCode.ofCode(m instanceof Denied d ? d.code() : ((Message.Error) m).code());
+            if (refused != null && refused.action() == ErrorCode.Action.FAIL_OVER) {
+                failOver(c, m instanceof Denied d ? d.leader() : "", "reclaim refused with " + refused.wireName());
+                return; // still returning: the next session tries again
+            }
+            returning.remove(id, h);
+            if (m instanceof Granted g) {
+                checkInUnwanted(c, g, "the application, which checked it in while no session was up", true);
+            } else {
+                LOG.info("lease {} (checked in while no session was up): {} no longer holds it ({})", id, to,
+                        refused == null ? "refused" : refused.wireName());
+            }
+            return;
+        }
         if (m instanceof Granted g) {
             if (held.get(id) != h) {
                 checkInUnwanted(c, g, "the application checked the lease in meanwhile");
