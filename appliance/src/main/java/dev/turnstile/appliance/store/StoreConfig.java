@@ -56,7 +56,7 @@ public record StoreConfig(String url, String host, int port, String database, St
     public static final long DEFAULT_WRITE_TIMEOUT_MS = 15_000;
     /** triad: about 15 MB of heap at the default (about 150 bytes per buffered event, see TriadJournal). */
     public static final int DEFAULT_TRIAD_BUFFER_EVENTS = 100_000;
-    public static final int MIN_TRIAD_BUFFER_EVENTS = 1_000;
+    public static final int MIN_TRIAD_BUFFER_EVENTS = 100;
     public static final int MAX_TRIAD_BUFFER_EVENTS = 5_000_000;
 
     /** How ledger events reach Postgres. */

@@ -447,6 +447,11 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
         return store.status().put("triad", triadStatus());
     }
 
+    /** Keys without a node (the memory measurement). */
+    void keysForTest(JournalKeys k) {
+        this.keys = k;
+    }
+
     /** Buffered events (tests). */
     synchronized int buffered() {
         return buffer.size();

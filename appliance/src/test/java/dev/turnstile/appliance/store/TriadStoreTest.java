@@ -49,6 +49,8 @@ class TriadStoreTest extends PostgresStoreTestBase {
     final List<TurnstileClient> clients = new ArrayList<>();
     final int[] clientPorts = new int[3];
     final int[] raftPorts = new int[3];
+    /** store.triad_buffer_events when > 0. */
+    int bufferEvents;
 
     @AfterEach
     void stopTriad() throws Exception {
@@ -84,6 +86,7 @@ class TriadStoreTest extends PostgresStoreTestBase {
                                 .put("enforcement", "seats"))
                         .put("starts_at", "2026-01-01T00:00:00Z").put("ends_at", "2036-01-01T00:00:00Z")))
                 .put("store", db.storeSection().put("flush_interval", flushInterval)
+                        .put("triad_buffer_events", bufferEvents > 0 ? bufferEvents : null)
                         .put("spill_dir", spill.resolve(stateDir).resolve("spill-" + IDS[i]).toString()))
                 .put("triad", new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
                         .put("state_dir", spill.resolve(stateDir).resolve(IDS[i]).toString()));
@@ -282,6 +285,36 @@ class TriadStoreTest extends PostgresStoreTestBase {
         int follower = 3 - old - next;
         assertEquals(0, appliances[follower].storeStatus().getLong("events_written"), "the follower never wrote");
         assertEquals(0, appliances[follower].storeStatus().getLong("batches_written"));
+    }
+
+    @Test
+    @DisplayName("GIVEN followers whose buffers (100 events) overflowed while the leader wrote nothing WHEN the leader is killed THEN the new leader reports the gap with its exact count, writes what it holds, and rows plus gap account for every event")
+    void a_gap_is_counted_and_shown_never_hidden() throws Exception {
+        bufferEvents = 100;
+        startTriad("t4", "60s");
+        int old = leader();
+        List<TurnstileClient> cs = List.of(client("g1"));
+        cycles(cs, 2);
+        settled();
+        await(appliances[old].store().flush());
+        cycles(cs, 80); // about 160 events, none written, more than the followers keep
+        settled();
+        kill(old);
+        until("a new leader", () -> leader() >= 0);
+        int next = leader();
+        until("the new leader resumed", () -> "writing".equals(triad(next).getString("state")));
+        JsonObject resume = triad(next).getJsonObject("last_resume");
+        System.out.printf("triad store: gap resume: %s%n", resume.encode());
+        assertTrue(resume.getBoolean("gap"));
+        assertTrue(resume.getLong("gap_events") > 0);
+        cycles(cs, 1);
+        settled();
+        await(appliances[next].store().flush());
+        UUID journalId = UUID.fromString(resume.getString("journal_id"));
+        long rows = db.count("SELECT count(*) FROM usage_journal WHERE run_id = $1", journalId);
+        assertEquals(journal(next).keyedEvents(), rows + resume.getLong("gap_events"),
+                "every event is either a row or counted in the gap");
+        assertLeasesMatch(next); // the leases table matches the ledger despite the gap
     }
 
     @Test
