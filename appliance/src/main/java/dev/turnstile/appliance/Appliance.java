@@ -83,10 +83,9 @@ public final class Appliance implements SessionServices {
                 LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES);
         this.clients = config.clients();
         this.configEntitlements = config.entitlements();
-        // store: every ledger event also goes to the store (memory-only until startStore() replaces it)
-        this.listener = dev.turnstile.appliance.store.JournalingListener.of(registry,
-                () -> triad == null || triad.isLeader() ? store // triad: only the leader writes behind
-                        : dev.turnstile.appliance.store.PersistenceService.memoryOnly());
+        // store: every ledger event also goes to the store (memory-only until startStore() replaces it); in a triad
+        // the store is a TriadJournal: keyed events buffered on every member, written by the leader only
+        this.listener = dev.turnstile.appliance.store.JournalingListener.of(registry, () -> store);
         this.ledger = new ConcurrentLedger(settings, listener);
         this.metrics = dev.turnstile.appliance.metrics.ApplianceMetrics.create(this); // metrics:
     }
@@ -170,6 +169,9 @@ public final class Appliance implements SessionServices {
                 }
             }
         });
+        if (store instanceof dev.turnstile.appliance.store.TriadJournal tj) {
+            tj.attach(node, ledger); // store: keyed journal events from the first applied entry (log replay at join)
+        }
         triadJoining = node; // triad: the sync gate sees the member while it joins (it may win an election then)
         return vertx.<Void>executeBlocking(() -> {
             node.start();
@@ -216,6 +218,12 @@ public final class Appliance implements SessionServices {
         return dev.turnstile.appliance.store.PersistenceService.start(vertx, config.raw().getJsonObject("store"))
                 .map(s -> {
                     store = s;
+                    if (triadConfig.enabled()) { // store: the triad's write-behind (issue 8), leader only
+                        dev.turnstile.appliance.store.StoreConfig sc = dev.turnstile.appliance.store.StoreConfig.from(
+                                config.raw().getJsonObject("store"), System.getenv());
+                        store = new dev.turnstile.appliance.store.TriadJournal(s, sc.triadBufferEvents(),
+                                sc.flushIntervalMs());
+                    }
                     memoryOnly = false;
                     return null;
                 });
@@ -469,6 +477,11 @@ public final class Appliance implements SessionServices {
 
     public boolean memoryOnly() {
         return memoryOnly;
+    }
+
+    // store: the store (tests flush it; in a triad a TriadJournal over the Postgres store)
+    public dev.turnstile.appliance.store.PersistenceService store() {
+        return store;
     }
 
     // store: the store's figures (mode, connected, queue depth, lag, spilled bytes, last error)

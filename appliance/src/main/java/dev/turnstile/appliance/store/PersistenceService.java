@@ -72,6 +72,32 @@ public interface PersistenceService {
     void journal(LedgerEvent event);
 
     /**
+     * store (triad): takes one ledger event that already has its event key ({@code keyId}, {@code seq}), the
+     * triad's deterministic key ({@link dev.turnstile.appliance.triad.JournalKeys}); otherwise as {@link #journal}.
+     * Written {@code ON CONFLICT DO NOTHING}, so the same key written by two leaders is one row.
+     */
+    default void journalKeyed(LedgerEvent event, java.util.UUID keyId, long seq) {
+        journal(event);
+    }
+
+    /**
+     * store (triad): the highest {@code seq} in {@code usage_journal} under {@code keyId} (-1: none), read once
+     * everything journaled before this call is written. Fails when the database cannot be reached.
+     */
+    default Future<Long> maxJournalSeq(java.util.UUID keyId) {
+        return Future.succeededFuture(-1L);
+    }
+
+    /**
+     * store (triad): makes the {@code leases} table match {@code live} (the replicated ledger's HELD and ORPHANED
+     * leases), once everything journaled before this call is written: every live lease is upserted (active), every
+     * other active row is released with reason {@code reconciled}. Returns how many rows were released.
+     */
+    default Future<Integer> reconcileLeases(List<LeaseView> live, long nowMs) {
+        return Future.succeededFuture(0);
+    }
+
+    /**
      * Records the configured entitlements (the {@code entitlements} table); written with the next
      * batch. Entitlements missing from {@code current} are marked removed.
      */

@@ -32,10 +32,13 @@ import java.util.Map;
  * @param connectTimeoutMs TCP connect timeout to Postgres
  * @param writeTimeoutMs   the longest one batch transaction may take before the connection is dropped and the
  *                         batch retried (safe: every row is idempotent)
+ * @param triadBufferEvents in a triad: the journal events of applied log entries each member keeps until the
+ *                         leader confirms them written ({@code store.triad_buffer_events}; see TriadJournal)
  */
 public record StoreConfig(String url, String host, int port, String database, String user, String password,
                           long flushIntervalMs, int batchSize, int queueCapacity, Path spillDir, WriteMode writeMode,
-                          long snapshotIntervalMs, long connectTimeoutMs, long writeTimeoutMs) {
+                          long snapshotIntervalMs, long connectTimeoutMs, long writeTimeoutMs,
+                          int triadBufferEvents) {
 
     /** The environment variable read when {@code store.password} is not set. */
     public static final String PASSWORD_ENV = "TURNSTILE_DB_PASSWORD";
@@ -51,6 +54,10 @@ public record StoreConfig(String url, String host, int port, String database, St
     public static final long DEFAULT_SNAPSHOT_INTERVAL_MS = 60_000;
     public static final long DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
     public static final long DEFAULT_WRITE_TIMEOUT_MS = 15_000;
+    /** triad: about 15 MB of heap at the default (about 150 bytes per buffered event, see TriadJournal). */
+    public static final int DEFAULT_TRIAD_BUFFER_EVENTS = 100_000;
+    public static final int MIN_TRIAD_BUFFER_EVENTS = 100;
+    public static final int MAX_TRIAD_BUFFER_EVENTS = 5_000_000;
 
     /** How ledger events reach Postgres. */
     public enum WriteMode {
@@ -110,8 +117,10 @@ public record StoreConfig(String url, String host, int port, String database, St
                 DEFAULT_CONNECT_TIMEOUT_MS, 100, 600_000);
         long writeTimeout = r.durationMs(store, "write_timeout", "store.write_timeout", DEFAULT_WRITE_TIMEOUT_MS,
                 100, 600_000);
+        int triadBuffer = (int) r.integer(store, "triad_buffer_events", "store.triad_buffer_events",
+                DEFAULT_TRIAD_BUFFER_EVENTS, MIN_TRIAD_BUFFER_EVENTS, MAX_TRIAD_BUFFER_EVENTS);
         return new StoreConfig(url, host, port, database, user, password, flush, batch, capacity, spillDir,
-                writeMode, snapshot, connectTimeout, writeTimeout);
+                writeMode, snapshot, connectTimeout, writeTimeout, triadBuffer);
     }
 
     /** Binds and validates {@code store}; throws {@link dev.turnstile.appliance.config.ConfigException} on problems. */
@@ -150,12 +159,12 @@ public record StoreConfig(String url, String host, int port, String database, St
     /** A copy with another spill directory (tests, benchmarks). */
     public StoreConfig withSpillDir(Path dir) {
         return new StoreConfig(url, host, port, database, user, password, flushIntervalMs, batchSize, queueCapacity,
-                dir, writeMode, snapshotIntervalMs, connectTimeoutMs, writeTimeoutMs);
+                dir, writeMode, snapshotIntervalMs, connectTimeoutMs, writeTimeoutMs, triadBufferEvents);
     }
 
     /** A copy with another write mode (the benchmark). */
     public StoreConfig withWriteMode(WriteMode mode) {
         return new StoreConfig(url, host, port, database, user, password, flushIntervalMs, batchSize, queueCapacity,
-                spillDir, mode, snapshotIntervalMs, connectTimeoutMs, writeTimeoutMs);
+                spillDir, mode, snapshotIntervalMs, connectTimeoutMs, writeTimeoutMs, triadBufferEvents);
     }
 }

@@ -81,6 +81,12 @@
  * {@link dev.turnstile.appliance.store.PersistenceService#memoryOnly()}: nothing is kept, the status
  * says {@code memory-only}, and the appliance says so in its start line.
  *
+ * <h2>In a triad</h2>
+ * {@link dev.turnstile.appliance.store.TriadJournal}: one shared database, written by the leader only; events
+ * of replicated commands carry the triad's deterministic key ({@link dev.turnstile.appliance.triad.JournalKeys}),
+ * are buffered on every member until the leader confirms them written, and a new leader resumes from Postgres'
+ * max(seq), reconciles the {@code leases} table with the replicated ledger and reports any gap.
+ *
  * <h2>Tests</h2>
  * Against a real PostgreSQL: {@code TURNSTILE_TEST_PG_URL} (an admin URL whose role may create
  * databases; {@code scripts/local-postgres.sh} sets one up), else Testcontainers when a Docker

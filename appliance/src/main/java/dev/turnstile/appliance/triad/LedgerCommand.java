@@ -33,6 +33,9 @@ public sealed interface LedgerCommand {
     byte FORCE_RELEASE = 7;
     byte UPSERT_ENTITLEMENT = 8;
     byte REMOVE_ENTITLEMENT = 9;
+    // 10: BATCH (the lead's)
+    /** store: the triad journal id and "journal written up to seq X" ({@link JournalKeys}). */
+    byte JOURNAL_MARK = 11;
 
     /** The command's time (Unix ms), as the leader read it when proposing. */
     long nowMs();
@@ -65,6 +68,13 @@ public sealed interface LedgerCommand {
     }
 
     record RemoveEntitlement(String entitlementId, long nowMs) implements LedgerCommand {
+    }
+
+    /**
+     * store: fixes the triad journal id (the first mark applied wins) and confirms that the leader's store wrote every
+     * journal event up to {@code writtenUpTo} (-1: nothing yet). See {@link JournalKeys}.
+     */
+    record JournalMark(UUID journalId, long writtenUpTo, long nowMs) implements LedgerCommand {
     }
 
     /** A decoded log entry: the command and the term of the leader that proposed it. */
@@ -117,6 +127,10 @@ public sealed interface LedgerCommand {
             } else if (c instanceof RemoveEntitlement k) {
                 head(out, REMOVE_ENTITLEMENT, term, k.nowMs());
                 out.writeUTF(k.entitlementId());
+            } else if (c instanceof JournalMark k) { // store:
+                head(out, JOURNAL_MARK, term, k.nowMs());
+                uuid(out, k.journalId());
+                out.writeLong(k.writtenUpTo());
             } else {
                 throw new IllegalArgumentException("unknown command " + c);
             }
@@ -171,6 +185,9 @@ public sealed interface LedgerCommand {
                 break;
             case REMOVE_ENTITLEMENT:
                 c = new RemoveEntitlement(in.readUTF(), now);
+                break;
+            case JOURNAL_MARK: // store:
+                c = new JournalMark(uuid(in), in.readLong(), now);
                 break;
             default:
                 throw new IOException("unknown ledger command type " + type);

@@ -40,8 +40,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class LedgerStateMachine implements StateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(LedgerStateMachine.class);
-    /** 2: waiting checkouts included (version 1, without them, is still read). */
-    private static final int SNAPSHOT_VERSION = 2;
+    /**
+     * 2: waiting checkouts included (version 1, without them, is still read). 3: the triad journal id and its
+     * confirmed position ({@link JournalKeys}) at the end (versions 1 and 2 are still read: no journal id yet).
+     */
+    private static final int SNAPSHOT_VERSION = 3;
 
     static final byte R_GRANTED = 1;
     static final byte R_QUEUED = 2;
@@ -53,6 +56,8 @@ public final class LedgerStateMachine implements StateMachine {
     private final ConcurrentLedger ledger;
     private volatile long index;
     private volatile long latestMs;
+    // store: the deterministic keys of the journal events produced while applying (issue 8)
+    private final JournalKeys journal = new JournalKeys();
 
     public LedgerStateMachine(ConcurrentLedger ledger) {
         this.ledger = ledger;
@@ -61,6 +66,11 @@ public final class LedgerStateMachine implements StateMachine {
     /** Ledger commands applied so far (the {@code log_index} of the latest). */
     public long index() {
         return index;
+    }
+
+    /** store: the triad journal id, its confirmed position, and the keys of events produced while applying. */
+    public JournalKeys journal() {
+        return journal;
     }
 
     /** The latest command time applied (Unix ms). */
@@ -75,9 +85,25 @@ public final class LedgerStateMachine implements StateMachine {
             long now = Math.max(e.command().nowMs(), latestMs);
             latestMs = now;
             long idx = ++index;
-            Object result = applyTo(l, e.command(), now);
+            Object result = applyOne(l, e.command(), now, idx);
             return serializeResponse ? encodeResult(idx, e.term(), result) : null;
         });
+    }
+
+    /**
+     * Applies one command whose index is {@code idx} (already counted), under the ledger lock. The journal events
+     * the ledger produces meanwhile are keyed (journal id, idx * 2^20 + k) on every member ({@link JournalKeys}).
+     */
+    Object applyOne(SeatLedger l, LedgerCommand c, long now, long idx) {
+        journal.begin(idx); // store:
+        try {
+            if (c instanceof LedgerCommand.JournalMark m) {
+                return journal.apply(m);
+            }
+            return applyTo(l, c, now);
+        } finally {
+            journal.end();
+        }
     }
 
     private static Object applyTo(SeatLedger l, LedgerCommand c, long now) {
@@ -215,6 +241,7 @@ public final class LedgerStateMachine implements StateMachine {
                 for (SeatLedger.TriadWaiter w : waiters) {
                     waiter(out, w);
                 }
+                journal.write(out); // store: version 3
                 LOG.info("triad: ledger snapshot at index {}: {} entitlements, {} leases, {} waiting", index, ents.size(),
                         leases.size(), waiters.size());
                 return null;
@@ -227,7 +254,7 @@ public final class LedgerStateMachine implements StateMachine {
     @Override
     public void readContentFrom(DataInput in) throws Exception {
         int version = in.readInt();
-        if (version != 1 && version != SNAPSHOT_VERSION) {
+        if (version < 1 || version > SNAPSHOT_VERSION) {
             throw new IOException("triad: unknown ledger snapshot version " + version);
         }
         long idx = in.readLong();
@@ -246,23 +273,30 @@ public final class LedgerStateMachine implements StateMachine {
                 waiters.add(waiter(in));
             }
         }
+        Object[] keys = version >= 3 ? JournalKeys.read(in) : new Object[] {null, -1L}; // store:
         ledger.triadLocked(l -> {
-            l.triadReset();
-            for (Entitlement e : ents) {
-                l.upsertEntitlement(e, latest);
-            }
-            for (LeaseView v : leases) {
-                if (v.state() == LeaseState.HELD) {
-                    l.triadRestoreHeld(v);
-                } else {
-                    l.restoreLease(v, v.deadlineMs());
+            journal.beginRestore(); // store: what the ledger journals while restoring is not a change
+            try {
+                l.triadReset();
+                for (Entitlement e : ents) {
+                    l.upsertEntitlement(e, latest);
                 }
+                for (LeaseView v : leases) {
+                    if (v.state() == LeaseState.HELD) {
+                        l.triadRestoreHeld(v);
+                    } else {
+                        l.restoreLease(v, v.deadlineMs());
+                    }
+                }
+                for (SeatLedger.TriadWaiter w : waiters) {
+                    l.triadRestoreWaiter(w);
+                }
+                index = idx;
+                latestMs = latest;
+            } finally {
+                journal.endRestore(idx);
             }
-            for (SeatLedger.TriadWaiter w : waiters) {
-                l.triadRestoreWaiter(w);
-            }
-            index = idx;
-            latestMs = latest;
+            journal.restore((java.util.UUID) keys[0], (Long) keys[1]);
             return null;
         });
         LOG.info("triad: ledger restored from snapshot at index {}: {} entitlements, {} leases, {} waiting", idx,

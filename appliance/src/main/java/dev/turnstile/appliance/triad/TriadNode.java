@@ -351,6 +351,14 @@ public final class TriadNode implements AutoCloseable {
     }
 
     /**
+     * store: proposes a journal mark: fixes the triad journal id (the first applied wins) and confirms the journal
+     * written up to {@code writtenUpTo} ({@link JournalKeys}). Leader only; completes once committed and applied.
+     */
+    public CompletableFuture<LedgerStateMachine.Applied> journalMark(UUID journalId, long writtenUpTo) {
+        return propose(new LedgerCommand.JournalMark(journalId, writtenUpTo, clock.getAsLong()), false);
+    }
+
+    /**
      * HEARTBEAT: not a log entry. On the leader, the local ledger checks ownership and the leader notes the new
      * deadline and commits an expiry if it passes without another heartbeat.
      */

@@ -29,7 +29,11 @@ final class EventCodec {
     static void encodeTo(StringBuilder sb, QueuedEvent q) {
         LedgerEvent e = q.event;
         sb.append("{\"run\":\"").append(q.runId).append("\",\"seq\":").append(q.seq)
-                .append(",\"enq\":").append(q.enqueuedAtMs)
+                .append(",\"enq\":").append(q.enqueuedAtMs);
+        if (q.queuedBy != null) {
+            sb.append(",\"by\":\"").append(q.queuedBy).append('"'); // triad: keyed by the journal id
+        }
+        sb
                 .append(",\"kind\":\"").append(e.kind().name()).append('"')
                 .append(",\"at\":").append(e.atMs());
         if (e.leaseId() != null) {
@@ -88,7 +92,10 @@ final class EventCodec {
                     lease == null ? null : UUID.fromString(lease), o.getString("ent"), o.getString("prod"),
                     o.getLong("sess", 0L), o.getString("client"), o.getString("hw"), o.getLong("qty", 0L), code,
                     o.getLong("used", 0L), o.getLong("high", 0L));
-            return new QueuedEvent(e, o.getLong("enq"), UUID.fromString(o.getString("run")), o.getLong("seq"));
+            QueuedEvent q = new QueuedEvent(e, o.getLong("enq"), UUID.fromString(o.getString("run")), o.getLong("seq"));
+            String by = o.getString("by");
+            q.queuedBy = by == null ? null : UUID.fromString(by);
+            return q;
         } catch (RuntimeException ex) {
             throw new IllegalArgumentException("not a spilled event: " + ex.getMessage(), ex);
         }

@@ -193,6 +193,63 @@ public final class PgPersistenceService implements PersistenceService {
         }
     }
 
+    @Override
+    public void journalKeyed(LedgerEvent event, UUID keyId, long seq) {
+        if (event == null) {
+            return;
+        }
+        if (stopped) {
+            lateEvents.increment();
+            logRateLimited("store: an event arrived after the store stopped and is not written: {}", event);
+            return;
+        }
+        long n = offered.incrementAndGet();
+        long depth = n - taken;
+        if (depth > hardLimit) {
+            offered.decrementAndGet();
+            dropped.increment();
+            logRateLimited("store: {} events held in memory and the writer cannot spill them: dropping {} (total "
+                    + "dropped so far in status.dropped_events)", depth, event);
+            return;
+        }
+        QueuedEvent q = new QueuedEvent(event, System.currentTimeMillis(), keyId, seq);
+        q.queuedBy = runId;
+        queue.offer(q);
+        if (writerWaiting && depth >= kickThreshold) {
+            writerWaiting = false;
+            LockSupport.unpark(writerThread);
+        }
+    }
+
+    @Override
+    public Future<Long> maxJournalSeq(UUID keyId) {
+        return barrier(() -> writer.queryMaxSeq(keyId));
+    }
+
+    @Override
+    public Future<Integer> reconcileLeases(List<LeaseView> live, long nowMs) {
+        List<LeaseView> copy = List.copyOf(live);
+        return barrier(() -> writer.reconcile(copy, nowMs));
+    }
+
+    /** Runs {@code action} on the writer thread once everything journaled before this call is written. */
+    private <T> Future<T> barrier(Action action) {
+        if (stopped) {
+            return Future.failedFuture("the store is stopped");
+        }
+        if (!connected) {
+            return Future.failedFuture(new IllegalStateException("the database cannot be reached ("
+                    + (lastError == null ? "not connected yet" : lastError) + ")"));
+        }
+        Barrier b = new Barrier(offered.get(), true, action);
+        barriers.add(b);
+        flushRequested = true;
+        wakeWriter();
+        @SuppressWarnings("unchecked")
+        Future<T> f = (Future<T>) (Future<?>) b.promise.future();
+        return onCaller(Vertx.currentContext(), f);
+    }
+
     private void logRateLimited(String format, Object a, Object b) {
         long now = System.currentTimeMillis();
         long last = lastDropLogMs.get();

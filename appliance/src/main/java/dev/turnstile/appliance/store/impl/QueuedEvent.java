@@ -15,6 +15,11 @@ final class QueuedEvent {
     final long enqueuedAtMs;
     UUID runId;
     long seq = -1;
+    /**
+     * The run that queued it when its key is not its run's (a triad's journal id: keyed before it was queued), for
+     * the spill's accounting of this run's events; null when {@link #runId} is the run that queued it.
+     */
+    UUID queuedBy;
 
     QueuedEvent(LedgerEvent event, long enqueuedAtMs) {
         this.event = event;
@@ -25,6 +30,11 @@ final class QueuedEvent {
         this(event, enqueuedAtMs);
         this.runId = runId;
         this.seq = seq;
+    }
+
+    /** The run that queued this event. */
+    UUID owner() {
+        return queuedBy != null ? queuedBy : runId;
     }
 
     @Override

@@ -254,7 +254,7 @@ final class StoreWriter implements Runnable {
                 }
                 int mine = 0;
                 for (QueuedEvent q : spillChunk) {
-                    if (s.runId.equals(q.runId)) {
+                    if (s.runId.equals(q.owner())) {
                         mine++;
                     }
                 }
@@ -305,8 +305,10 @@ final class StoreWriter implements Runnable {
         int n = 0;
         QueuedEvent q;
         while (n < max && (q = s.queue.poll()) != null) {
-            q.runId = s.runId;
-            q.seq = ++nextSeq;
+            if (q.runId == null) { // triad events arrive keyed
+                q.runId = s.runId;
+                q.seq = ++nextSeq;
+            }
             into.add(q);
             n++;
         }
@@ -596,6 +598,63 @@ final class StoreWriter implements Runnable {
                     r.getOffsetDateTime("checked_out_at").toInstant().toEpochMilli(), hb, hb, LeaseState.ORPHANED));
         }
         return out;
+    }
+
+    static final String MAX_JOURNAL_SEQ = "SELECT max(seq) FROM usage_journal WHERE run_id = $1";
+    static final String RECONCILE_LIVE = """
+            INSERT INTO leases (lease_id, entitlement_id, product_id, session_id, client_id, hw_id, remote_address,
+                                quantity, checked_out_at, last_heartbeat, released_at, release_reason)
+            SELECT l, e, p, sess, c, h, r, q, from_epoch_ms(co), from_epoch_ms(hb), NULL, NULL
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                        $8::bigint[], $9::bigint[], $10::bigint[]) AS x(l, e, p, sess, c, h, r, q, co, hb)
+            ON CONFLICT (lease_id) DO UPDATE SET
+                session_id = EXCLUDED.session_id, client_id = EXCLUDED.client_id, hw_id = EXCLUDED.hw_id,
+                last_heartbeat = GREATEST(leases.last_heartbeat, EXCLUDED.last_heartbeat),
+                released_at = NULL, release_reason = NULL""";
+    static final String RECONCILE_RELEASE = """
+            UPDATE leases SET released_at = from_epoch_ms($2), release_reason = 'reconciled'
+            WHERE released_at IS NULL AND NOT (lease_id = ANY($1::uuid[]))""";
+
+    /** triad: the highest seq under {@code keyId}; runs on this thread once everything before it is written. */
+    Object queryMaxSeq(java.util.UUID keyId) throws Exception {
+        RowSet<Row> rows = Await.await(pool.preparedQuery(MAX_JOURNAL_SEQ).execute(Tuple.of(keyId)),
+                c.writeTimeoutMs());
+        Long max = rows.iterator().next().getLong(0);
+        return max == null ? -1L : max;
+    }
+
+    /** triad: the leases table made to match the replicated ledger's live leases (see PersistenceService). */
+    Object reconcile(List<LeaseView> live, long nowMs) throws Exception {
+        int n = live.size();
+        java.util.UUID[] ids = new java.util.UUID[n];
+        String[] ents = new String[n];
+        String[] prods = new String[n];
+        Long[] sess = new Long[n];
+        String[] clients = new String[n];
+        String[] hws = new String[n];
+        String[] remotes = new String[n];
+        Long[] qty = new Long[n];
+        Long[] co = new Long[n];
+        Long[] hb = new Long[n];
+        for (int i = 0; i < n; i++) {
+            LeaseView l = live.get(i);
+            ids[i] = l.leaseId();
+            ents[i] = l.entitlementId();
+            prods[i] = l.productId();
+            sess[i] = l.sessionId();
+            clients[i] = l.clientId();
+            hws[i] = l.hwId();
+            remotes[i] = l.remoteAddress();
+            qty[i] = l.quantity();
+            co[i] = l.checkedOutAtMs();
+            hb[i] = Math.max(l.checkedOutAtMs(), l.lastHeartbeatMs());
+        }
+        RowSet<Row> released = Await.await(pool.withTransaction(conn -> conn.preparedQuery(RECONCILE_LIVE)
+                .execute(Tuple.tuple().addValue(ids).addValue(ents).addValue(prods).addValue(sess).addValue(clients)
+                        .addValue(hws).addValue(remotes).addValue(qty).addValue(co).addValue(hb))
+                .compose(v -> conn.preparedQuery(RECONCILE_RELEASE).execute(Tuple.of(ids, nowMs)))),
+                c.writeTimeoutMs());
+        return released.rowCount();
     }
 
     private void runBarriers() {
