@@ -33,9 +33,13 @@ public sealed interface LedgerCommand {
     byte FORCE_RELEASE = 7;
     byte UPSERT_ENTITLEMENT = 8;
     byte REMOVE_ENTITLEMENT = 9;
-    // 10: BATCH (the lead's)
+    /** Several commands in one log entry (group commit: {@link TriadNode} batches what queues while a commit runs). */
+    byte BATCH = 10;
     /** store: the triad journal id and "journal written up to seq X" ({@link JournalKeys}). */
     byte JOURNAL_MARK = 11;
+
+    /** The most commands one {@link Batch} entry carries. */
+    int MAX_BATCH = 512;
 
     /** The command's time (Unix ms), as the leader read it when proposing. */
     long nowMs();
@@ -75,6 +79,14 @@ public sealed interface LedgerCommand {
      * journal event up to {@code writtenUpTo} (-1: nothing yet). See {@link JournalKeys}.
      */
     record JournalMark(UUID journalId, long writtenUpTo, long nowMs) implements LedgerCommand {
+    }
+
+    /**
+     * Commands proposed together as one log entry, applied one after the other in this order, each with its own
+     * index and result (a batch is never nested). Encoded as the count, then each command's own encoding,
+     * length-prefixed.
+     */
+    record Batch(java.util.List<LedgerCommand> commands, long nowMs) implements LedgerCommand {
     }
 
     /** A decoded log entry: the command and the term of the leader that proposed it. */
@@ -127,6 +139,17 @@ public sealed interface LedgerCommand {
             } else if (c instanceof RemoveEntitlement k) {
                 head(out, REMOVE_ENTITLEMENT, term, k.nowMs());
                 out.writeUTF(k.entitlementId());
+            } else if (c instanceof Batch k) {
+                head(out, BATCH, term, k.nowMs());
+                out.writeInt(k.commands().size());
+                for (LedgerCommand one : k.commands()) {
+                    if (one instanceof Batch) {
+                        throw new IllegalArgumentException("a batch inside a batch");
+                    }
+                    byte[] b = encode(term, one);
+                    out.writeInt(b.length);
+                    out.write(b);
+                }
             } else if (c instanceof JournalMark k) { // store:
                 head(out, JOURNAL_MARK, term, k.nowMs());
                 uuid(out, k.journalId());
@@ -186,6 +209,27 @@ public sealed interface LedgerCommand {
             case REMOVE_ENTITLEMENT:
                 c = new RemoveEntitlement(in.readUTF(), now);
                 break;
+            case BATCH: {
+                int n = in.readInt();
+                if (n < 1 || n > MAX_BATCH) {
+                    throw new IOException("ledger batch of " + n + " commands (1.." + MAX_BATCH + ")");
+                }
+                java.util.List<LedgerCommand> cs = new java.util.ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    int len = in.readInt();
+                    if (len < 1 || len > length) {
+                        throw new IOException("ledger batch entry of " + len + " bytes in a " + length + "-byte entry");
+                    }
+                    byte[] b = new byte[len];
+                    in.readFully(b);
+                    if (b[0] == BATCH) {
+                        throw new IOException("a ledger batch inside a batch");
+                    }
+                    cs.add(decode(b, 0, len).command());
+                }
+                c = new Batch(java.util.List.copyOf(cs), now);
+                break;
+            }
             case JOURNAL_MARK: // store:
                 c = new JournalMark(uuid(in), in.readLong(), now);
                 break;

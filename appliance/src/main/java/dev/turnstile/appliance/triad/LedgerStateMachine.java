@@ -81,6 +81,23 @@ public final class LedgerStateMachine implements StateMachine {
     @Override
     public byte[] apply(byte[] data, int offset, int length, boolean serializeResponse) throws Exception {
         LedgerCommand.Entry e = LedgerCommand.decode(data, offset, length);
+        if (e.command() instanceof LedgerCommand.Batch b) {
+            return ledger.triadLocked(l -> {
+                List<LedgerCommand> cs = b.commands();
+                byte[][] results = serializeResponse ? new byte[cs.size()][] : null;
+                for (int i = 0; i < cs.size(); i++) {
+                    LedgerCommand c = cs.get(i);
+                    long now = Math.max(c.nowMs(), latestMs);
+                    latestMs = now;
+                    long idx = ++index;
+                    Object result = applyOne(l, c, now, idx);
+                    if (results != null) {
+                        results[i] = encodeResult(idx, e.term(), result);
+                    }
+                }
+                return results == null ? null : encodeBatchResult(results);
+            });
+        }
         return ledger.triadLocked(l -> {
             long now = Math.max(e.command().nowMs(), latestMs);
             latestMs = now;
@@ -88,6 +105,30 @@ public final class LedgerStateMachine implements StateMachine {
             Object result = applyOne(l, e.command(), now, idx);
             return serializeResponse ? encodeResult(idx, e.term(), result) : null;
         });
+    }
+
+    /** A batch's results: the count, then each command's {@link #encodeResult} bytes, length-prefixed. */
+    static byte[] encodeBatchResult(byte[][] results) {
+        int size = 4;
+        for (byte[] r : results) {
+            size += 4 + r.length;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(size).putInt(results.length);
+        for (byte[] r : results) {
+            b.putInt(r.length).put(r);
+        }
+        return b.array();
+    }
+
+    /** The inverse of {@link #encodeBatchResult}: one {@link #decodeResult}-able array per command. */
+    static byte[][] splitBatchResult(byte[] bytes) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
+        byte[][] out = new byte[b.getInt()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = new byte[b.getInt()];
+            b.get(out[i]);
+        }
+        return out;
     }
 
     /**

@@ -71,6 +71,12 @@ class TriadThroughputBench {
                 }
             }
             double triadRate = run(List.of(leader));
+            for (TriadNode n : nodes) {
+                if (n.isLeader()) {
+                    System.out.println("triad figure: the leader's group commit: " + n.statusJson().getJsonObject("group_commit")
+                            + " (commands / entries = the mean batch)");
+                }
+            }
             System.out.printf("triad figure: checkout+checkin cycles/s, %d SDK threads, %d s each, nproc=%d: single %.0f, "
                     + "triad leader %.0f, ratio %.2f (fsync %s)%n", THREADS, SECONDS, Runtime.getRuntime().availableProcessors(),
                     singleRate, triadRate, triadRate / singleRate, System.getProperty("triad.bench.fsync", "true"));
