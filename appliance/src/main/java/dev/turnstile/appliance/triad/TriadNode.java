@@ -98,11 +98,14 @@ public final class TriadNode implements AutoCloseable {
         StringBuilder hosts = new StringBuilder();
         StringBuilder ids = new StringBuilder();
         for (TriadConfig.Member m : c.members()) {
-            hosts.append(hosts.length() == 0 ? "" : ",").append(m.raft());
+            hosts.append(hosts.length() == 0 ? "" : ",").append(m.advertised()); // where the others reach it
             ids.append(ids.length() == 0 ? "" : ",").append(m.id());
         }
         return "<config xmlns=\"urn:org:jgroups\">\n"
                 + "  <TCP bind_addr=\"" + self.raftHost() + "\" bind_port=\"" + self.raftPort() + "\" port_range=\"0\""
+                + " client_bind_addr=\"" + self.raftHost() + "\""
+                + (self.advertisesElsewhere() ? " external_addr=\"" + self.advertiseHost() + "\" external_port=\""
+                        + self.advertisePort() + "\"" : "")
                 + " diag.enabled=\"false\" thread_pool.min_threads=\"0\" thread_pool.max_threads=\"16\""
                 + " sock_conn_timeout=\"500\" bundler.max_size=\"64K\"/>\n"
                 + "  <TCPPING initial_hosts=\"" + hosts + "\" port_range=\"0\" send_cache_on_join=\"true\"/>\n"
