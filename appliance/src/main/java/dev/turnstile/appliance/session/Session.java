@@ -261,7 +261,8 @@ public final class Session {
             return;
         }
         ErrorCode refusal = services.checkoutRefusal();
-        if (refusal != null) {
+        if (refusal != null && !(refusal == ErrorCode.NO_QUORUM && c.reclaim() && services.triad() != null)) {
+            // triad: a RECLAIM on a member without quorum goes on to the quorum-loss rule (TriadNode.checkout)
             denyBeforeLedger(corr, c, refusal, services.checkoutRefusalMessage());
             return;
         }

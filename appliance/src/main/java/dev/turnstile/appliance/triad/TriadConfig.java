@@ -20,6 +20,7 @@ import java.util.Objects;
  *     - { id: a, raft: "10.0.0.1:7900", client: "10.0.0.1:7878" }
  *     - { id: b, raft: "10.0.0.2:7900", client: "10.0.0.2:7878" }
  *     - { id: c, raft: "10.0.0.3:7900", client: "10.0.0.3:7878" }
+ *     # optional, per member: raft_advertise: "203.0.113.7:17900"   (see below)
  *   commit_timeout: 2s            # a command not committed by then is answered noQuorum
  *   failure_timeout: 4s           # FD_ALL3: a silent (hung) member is suspected after this
  *   failure_interval: 500ms       # FD_ALL3: heartbeat interval between members
@@ -34,6 +35,15 @@ import java.util.Objects;
  * close, FD_SOCK2 sees that at once and the view changes within about a second; a hung member (SIGSTOP,
  * long GC) is removed after failure_timeout + verify_suspect (about 4.5 s; 4 s because full GCs of a 1 GiB heap
  * paused members here for up to 2.9 s: bench/triad-gc.sh, figures in TRIAD.md).
+ * <p>
+ * {@code members[].raft_advertise} (optional, {@code host:port}; default: the member's {@code raft}): the address
+ * the <em>other</em> members connect to, when it is not the one this member binds: behind NAT or a port
+ * forward, or through a proxy (the partition tests put a proxy there). The member binds {@code raft} and
+ * announces {@code raft_advertise} (JGroups TCP {@code external_addr} / {@code external_port}); every member
+ * lists the others' advertised addresses for discovery. Failure detection (FD_SOCK2) follows the advertised
+ * port: the member listens on its {@code raft} host at advertised port + 100 (the first free of + 100 .. + 119)
+ * and the others connect to the advertised host at those ports, so a NAT must forward that range as well.
+ * Outgoing connections to the other members are bound to the {@code raft} host.
  */
 public record TriadConfig(boolean enabled, String self, List<Member> members, String stateDir, long commitTimeoutMs,
                           long failureTimeoutMs, long failureIntervalMs, long verifySuspectMs, long maxLogBytes, boolean fsync,
@@ -45,16 +55,38 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
     public static final long DEFAULT_VERIFY_SUSPECT_MS = 500;
     public static final long DEFAULT_MAX_LOG_BYTES = 4L * 1024 * 1024;
 
-    /** One member: its Raft id, the host:port its JGroups transport binds, and the host:port clients use. */
-    public record Member(String id, String raftHost, int raftPort, String client) {
+    /**
+     * One member: its Raft id, the host:port its JGroups transport binds ({@code raft}), the host:port the other
+     * members connect to ({@code raft_advertise}: the same as {@code raft} unless set) and the host:port clients use.
+     */
+    public record Member(String id, String raftHost, int raftPort, String client, String advertiseHost,
+                         int advertisePort) {
         public Member {
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(raftHost, "raftHost");
             Objects.requireNonNull(client, "client");
+            advertiseHost = advertiseHost == null || advertiseHost.isBlank() ? raftHost : advertiseHost;
+            advertisePort = advertisePort <= 0 ? raftPort : advertisePort;
         }
 
+        /** Without {@code raft_advertise}: the others connect to {@code raft}. */
+        public Member(String id, String raftHost, int raftPort, String client) {
+            this(id, raftHost, raftPort, client, raftHost, raftPort);
+        }
+
+        /** The bound address, JGroups style ({@code host[port]}). */
         public String raft() {
             return raftHost + "[" + raftPort + "]";
+        }
+
+        /** The address the other members connect to, JGroups style ({@code host[port]}). */
+        public String advertised() {
+            return advertiseHost + "[" + advertisePort + "]";
+        }
+
+        /** True when {@code raft_advertise} differs from {@code raft} (NAT, a proxy). */
+        public boolean advertisesElsewhere() {
+            return !advertiseHost.equals(raftHost) || advertisePort != raftPort;
         }
     }
 
@@ -169,20 +201,15 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
             }
             String raft = m.getString("raft", "");
             int colon = raft.lastIndexOf(':');
-            if (colon <= 0) {
-                throw new ConfigException(List.of(key + ".raft: expected host:port, got '" + raft + "'"));
-            }
-            int port;
-            try {
-                port = Integer.parseInt(raft.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new ConfigException(List.of(key + ".raft: expected host:port, got '" + raft + "'"));
-            }
+            int port = hostPort(raft, key + ".raft");
             String client = m.getString("client", "");
             if (client.isBlank()) {
                 throw new ConfigException(List.of(key + ".client: required (host:port clients connect to)"));
             }
-            members.add(new Member(id, raft.substring(0, colon), port, client));
+            String advertise = m.getString("raft_advertise", raft);
+            int advertisePort = hostPort(advertise, key + ".raft_advertise");
+            members.add(new Member(id, raft.substring(0, colon), port, client,
+                    advertise.substring(0, advertise.lastIndexOf(':')), advertisePort));
         }
         if (members.size() != 3) {
             throw new ConfigException(List.of("triad.members: a triad has exactly 3 members, got " + members.size()));
@@ -200,6 +227,23 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         r.throwIfAny();
         c.selfMember();
         return c;
+    }
+
+    /** The port of a {@code host:port} setting (1..65535, host not empty), or a ConfigException naming {@code key}. */
+    static int hostPort(String value, String key) {
+        int colon = value.lastIndexOf(':');
+        int port = -1;
+        if (colon > 0) {
+            try {
+                port = Integer.parseInt(value.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+        }
+        if (port < 1 || port > 65535) {
+            throw new ConfigException(List.of(key + ": expected host:port, got '" + value + "'"));
+        }
+        return port;
     }
 
     /** {@code quorum_loss: revoke}, {@code quorum_loss: {mode: revoke}} or {@code quorum_loss: {keep_leases_for: 14d}}. */

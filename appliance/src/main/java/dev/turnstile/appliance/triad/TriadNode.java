@@ -99,11 +99,14 @@ public final class TriadNode implements AutoCloseable {
         StringBuilder hosts = new StringBuilder();
         StringBuilder ids = new StringBuilder();
         for (TriadConfig.Member m : c.members()) {
-            hosts.append(hosts.length() == 0 ? "" : ",").append(m.raft());
+            hosts.append(hosts.length() == 0 ? "" : ",").append(m.advertised()); // where the others reach it
             ids.append(ids.length() == 0 ? "" : ",").append(m.id());
         }
         return "<config xmlns=\"urn:org:jgroups\">\n"
                 + "  <TCP bind_addr=\"" + self.raftHost() + "\" bind_port=\"" + self.raftPort() + "\" port_range=\"0\""
+                + " client_bind_addr=\"" + self.raftHost() + "\""
+                + (self.advertisesElsewhere() ? " external_addr=\"" + self.advertiseHost() + "\" external_port=\""
+                        + self.advertisePort() + "\"" : "")
                 + " diag.enabled=\"false\" thread_pool.min_threads=\"0\" thread_pool.max_threads=\"16\""
                 + " sock_conn_timeout=\"500\" bundler.max_size=\"64K\"/>\n"
                 + "  <TCPPING initial_hosts=\"" + hosts + "\" port_range=\"0\" send_cache_on_join=\"true\"/>\n"
@@ -319,6 +322,9 @@ public final class TriadNode implements AutoCloseable {
      * not grant. A GRANTED outcome is fenced (see the class comment).
      */
     public CompletableFuture<LedgerStateMachine.Applied> checkout(CheckoutCommand c) {
+        if (c.reclaimLeaseId() != null && raft != null && !hasQuorum()) {
+            return reclaimWithoutQuorum(c); // the quorum-loss rule, as for heartbeats (SDKs RECLAIM after reconnecting)
+        }
         return propose(new LedgerCommand.Checkout(c), true).thenApply(a -> {
             if (a.value() instanceof CheckoutOutcome.Granted g) {
                 heartbeatDeadlines.put(g.lease().leaseId(), clock.getAsLong() + leaseTimeoutMs);
@@ -417,6 +423,36 @@ public final class TriadNode implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * RECLAIM on a member without quorum: the quorum-loss rule decides, as for a heartbeat of the same lease
+     * ({@link #heartbeatWithoutQuorum}). A client whose session ended (the member stepped down when it lost the
+     * majority and closed its sessions) reconnects and RECLAIMs before it heartbeats again, so without this the
+     * rule would never reach it: it would get noQuorum forever, under either rule. Under the failsafe the lease
+     * (HELD or ORPHANED in this member's replicated ledger, same client id and hardware id) is answered as
+     * reclaimed without a log entry (nothing can commit; no seat is added: it is the same lease, renewed as its
+     * heartbeats are); after the rule's period, licenseCheckoutExpired (the client drops it); otherwise noQuorum.
+     */
+    CompletableFuture<LedgerStateMachine.Applied> reclaimWithoutQuorum(CheckoutCommand c) {
+        UUID id = c.reclaimLeaseId();
+        LeaseView l = ledger.lease(id).orElse(null);
+        boolean known = l != null && (l.state() == LeaseState.HELD || l.state() == LeaseState.ORPHANED)
+                && l.clientId().equals(c.client().clientId()) && l.hwId().equals(c.client().hwId())
+                && l.productId().equals(c.product());
+        Message.LeaseStatus rule = known ? heartbeatWithoutQuorum(List.of(id), c.nowMs()).get(0) : null;
+        if (rule != null && rule.code() == 0) {
+            LOG.info("triad: {} without quorum renews lease {} on reclaim ({})", config.self(), id,
+                    config.quorumLoss().describe());
+            return CompletableFuture.completedFuture(new LedgerStateMachine.Applied(stateMachine.index(), term(),
+                    new CheckoutOutcome.Granted(l, true)));
+        }
+        if (rule != null && rule.code() == ErrorCode.LICENSE_CHECKOUT_EXPIRED.code()) {
+            return CompletableFuture.failedFuture(new TriadRefusal(ErrorCode.LICENSE_CHECKOUT_EXPIRED, "",
+                    "triad member " + config.self() + " has had no quorum for " + withoutQuorumMs(c.nowMs())
+                            + " ms; quorum_loss " + config.quorumLoss().describe() + " ended lease " + id));
+        }
+        return CompletableFuture.failedFuture(refusal());
     }
 
     /** A leader is known and a majority is in this member's view. */

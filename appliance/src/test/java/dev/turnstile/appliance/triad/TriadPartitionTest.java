@@ -1,0 +1,485 @@
+package dev.turnstile.appliance.triad;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.turnstile.appliance.Appliance;
+import dev.turnstile.appliance.testing.RawClient;
+import dev.turnstile.client.Lease;
+import dev.turnstile.client.LeaseListener;
+import dev.turnstile.client.SessionInfo;
+import dev.turnstile.client.TurnstileClient;
+import dev.turnstile.protocol.Envelope;
+import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.protocol.Message;
+import dev.turnstile.protocol.NoticeKind;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A real partition: three appliances in this JVM whose JGroups traffic runs through a {@link DroppingTcpProxy}.
+ * Member i binds 127.0.0.(2+i) (JGroups TCP, FD_SOCK2, outgoing connections) and advertises the proxy's
+ * 127.0.0.1 port ({@code raft_advertise}); its FD_SOCK2 port (advertised port + 100) is proxied too. Clients
+ * reach each member through a proxy of their own ({@code client-<id>}), which the triad config names as the
+ * member's client address (WELCOME peers, notMaster hints): so a test can also cut a client off from the
+ * majority. Lease timeout 3 s, heartbeat 300 ms.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class TriadPartitionTest {
+    static final String[] IDS = {"a", "b", "c"};
+    static final long LEASE_TIMEOUT_MS = 3_000;
+
+    @TempDir
+    Path dir;
+    final DroppingTcpProxy net = new DroppingTcpProxy();
+    final Appliance[] appliances = new Appliance[3];
+    final Vertx[] vertxOf = new Vertx[3];
+    final int[] serverPorts = new int[3];
+    final int[] clientProxyPorts = new int[3];
+    final List<TurnstileClient> clients = new ArrayList<>();
+    final List<RawClient> raws = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (TurnstileClient c : clients) {
+            c.close();
+        }
+        for (RawClient r : raws) {
+            r.close();
+        }
+        net.heal();
+        for (int i = 0; i < 3; i++) {
+            if (appliances[i] != null) {
+                TriadNode n = appliances[i].triadNode();
+                if (n != null) {
+                    n.close();
+                }
+                await(vertxOf[i].close());
+                appliances[i] = null;
+            }
+        }
+        net.close();
+    }
+
+    static InetAddress memberAddress(int i) throws IOException {
+        return InetAddress.getByName("127.0.0." + (2 + i));
+    }
+
+    static int freePort(InetAddress a) throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, a)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** A port p on 127.0.0.1 with p + 100 free there and on the member's address too (bounded tries). */
+    static int advertisedPort(InetAddress member) throws IOException {
+        InetAddress lo = InetAddress.getByName("127.0.0.1");
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int p = freePort(lo);
+            if (p + 100 > 65535) {
+                continue;
+            }
+            try (ServerSocket a = new ServerSocket(p + 100, 1, lo); ServerSocket b = new ServerSocket(p + 100, 1, member)) {
+                return p;
+            } catch (IOException busy) {
+                // try another
+            }
+        }
+        throw new IOException("no port p with p + 100 free on loopback after 50 tries");
+    }
+
+    /** Starts the triad behind the proxies; {@code quorumLoss} null = the default rule. */
+    void startTriad(Object quorumLoss) throws Exception {
+        InetAddress lo = InetAddress.getByName("127.0.0.1");
+        JsonArray members = new JsonArray();
+        for (int i = 0; i < 3; i++) {
+            InetAddress self = memberAddress(i);
+            net.source(IDS[i], self);
+            int raftPort = freePort(self);
+            int advertised = advertisedPort(self);
+            net.listen(IDS[i], new InetSocketAddress(lo, advertised), new InetSocketAddress(self, raftPort));
+            net.listen(IDS[i], new InetSocketAddress(lo, advertised + 100), new InetSocketAddress(self, advertised + 100));
+            serverPorts[i] = freePort(lo);
+            clientProxyPorts[i] = net.listen("client-" + IDS[i], new InetSocketAddress(lo, 0),
+                    new InetSocketAddress(lo, serverPorts[i]));
+            members.add(new JsonObject().put("id", IDS[i]).put("raft", self.getHostAddress() + ":" + raftPort)
+                    .put("raft_advertise", "127.0.0.1:" + advertised).put("client", "127.0.0.1:" + clientProxyPorts[i]));
+        }
+        for (int i = 0; i < 3; i++) {
+            JsonObject triad = new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
+                    .put("state_dir", dir.resolve(IDS[i]).toString()).put("fsync", false);
+            if (quorumLoss != null) {
+                triad.put("quorum_loss", quorumLoss);
+            }
+            JsonObject cfg = TriadAppliancesTest.baseConfig("triad-" + IDS[i], serverPorts[i]).put("triad", triad);
+            vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
+            appliances[i] = await(Appliance.start(vertxOf[i], cfg));
+        }
+        until("a leader with a quorum", () -> leader() >= 0);
+    }
+
+    TriadNode node(int i) {
+        return appliances[i].triadNode();
+    }
+
+    int leader() {
+        for (int i = 0; i < 3; i++) {
+            if (appliances[i] != null && node(i) != null && node(i).isLeader() && node(i).quorumVisible()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The leader among the members other than {@code not}, or -1. */
+    int leaderOtherThan(int not) {
+        for (int i = 0; i < 3; i++) {
+            if (i != not && node(i).isLeader() && node(i).quorumVisible()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    JsonObject status(int i) {
+        return appliances[i].statusJson().getJsonObject("triad");
+    }
+
+    boolean inView(int observer, int member) {
+        JsonArray ms = status(observer).getJsonArray("members");
+        for (int k = 0; k < ms.size(); k++) {
+            if (ms.getJsonObject(k).getString("id").equals(IDS[member])) {
+                return ms.getJsonObject(k).getBoolean("in_view");
+            }
+        }
+        return false;
+    }
+
+    TurnstileClient client(String id, LeaseListener listener, int... via) {
+        List<String> servers = new ArrayList<>();
+        for (int i : via) {
+            servers.add("127.0.0.1:" + clientProxyPorts[i]);
+        }
+        TurnstileClient c = TurnstileClient.builder().servers(servers).clientId(id).hwId("hw-" + id)
+                .clientVersion("1.0.0").connectTimeout(Duration.ofSeconds(1)).requestTimeout(Duration.ofSeconds(5))
+                .backoff(Duration.ofMillis(50), Duration.ofMillis(300), 0.2).listener(listener).build();
+        clients.add(c);
+        return c;
+    }
+
+    /** A raw protocol session straight to member i's server port (no failover: it sees every answer). */
+    RawClient raw(int i, String id) throws Exception {
+        RawClient r = RawClient.session(serverPorts[i], id, "hw-" + id);
+        raws.add(r);
+        return r;
+    }
+
+    static <T> T await(Future<T> f) throws Exception {
+        return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    /** Polls {@code cond} (10 ms steps, at most {@code ms}); returns the milliseconds it took. */
+    static long until(String what, long ms, BooleanSupplier cond) throws InterruptedException {
+        long start = System.nanoTime();
+        long end = start + TimeUnit.MILLISECONDS.toNanos(ms);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("not within " + ms + " ms: " + what);
+            }
+            Thread.sleep(10);
+        }
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+
+    static long until(String what, BooleanSupplier cond) throws InterruptedException {
+        return until(what, 20_000, cond);
+    }
+
+    static long since(long nanos) {
+        return (System.nanoTime() - nanos) / 1_000_000;
+    }
+
+    static void figure(String what, long ms) {
+        System.out.printf("partition figure: %s: %d ms (nproc=%d)%n", what, ms, Runtime.getRuntime().availableProcessors());
+    }
+
+    static final class Events implements LeaseListener {
+        final List<UUID> moved = new CopyOnWriteArrayList<>();
+        final Map<UUID, ErrorCode> lost = new ConcurrentHashMap<>();
+        final Map<UUID, Long> lostAtNanos = new ConcurrentHashMap<>();
+
+        @Override
+        public void leaseLost(Lease lease, ErrorCode reason) {
+            lostAtNanos.put(lease.id(), System.nanoTime());
+            lost.put(lease.id(), reason == null ? ErrorCode.INTERNAL_ERROR : reason);
+        }
+
+        @Override
+        public void leaseMoved(Lease lease, String fromServer, String toServer) {
+            moved.add(lease.id());
+        }
+
+        @Override
+        public void leaseRestored(Lease lease, String server) {
+        }
+
+        @Override
+        public void disconnected(String server, Throwable cause) {
+        }
+
+        @Override
+        public void reconnected(SessionInfo session) {
+        }
+    }
+
+    /** One CHECKOUT on a raw session: the answer's code (0 = GRANTED), or -1 when the session was closed. */
+    static int rawCheckout(RawClient r) {
+        try {
+            Envelope e = r.request(r.checkout("cad-pro", 1));
+            if (e.message() instanceof Message.Granted) {
+                return 0;
+            }
+            if (e.message() instanceof Message.Denied d) {
+                return d.code();
+            }
+            if (e.message() instanceof Message.Error err) {
+                return err.code();
+            }
+            return -2;
+        } catch (Exception closed) {
+            return -1;
+        }
+    }
+
+    // ------------------------------------------------------------------ 1. a follower cut off
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(DroppingTcpProxy.Mode.class)
+    @DisplayName("GIVEN a triad WHEN a follower's traffic is cut off THEN the majority keeps granting, the follower answers noQuorum and never grants, and after the heal it is back in view and catches up")
+    void a_cut_off_follower_never_grants_and_catches_up_after_the_heal(DroppingTcpProxy.Mode mode) throws Exception {
+        startTriad(null);
+        int leader = leader();
+        int follower = (leader + 1) % 3;
+        Events events = new Events();
+        TurnstileClient client = client("c1", events, 0, 1, 2);
+        Lease held = client.checkout("cad-pro");
+        until("every member holds the lease", () -> {
+            for (int i = 0; i < 3; i++) {
+                if (appliances[i].ledger().lease(held.id()).isEmpty()) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        RawClient pinned = raw(follower, "pinned");
+
+        long cutAt = System.nanoTime();
+        net.cut(IDS[follower], mode);
+        long removed = until("the leader's view drops the follower", () -> !inView(leader, follower));
+        long alone = until("the follower sees no quorum", () -> !status(follower).getBoolean("quorum"));
+        figure(mode + ": follower cut -> leader's view without it", removed);
+        figure(mode + ": follower cut -> follower without quorum", since(cutAt));
+
+        // the majority keeps granting (and checking in) through the SDK
+        List<Lease> more = new ArrayList<>();
+        for (int n = 0; n < 2; n++) {
+            more.add(client.checkout("cad-pro"));
+        }
+        client.checkin(more.get(0));
+        // the cut-off member answers noQuorum, never GRANTED
+        List<Integer> answers = new ArrayList<>();
+        for (int n = 0; n < 3; n++) {
+            answers.add(rawCheckout(pinned));
+        }
+        assertFalse(answers.contains(0), "the cut-off follower never grants: " + answers);
+        assertTrue(answers.contains(ErrorCode.NO_QUORUM.code()), "noQuorum from the cut-off follower: " + answers);
+        JsonObject cutStatus = status(follower);
+        assertFalse(cutStatus.getBoolean("quorum"));
+        assertTrue(cutStatus.getJsonObject("quorum_loss").getLong("without_quorum_ms") > 0);
+        long behind = node(leader).appliedIndex() - node(follower).appliedIndex();
+        assertTrue(behind > 0, "the follower missed the entries committed while it was cut off");
+        assertEquals(0, events.lost.size());
+
+        long healAt = System.nanoTime();
+        net.heal();
+        long back = until("the follower is back in view with a quorum", () -> status(follower).getBoolean("quorum")
+                && inView(follower, leader) && inView(leader, follower));
+        long caughtUp = until("applied_index equal on every member", () -> {
+            long a = node(0).appliedIndex();
+            return a == node(1).appliedIndex() && a == node(2).appliedIndex()
+                    && a == node(leaderOtherThan(-1) < 0 ? 0 : leaderOtherThan(-1)).appliedIndex();
+        });
+        figure(mode + ": heal -> follower back in view with quorum", back);
+        figure(mode + ": heal -> applied_index equal (" + behind + " entries behind)", since(healAt));
+        assertTrue(appliances[follower].ledger().lease(more.get(1).id()).isPresent(), "a lease granted during the cut");
+        assertTrue(appliances[follower].ledger().lease(more.get(0).id()).isEmpty(), "a lease checked in during the cut");
+        JsonObject healed = status(follower);
+        assertTrue(healed.getBoolean("quorum"));
+        assertEquals(0L, healed.getJsonObject("quorum_loss").getLong("without_quorum_ms"));
+        assertTrue(caughtUp >= 0 && alone >= 0);
+    }
+
+    // ------------------------------------------------------------------ 2. the leader cut off
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(DroppingTcpProxy.Mode.class)
+    @DisplayName("GIVEN a triad WHEN the leader's traffic is cut off THEN the other two elect a leader within seconds, the SDK client reclaims its lease with the same id there, the old leader never grants and, after the heal, follows and has closed its sessions with LEADER_CHANGED")
+    void a_cut_off_leader_is_replaced_and_never_grants(DroppingTcpProxy.Mode mode) throws Exception {
+        startTriad(null);
+        int old = leader();
+        Events events = new Events();
+        TurnstileClient client = client("c1", events, 0, 1, 2);
+        Lease held = client.checkout("cad-pro");
+        for (int i = 0; i < 3; i++) {
+            int m = i;
+            until("member " + m + " holds the lease", () -> appliances[m].ledger().lease(held.id()).isPresent());
+        }
+        RawClient pinned = raw(old, "pinned");
+        List<Envelope> notices = new CopyOnWriteArrayList<>();
+        long[] noticeAt = {0};
+        Thread reader = new Thread(() -> { // the pinned session's frames until the server closes it
+            for (int n = 0; n < 1_000; n++) {
+                try {
+                    Envelope e = pinned.read();
+                    notices.add(e);
+                    if (e.message() instanceof Message.Notice no && no.kind() == NoticeKind.LEADER_CHANGED.code()) {
+                        noticeAt[0] = System.nanoTime();
+                    }
+                } catch (java.net.SocketTimeoutException idle) {
+                    // nothing yet: read again
+                } catch (Exception closed) {
+                    return;
+                }
+            }
+        }, "pinned-reader");
+        reader.setDaemon(true);
+        reader.start();
+
+        long cutAt = System.nanoTime();
+        net.cut(IDS[old], mode);
+        long elected = until("the other two elect a leader", () -> leaderOtherThan(old) >= 0);
+        int next = leaderOtherThan(old);
+        figure(mode + ": leader cut -> new leader with quorum", elected);
+        long moved = until("the SDK client reclaims its lease on the new leader", () -> events.moved.contains(held.id()));
+        figure(mode + ": leader cut -> SDK lease moved (same id) to the new leader", since(cutAt));
+        assertEquals(dev.turnstile.appliance.seat.LeaseState.HELD,
+                appliances[next].ledger().lease(held.id()).orElseThrow().state());
+        assertTrue(client.leases().stream().anyMatch(l -> l.id().equals(held.id())));
+        assertTrue(events.lost.isEmpty());
+        Lease fresh = client.checkout("cad-pro"); // the new leader grants
+        assertNotEquals(held.id(), fresh.id());
+
+        // the old leader, cut off, never grants: clients pinned to it (fresh raw sessions) get noQuorum / notMaster
+        List<Integer> answers = new ArrayList<>();
+        for (int n = 0; n < 3; n++) {
+            try (RawClient r = RawClient.session(serverPorts[old], "pinned-" + n, "hw-pinned-" + n)) {
+                answers.add(rawCheckout(r));
+            }
+        }
+        assertFalse(answers.contains(0), "the cut-off old leader never grants: " + answers);
+        assertTrue(answers.stream().allMatch(c -> c == ErrorCode.NO_QUORUM.code() || c == ErrorCode.NOT_MASTER.code()),
+                "noQuorum / notMaster from the cut-off old leader: " + answers);
+        System.out.printf("partition: %s: old leader %s while cut off: role %s, answers %s; its pinned session got %s%s%n",
+                mode, IDS[old], node(old).role(), answers, notices.isEmpty() ? "nothing yet" : "LEADER_CHANGED",
+                noticeAt[0] == 0 ? "" : " " + (noticeAt[0] - cutAt) / 1_000_000 + " ms after the cut");
+
+        long healAt = System.nanoTime();
+        net.heal();
+        long rejoined = until("the old leader follows the new one", () -> !node(old).isLeader()
+                && node(old).leaderId().equals(IDS[leaderOtherThan(-1) < 0 ? next : leaderOtherThan(-1)])
+                && status(old).getBoolean("quorum"));
+        figure(mode + ": heal -> old leader follows with quorum", rejoined);
+        until("applied_index equal on every member", () -> node(0).appliedIndex() == node(1).appliedIndex()
+                && node(1).appliedIndex() == node(2).appliedIndex());
+        until("the old leader's pinned session got LEADER_CHANGED", () -> noticeAt[0] != 0);
+        Message.Notice n = (Message.Notice) notices.stream()
+                .filter(e -> e.message() instanceof Message.Notice no && no.kind() == NoticeKind.LEADER_CHANGED.code())
+                .findFirst().orElseThrow().message();
+        figure(mode + ": leader cut -> LEADER_CHANGED on the old leader's session ("
+                + (noticeAt[0] < healAt ? "before" : "after") + " the heal, text '" + n.text() + "')",
+                (noticeAt[0] - cutAt) / 1_000_000);
+        assertTrue(pinned.closedByServer(), "the old leader closed its session");
+        assertTrue(appliances[old].ledger().lease(fresh.id()).isPresent(), "the grant made during the cut reached the old leader");
+        assertTrue(moved >= 0);
+    }
+
+    // ------------------------------------------------------------------ 3. quorum_loss end to end
+
+    @ParameterizedTest(name = "quorum_loss {0}")
+    @ValueSource(strings = {"revoke", "keep_leases_for 5s"})
+    @DisplayName("GIVEN an SDK client that can reach only one member WHEN that member is cut off from the other two THEN under revoke the client loses its lease (licenseCheckoutExpired) after one lease timeout without quorum, and under keep_leases_for it keeps it renewed for that period, then loses it")
+    void a_client_on_the_minority_side_follows_the_quorum_loss_rule(String rule) throws Exception {
+        boolean revoke = rule.equals("revoke");
+        long keepMs = 5_000;
+        startTriad(revoke ? "revoke" : new JsonObject().put("keep_leases_for", "5s"));
+        int x = leader();
+        for (int i = 0; i < 3; i++) { // the client's network reaches member x only
+            if (i != x) {
+                net.cut("client-" + IDS[i], DroppingTcpProxy.Mode.RESET);
+            }
+        }
+        Events events = new Events();
+        TurnstileClient client = client("minority", events, x);
+        Lease held = client.checkout("cad-pro");
+        until("every member holds the lease", () -> {
+            for (int i = 0; i < 3; i++) {
+                if (appliances[i].ledger().lease(held.id()).isEmpty()) {
+                    return false;
+                }
+            }
+            return true;
+        });
+
+        long cutAt = System.nanoTime();
+        net.cut(IDS[x], DroppingTcpProxy.Mode.DROP);
+        until("member " + IDS[x] + " without quorum", () -> !node(x).hasQuorum());
+        long noQuorumAfter = since(cutAt);
+        figure(rule + ": cut -> the client's member without quorum", noQuorumAfter);
+
+        if (!revoke) {
+            // past one lease timeout without quorum, the failsafe still renews: the client holds its lease
+            until("one lease timeout without quorum", () -> node(x).withoutQuorumMs(System.currentTimeMillis())
+                    > LEASE_TIMEOUT_MS + 500);
+            assertTrue(client.leases().stream().anyMatch(l -> l.id().equals(held.id())),
+                    "the failsafe keeps the lease after a lease timeout without quorum");
+            assertTrue(events.lost.isEmpty(), "no lease lost during the failsafe period: " + events.lost);
+            assertTrue(status(x).getJsonObject("quorum_loss").getBoolean("renewing_held_leases"));
+        }
+        until("the SDK reports the lease lost", 30_000, () -> events.lost.containsKey(held.id()));
+        long lostAfter = (events.lostAtNanos.get(held.id()) - cutAt) / 1_000_000;
+        long without = node(x).withoutQuorumMs(System.currentTimeMillis());
+        figure(rule + ": cut -> SDK leaseLost(" + events.lost.get(held.id()).wireName() + ")", lostAfter);
+        assertEquals(ErrorCode.LICENSE_CHECKOUT_EXPIRED, events.lost.get(held.id()));
+        assertTrue(without >= (revoke ? LEASE_TIMEOUT_MS : keepMs), "lost only after the rule's period: " + without);
+        assertTrue(client.leases().isEmpty());
+        assertTrue(client.tokenManager().all().isEmpty(), "licenseCheckoutExpired drops the token");
+        assertTrue(status(x).getJsonObject("quorum_loss").getBoolean("revoking_held_leases"));
+    }
+}
