@@ -115,8 +115,42 @@ class TriadPartitionTest {
         throw new IOException("no port p with p + 100 free on loopback after 50 tries");
     }
 
-    /** Starts the triad behind the proxies; {@code quorumLoss} null = the default rule. */
+    /**
+     * Starts the triad behind the proxies; {@code quorumLoss} null = the default rule. A port picked free can be taken
+     * by another process before the member binds it (the machine is shared): then the members started so far are
+     * stopped and the triad starts again on new ports (at most 3 tries).
+     */
     void startTriad(Object quorumLoss) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                startTriadOnce(quorumLoss);
+                return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (attempt >= 3 || !(e.getCause() instanceof java.net.BindException)) {
+                    throw e;
+                }
+                System.out.println("partition test: a port was taken meanwhile (" + e.getCause().getMessage()
+                        + "); starting the triad again on new ports");
+                for (int i = 0; i < 3; i++) {
+                    if (appliances[i] != null) {
+                        if (appliances[i].triadNode() != null) {
+                            appliances[i].triadNode().close();
+                        }
+                        appliances[i] = null;
+                    }
+                    if (vertxOf[i] != null) {
+                        await(vertxOf[i].close());
+                        vertxOf[i] = null;
+                    }
+                }
+            }
+        }
+    }
+
+    private int starts;
+
+    private void startTriadOnce(Object quorumLoss) throws Exception {
+        starts++;
         InetAddress lo = InetAddress.getByName("127.0.0.1");
         JsonArray members = new JsonArray();
         for (int i = 0; i < 3; i++) {
@@ -134,7 +168,7 @@ class TriadPartitionTest {
         }
         for (int i = 0; i < 3; i++) {
             JsonObject triad = new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
-                    .put("state_dir", dir.resolve(IDS[i]).toString()).put("fsync", false);
+                    .put("state_dir", dir.resolve(IDS[i] + "-" + starts).toString()).put("fsync", false);
             if (quorumLoss != null) {
                 triad.put("quorum_loss", quorumLoss);
             }
