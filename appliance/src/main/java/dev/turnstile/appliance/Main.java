@@ -124,6 +124,15 @@ public final class Main implements Callable<Integer> {
                 systemd.close(); // systemd: after STOPPING=1 went out
                 stopped.countDown();
             }, "turnstile-shutdown"));
+            // triad: a member stuck as a leader that cannot commit leaves with status 75; systemd restarts it
+            // (Restart=on-failure) and it rejoins as a follower from its state directory (TriadNode.rejoin)
+            if (appliance.triadNode() != null) {
+                appliance.triadNode().onStuck(why -> new Thread(() -> {
+                    log.error("triad: exiting with status {} so that the service manager starts this member again: {}",
+                            dev.turnstile.appliance.triad.TriadNode.EXIT_STUCK, why);
+                    System.exit(dev.turnstile.appliance.triad.TriadNode.EXIT_STUCK);
+                }, "triad-stuck-exit").start());
+            }
             // systemd: READY=1 now that config is loaded and TCP + HTTP listen; watchdog on every event
             // loop; SIGHUP re-reads the YAML (a bad file changes nothing) and applies logging.levels;
             // Appliance.reload applies entitlements, client policy and the license file;

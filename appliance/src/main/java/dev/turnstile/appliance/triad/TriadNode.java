@@ -67,6 +67,15 @@ public final class TriadNode implements AutoCloseable {
     private final ConcurrentHashMap<UUID, Long> heartbeatDeadlines = new ConcurrentHashMap<>();
     private final Set<Object> inFlight = ConcurrentHashMap.newKeySet();
     private final Batcher batcher = new Batcher();
+    // A leader that sees a majority in its view but cannot commit (its entries rejected: seen once after a
+    // partition healed, with two members each believing they led the same term) reports itself stuck (rejoin).
+    /** Consecutive commit timeouts, while leader with a majority in view, after which the member rejoins. */
+    static final int STUCK_TIMEOUTS = 2;
+    private volatile long lastCommitMs;
+    private volatile long commitTimeoutMs;
+    private final java.util.concurrent.atomic.AtomicInteger stuckTimeouts = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicBoolean rejoining = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicLong rejoins = new java.util.concurrent.atomic.AtomicLong();
     private final List<Consumer<String>> leadershipLost = new CopyOnWriteArrayList<>();
     private final List<Runnable> leadershipGained = new CopyOnWriteArrayList<>();
     private JChannel channel;
@@ -85,6 +94,7 @@ public final class TriadNode implements AutoCloseable {
         this.leaseTimeoutMs = leaseTimeoutMs;
         this.reclaimGraceMs = reclaimGraceMs;
         this.stateMachine = new LedgerStateMachine(ledger);
+        this.commitTimeoutMs = config.commitTimeoutMs();
         this.lastQuorumMs = clock.getAsLong();
         this.duties = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "triad-duties-" + config.self());
@@ -271,6 +281,7 @@ public final class TriadNode implements AutoCloseable {
             o.put("log_size", raft.logSize());
         }
         o.put("group_commit", batcher.statusJson());
+        o.put("stuck", rejoins.get());
         return o;
     }
 
@@ -482,12 +493,16 @@ public final class TriadNode implements AutoCloseable {
         final long term = raft.currentTerm();
         CompletableFuture<byte[]> f = new CompletableFuture<>();
         batcher.submit(new Proposal(c, term, f));
-        return f.orTimeout(config.commitTimeoutMs(), TimeUnit.MILLISECONDS).handle((result, err) -> {
+        return f.orTimeout(commitTimeoutMs, TimeUnit.MILLISECONDS).handle((result, err) -> {
             if (err != null) {
                 Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
                 if (cause instanceof TimeoutException) {
+                    if (raft.isLeader() && quorumVisible() && stuckTimeouts.incrementAndGet() >= STUCK_TIMEOUTS) {
+                        rejoin(STUCK_TIMEOUTS + " proposals in a row not committed within " + commitTimeoutMs
+                                + " ms although a majority is in view (term " + term + ")");
+                    }
                     throw new TriadRefusal(ErrorCode.NO_QUORUM, "", "the triad did not commit within "
-                            + config.commitTimeoutMs() + " ms (no majority reachable from " + config.self() + ")");
+                            + commitTimeoutMs + " ms (no majority reachable from " + config.self() + ")");
                 }
                 if (cause instanceof TriadRefusal r) {
                     throw r;
@@ -496,6 +511,8 @@ public final class TriadNode implements AutoCloseable {
                 throw refusal();
             }
             LedgerStateMachine.Applied a = LedgerStateMachine.decodeResult(result);
+            lastCommitMs = clock.getAsLong();
+            stuckTimeouts.set(0);
             if (fenced && (!raft.isLeader() || raft.currentTerm() != term)) {
                 // Committed, but this member is no longer the leader of the term it proposed in: never
                 // answer a grant from here. The new leader treats the lease's session as lost (reclaim grace).
@@ -506,6 +523,51 @@ public final class TriadNode implements AutoCloseable {
             }
             return a;
         });
+    }
+
+    /**
+     * A member that leads with a majority in view but whose entries are not committed (the others follow another
+     * leader: seen once after a partition healed, jgroups-raft keeping two members that each believed they led the
+     * same term) cannot repair that from inside: jgroups-raft's RAFT closes its log on disconnect and cannot be
+     * started again on the same channel, and a fresh channel would replay the log into a ledger that already
+     * holds it. So the member reports itself stuck, once: {@link #onStuck} decides. The appliance process exits
+     * with status {@link #EXIT_STUCK} (systemd's Restart=on-failure starts it again, and a restarted member
+     * rejoins as a follower from its state directory: the tested path); without a handler it only logs.
+     */
+    public void rejoin(String why) {
+        if (!rejoining.compareAndSet(false, true)) {
+            return;
+        }
+        rejoins.incrementAndGet();
+        LOG.error("triad: {} is stuck and must rejoin the triad: {}", config.self(), why);
+        Consumer<String> h = stuckHandler;
+        if (h != null) {
+            try {
+                h.accept(why);
+            } catch (RuntimeException e) {
+                LOG.error("triad: the stuck handler failed", e);
+            }
+        }
+    }
+
+    /** Tests only: a commit timeout no commit can meet, to provoke the stuck-leader check. */
+    void commitTimeoutForTests(long ms) {
+        this.commitTimeoutMs = ms;
+    }
+
+    /** The exit status of an appliance process that leaves because its triad member is stuck (EX_TEMPFAIL). */
+    public static final int EXIT_STUCK = 75;
+
+    private volatile Consumer<String> stuckHandler;
+
+    /** What to do when this member is stuck (see {@link #rejoin}); called once, on a JGroups or duty thread. */
+    public void onStuck(Consumer<String> handler) {
+        this.stuckHandler = handler;
+    }
+
+    /** How often this member found itself stuck (leading with a majority in view, unable to commit). */
+    public long rejoins() {
+        return rejoins.get();
     }
 
     /** One command on its way into the log: the term it was proposed in, and the raw result it waits for. */
@@ -582,7 +644,7 @@ public final class TriadNode implements AutoCloseable {
                 f = CompletableFuture.failedFuture(e);
             }
             // bounded: an entry that never completes must not hold its in-flight slot forever
-            f.orTimeout(config.commitTimeoutMs(), TimeUnit.MILLISECONDS).whenComplete((result, err) -> {
+            f.orTimeout(commitTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((result, err) -> {
                 synchronized (this) {
                     inFlight--;
                 }
@@ -626,6 +688,8 @@ public final class TriadNode implements AutoCloseable {
         boolean leader = role == Role.Leader;
         if (leader && !wasLeader) {
             leaderSinceMs = clock.getAsLong();
+            lastCommitMs = leaderSinceMs;
+            stuckTimeouts.set(0);
             heartbeatDeadlines.clear();
             wasLeader = true;
             LOG.info("triad: {} is leader (term {}); holding replicated leases for {} ms before expiring any",
@@ -654,10 +718,14 @@ public final class TriadNode implements AutoCloseable {
             if (raft != null && hasQuorum()) {
                 lastQuorumMs = Math.max(lastQuorumMs, clock.getAsLong());
             }
-            if (raft == null || !raft.isLeader() || !quorumVisible()) {
+            if (raft == null || !raft.isLeader() || !quorumVisible() || rejoining.get()) {
                 return;
             }
             long now = clock.getAsLong();
+            if (now - lastCommitMs > commitTimeoutMs) {
+                // idle leader: one tick entry proves it can still commit (the stuck-leader check above needs one)
+                submitDuty("probe", new LedgerCommand.Tick(now));
+            }
             int self = config.selfIndex();
             java.util.function.LongPredicate liveHere = liveSession;
             long hold = leaderSinceMs + Math.max(leaseTimeoutMs, reclaimGraceMs);

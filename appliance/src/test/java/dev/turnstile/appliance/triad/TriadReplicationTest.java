@@ -172,4 +172,40 @@ class TriadReplicationTest {
         }
         assertTrue(triad.ledgers[leader].lease(waiterLease).isEmpty());
     }
+
+    @Test
+    @DisplayName("GIVEN a leader whose proposals are not committed in time although a majority is in its view WHEN it "
+            + "happens twice in a row THEN the member reports itself stuck once (the process would exit for systemd to "
+            + "restart it) and says so in its status")
+    void a_leader_that_cannot_commit_with_a_majority_in_view_reports_itself_stuck() throws Exception {
+        triad = new TriadFixture(dir);
+        triad.startAll(3);
+        int leader = triad.awaitLeader(15_000);
+        TriadNode healthy = triad.nodes[leader];
+        java.util.List<String> reports = new java.util.concurrent.CopyOnWriteArrayList<>();
+        healthy.onStuck(reports::add);
+        healthy.commitTimeoutForTests(200);
+        // the leader's own apply waits (its ledger is locked for 3 s): its proposals do not complete in time, while
+        // the view keeps all three members
+        java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
+        Thread holder = new Thread(() -> triad.ledgers[leader].triadLocked(l -> {
+            locked.countDown();
+            try {
+                Thread.sleep(3_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return null;
+        }));
+        holder.start();
+        assertTrue(locked.await(5, TimeUnit.SECONDS));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(dev.turnstile.protocol.ErrorCode.NO_QUORUM,
+                    TriadRefusal.of(failure(healthy.checkout(checkout(healthy, "c" + i, null)))).code());
+        }
+        holder.join(10_000);
+        assertTrue(TriadFixture.await(() -> reports.size() == 1, 5_000), "reported once: " + reports);
+        assertTrue(reports.get(0).contains("although a majority is in view"), reports.get(0));
+        assertEquals(1L, healthy.statusJson().getLong("stuck"));
+    }
 }
