@@ -2148,7 +2148,7 @@ ts_status ts_client_checkout(ts_client *c, const char *product, const char *lice
         if (f.found) {
             st = do_checkout(c, product, key, quantity, enforcement, 0, &f.id, deadline, out);
             if (st == TS_OK) return st;
-            if (st == TS_ERR_DENIED || st == TS_ERR_REFUSED) {
+            if ((st == TS_ERR_DENIED || st == TS_ERR_REFUSED) && ts_code_action_of(ts_last_code()) != TS_ACTION_FAIL_OVER) {
                 int code = ts_last_code();
                 token_invalidate(c, &f.id, code, "", product);
             } else {
@@ -2176,7 +2176,8 @@ ts_status ts_client_reclaim(ts_client *c, const ts_token *t, int64_t timeout_ms,
     deadline = timeout_ms < 0 ? NO_DEADLINE : ts_now_ms() + timeout_ms;
     st = do_checkout(c, t->product, t->license_key ? t->license_key : "", t->quantity, (ts_enforcement)t->enforcement, 0,
                      &t->lease_id, deadline, out);
-    if (st == TS_ERR_DENIED || st == TS_ERR_REFUSED) {
+    if ((st == TS_ERR_DENIED || st == TS_ERR_REFUSED) && ts_code_action_of(ts_last_code()) != TS_ACTION_FAIL_OVER) {
+        /* (no leader until the timeout says nothing about the token) */
         int code = ts_last_code();
         char text[512];
         copy_str(text, sizeof text, ts_last_error_text());
