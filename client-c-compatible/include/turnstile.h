@@ -544,9 +544,14 @@ TS_API ts_status ts_client_connect(ts_client **out, const ts_options *opts);
  * the caller's timeout (no limit: the server's default wait). On
  * success *out_lease is a new handle the caller owns (ts_lease_destroy()); the lease is
  * heartbeated until checkin or loss. When the connection fails over during the call, the
- * request is repeated on the new connection within the same timeout.
+ * request is repeated on the new connection within the same timeout. A refusal that means
+ * "ask another server" (notMaster, noQuorum, draining: a triad electing a leader or without
+ * quorum) is followed to the next server (the leader a notMaster names first); once every
+ * server refused in turn, the next round starts after a backoff (full jitter,
+ * backoff_initial..backoff_max, doubling), until timeout_ms; then TS_ERR_DENIED with the last
+ * refusal's code.
  *
- * TS_ERR_DENIED with ts_last_code() (noSeatsAvailable, queueTimeout, unknownProduct, ...),
+ * TS_ERR_DENIED with ts_last_code() (noSeatsAvailable, queueTimeout, unknownProduct, noQuorum, ...),
  * TS_ERR_REFUSED (invalidQuantity), TS_ERR_TIMEOUT, TS_ERR_CLOSED.
  * Thread-safe in TS_MODE_THREAD (not from a callback); manual mode: not thread-safe.
  */
@@ -565,8 +570,10 @@ TS_API ts_status ts_client_checkout(ts_client *client, const char *product, cons
 TS_API ts_status ts_client_reclaim(ts_client *client, const ts_token *token, int64_t timeout_ms, ts_lease **out_lease);
 
 /**
- * Checks a lease in and removes its token. Blocks until CHECKED_IN or timeout_ms. When the
- * connection is down the lease is simply dropped (the server frees it with the socket).
+ * Checks a lease in and removes its token. Blocks until CHECKED_IN or timeout_ms. When no
+ * session is up (or the lease is being moved after a failover) the call returns TS_OK at once
+ * and the client gives the seat back on the next session (RECLAIM with its id, then CHECKIN),
+ * rather than leaving it to the server's reclaim grace.
  * After the call the lease is no longer held, whatever the status; the handle stays valid
  * until ts_lease_destroy(). TS_ERR_NOT_HELD when it was not held; TS_ERR_REFUSED when the
  * server answered with an error (ts_last_code()).

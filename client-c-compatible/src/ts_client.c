@@ -138,6 +138,16 @@ struct ts_client {
 
     ts_lease **held;
     size_t nheld, capheld;
+    /* Leases the program checked in while no session was up (or while they were being moved):
+     * the next session reclaims each and checks it in, so that the server does not keep the
+     * seat for its whole reclaim grace. One reference each. */
+    ts_lease **ret;
+    size_t nret, capret;
+    /* Sessions ended in a row by a fail-over refusal (notMaster, noQuorum, draining) with no
+     * server acting as leader in between; once every server refused, the next session waits a
+     * backoff (refusal_backoff_ms, full jitter, doubling) instead of starting at once. */
+    int refusals, refused_now;
+    int64_t refusal_backoff_ms;
     pending *pend;
     event *ev_head, *ev_tail;
 
@@ -162,6 +172,8 @@ struct ts_client {
 
 static void conn_fail(ts_client *c, int64_t now, ts_status status, int code, const char *fmt, ...) TS_PRINTF(5, 6);
 static void process_locked(ts_client *c, int64_t now);
+static void fail_over_now(ts_client *c, int64_t now, const char *leader, size_t leader_len, int code,
+                          const char *why);
 
 /* ------------------------------------------------------------------------------------- */
 /* Small helpers                                                                           */
@@ -321,6 +333,44 @@ static ts_lease *held_find(ts_client *c, const uint8_t id[16]) {
         if (memcmp(c->held[i]->id.bytes, id, 16) == 0) return c->held[i];
     }
     return NULL;
+}
+
+/* A lease checked in while it could not be given back: remembered (one reference) until a
+ * session reclaims and checks it in. Without memory it is left to the server's reclaim grace. */
+static void returning_add(ts_client *c, ts_lease *l) {
+    size_t i;
+    for (i = 0; i < c->nret; i++) {
+        if (c->ret[i] == l) return;
+    }
+    if (c->nret == c->capret) {
+        size_t cap = c->capret ? c->capret * 2 : 4;
+        ts_lease **n = (ts_lease **)realloc(c->ret, cap * sizeof *n);
+        if (!n) return;
+        c->ret = n;
+        c->capret = cap;
+    }
+    lease_ref(l);
+    c->ret[c->nret++] = l;
+}
+
+/* 1 when l was returning (its reference is dropped). */
+static int returning_remove(ts_client *c, ts_lease *l) {
+    size_t i;
+    for (i = 0; i < c->nret; i++) {
+        if (c->ret[i] == l) {
+            memmove(&c->ret[i], &c->ret[i + 1], (c->nret - i - 1) * sizeof c->ret[0]);
+            c->nret--;
+            lease_unref(l);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A server answered as the leader does (a grant, a renewal, a definite refusal). */
+static void leader_answered(ts_client *c) {
+    c->refusals = 0;
+    c->refusal_backoff_ms = c->o->backoff_initial_ms;
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -1015,6 +1065,13 @@ static void conn_fail(ts_client *c, int64_t now, ts_status status, int code, con
         c->tried_in_round = 0;
         c->srv = (c->srv + 1) % (c->o->nservers ? c->o->nservers : 1);
         c->reconnect_at = now;
+        if (c->refused_now && ++c->refusals >= c->o->nservers) {
+            /* Every server refused in turn (a triad electing a leader, or without quorum):
+             * look again after a backoff rather than at once. */
+            int64_t b = c->refusal_backoff_ms > 0 ? c->refusal_backoff_ms : c->o->backoff_initial_ms;
+            c->reconnect_at = now + (b > 0 ? (int64_t)(rng_next(c) % (uint64_t)(b + 1)) : 0);
+            c->refusal_backoff_ms = b * 2 > c->o->backoff_max_ms ? c->o->backoff_max_ms : b * 2;
+        }
     } else {
         c->tried_in_round++;
         c->srv = (c->srv + 1) % (c->o->nservers ? c->o->nservers : 1);
@@ -1079,6 +1136,11 @@ static void on_welcome(ts_client *c, const ts_msg *m, int64_t now) {
     }
     for (i = 0; i < c->nheld; i++) {
         if (c->held[i]->state == TS_LEASE_MOVING) send_restore(c, c->held[i], P_RECLAIM);
+        if (c->st != CS_READY) return;
+    }
+    /* Leases checked in while no session was up: reclaimed, then checked in (on_granted). */
+    for (i = 0; i < c->nret; i++) {
+        send_restore(c, c->ret[i], P_RECLAIM);
         if (c->st != CS_READY) return;
     }
     broadcast(c);
@@ -1149,6 +1211,7 @@ static void lease_failed(ts_client *c, ts_lease *l, int code, ts_status status, 
 
 static void on_heartbeat_result(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
     unsigned i;
+    int fail_over = 0;
     for (i = 0; i < m->u.heartbeat_result.count; i++) {
         uint8_t id[16];
         uint16_t code;
@@ -1162,6 +1225,7 @@ static void on_heartbeat_result(ts_client *c, pending *p, const ts_msg *m, int64
         }
         if (!l || !l->in_held || l->state != TS_LEASE_HELD) continue;
         if (code == 0) {
+            leader_answered(c);
             pthread_mutex_lock(&l->mu);
             l->remaining_ms = remaining;
             l->expires_at_ms = now + remaining;
@@ -1170,11 +1234,19 @@ static void on_heartbeat_result(ts_client *c, pending *p, const ts_msg *m, int64
                 l->token_put_at_ms = now;
                 ev_push(c, EV_TOKEN_PUT, l);
             }
+        } else if (ts_code_action_of(code) == TS_ACTION_FAIL_OVER && c->o->nservers > 1) {
+            /* notMaster / noQuorum / draining: this server no longer leads; the lease lives on
+             * and is reclaimed on the leader (as the Java SDK does). */
+            fail_over = code;
         } else {
             lease_failed(c, l, code, TS_ERR_REFUSED, 1);
         }
     }
     p_complete(c, p, TS_OK, 0, NULL);
+    if (fail_over) {
+        char label[32];
+        fail_over_now(c, now, NULL, 0, fail_over, ts_code_label(fail_over, label, sizeof label));
+    }
 }
 
 static void auto_checkin(ts_client *c, ts_lease *l) {
@@ -1198,6 +1270,7 @@ static void auto_checkin(ts_client *c, ts_lease *l) {
 }
 
 static void on_granted(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
+    leader_answered(c);
     if (p->kind == P_CHECKOUT) {
         ts_lease *l = lease_new(c, p, m, now);
         if (!l || held_add(c, l) != 0) {
@@ -1224,8 +1297,9 @@ static void on_granted(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
         ts_lease_id old = l->id;
         event *e;
         if (!l->in_held || l->state != TS_LEASE_MOVING) {
-            /* Checked in while moving: give the restored seat back. */
+            /* Checked in while moving (or while no session was up): give the restored seat back. */
             ts_lease tmp;
+            returning_remove(c, l);
             memset(&tmp, 0, sizeof tmp);
             memcpy(tmp.id.bytes, m->u.granted.lease_id, 16);
             p_complete(c, p, TS_OK, 0, NULL);
@@ -1281,8 +1355,10 @@ static void fail_over_now(ts_client *c, int64_t now, const char *leader, size_t 
         int idx = add_server(c, leader, leader_len);
         if (idx >= 0) c->preferred = idx;
     }
+    c->refused_now = 1;
     conn_fail(c, now, TS_ERR_CONNECTION_LOST, code, "%s told us to go elsewhere: %s", c->addr, why);
-    /* Go to the next server (or the leader) at once. */
+    c->refused_now = 0;
+    /* Go to the next server (or the leader) at once; after a backoff once all refused. */
 }
 
 static void on_denied(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
@@ -1290,6 +1366,7 @@ static void on_denied(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
     char label[32];
     const char *name = ts_code_label(code, label, sizeof label);
     int failover = ts_code_action_of(code) == TS_ACTION_FAIL_OVER;
+    if (!failover) leader_answered(c);
     if (p->kind == P_CHECKOUT) {
         p->retry_after_ms = m->u.denied.retry_after_ms;
         if (failover && c->o->nservers > 1) {
@@ -1310,7 +1387,10 @@ static void on_denied(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
         lease_ref(l);
         p_complete(c, p, TS_OK, 0, NULL); /* frees p */
         if (failover && c->o->nservers > 1) {
+            /* (a returning lease stays returning: the next session tries again) */
             fail_over_now(c, now, m->u.denied.leader.ptr, m->u.denied.leader.len, code, name);
+        } else if (!l->in_held) {
+            returning_remove(c, l); /* checked in meanwhile: this server no longer has it */
         } else if (kind == P_RECLAIM && l->in_held &&
                    (code == TS_CODE_LEASE_ID_NOT_FOUND || code == TS_CODE_LICENSE_CHECKOUT_EXPIRED)) {
             /* This server does not know the lease (another appliance, or it expired while we
@@ -1347,6 +1427,7 @@ static void on_error_frame(ts_client *c, const ts_msg *m, int64_t now) {
             int kind = p->kind;
             lease_ref(l);
             p_complete(c, p, TS_OK, 0, NULL); /* frees p */
+            returning_remove(c, l);
             lease_failed(c, l, code, TS_ERR_REFUSED, kind == P_RECLAIM);
             lease_unref(l);
             break;
@@ -1776,6 +1857,8 @@ static void client_free(ts_client *c) {
         lease_unref(l);
     }
     free(c->held);
+    while (c->nret > 0) lease_unref(c->ret[--c->nret]);
+    free(c->ret);
     free(c->server_id);
     if (c->owns_store) ts_token_store_destroy(c->store);
     if (c->wake[0] >= 0) close(c->wake[0]);
@@ -1828,6 +1911,7 @@ ts_status ts_client_connect(ts_client **out, const ts_options *opts) {
     if (c->rng == 0) c->rng = 88172645463325252ULL;
     c->next_corr = 1;
     c->backoff_ms = c->o->backoff_initial_ms;
+    c->refusal_backoff_ms = c->o->backoff_initial_ms;
     c->st = CS_IDLE;
     c->reconnect_at = ts_now_ms();
 
@@ -1931,6 +2015,9 @@ static ts_status do_checkout(ts_client *c, const char *product, const char *key,
                              ts_enforcement enforcement, unsigned flags, const ts_lease_id *reclaim,
                              int64_t deadline, ts_lease **out) {
     ts_status st;
+    int refused_code = 0; /* the last fail-over refusal (notMaster, noQuorum, draining), if any */
+    char refused_text[256];
+    refused_text[0] = '\0';
     pthread_mutex_lock(&c->mu);
     for (;;) {
         pending *p;
@@ -1981,16 +2068,25 @@ static ts_status do_checkout(ts_client *c, const char *product, const char *key,
         }
         if (!p->done) {
             p->abandoned = 1;
+            refused_code = 0; /* sent, and not answered: that is what the caller hears */
             st = ts_set_error(TS_ERR_TIMEOUT, 0, 0,
                               p->queued ? "checkout of %s still queued (position %lu) at the timeout"
                                         : "no answer to the checkout of %s within the timeout",
                               product, (unsigned long)p->queue_position);
             break;
         }
+        if (p->status == TS_ERR_CONNECTION_LOST) {
+            if (ts_code_action_of(p->code) == TS_ACTION_FAIL_OVER) {
+                refused_code = p->code;
+                copy_str(refused_text, sizeof refused_text, p->text);
+            } else {
+                refused_code = 0;
+            }
+        }
         if (p->status == TS_ERR_CONNECTION_LOST && (deadline < 0 || ts_now_ms() < deadline) && !c->closing &&
             c->st != CS_CLOSED) {
             p_free(p);
-            continue; /* repeated on the next connection */
+            continue; /* repeated on the next connection (after a backoff once every server refused) */
         }
         st = p->status;
         if (st == TS_OK) {
@@ -2001,6 +2097,12 @@ static ts_status do_checkout(ts_client *c, const char *product, const char *key,
         }
         p_free(p);
         break;
+    }
+    if (refused_code && (st == TS_ERR_TIMEOUT || st == TS_ERR_CONNECTION_LOST) && !c->closing && c->st != CS_CLOSED) {
+        /* The servers kept refusing (a triad without a leader) until the caller's timeout: say
+         * so, as a single server's refusal would be said. */
+        st = ts_set_error(TS_ERR_DENIED, refused_code, 0, "checkout of %s refused by every server until the timeout; last: %s",
+                          product, refused_text);
     }
     pthread_mutex_unlock(&c->mu);
     if (st == TS_OK) token_put_lease(c, *out);
@@ -2046,7 +2148,7 @@ ts_status ts_client_checkout(ts_client *c, const char *product, const char *lice
         if (f.found) {
             st = do_checkout(c, product, key, quantity, enforcement, 0, &f.id, deadline, out);
             if (st == TS_OK) return st;
-            if (st == TS_ERR_DENIED || st == TS_ERR_REFUSED) {
+            if ((st == TS_ERR_DENIED || st == TS_ERR_REFUSED) && ts_code_action_of(ts_last_code()) != TS_ACTION_FAIL_OVER) {
                 int code = ts_last_code();
                 token_invalidate(c, &f.id, code, "", product);
             } else {
@@ -2074,7 +2176,8 @@ ts_status ts_client_reclaim(ts_client *c, const ts_token *t, int64_t timeout_ms,
     deadline = timeout_ms < 0 ? NO_DEADLINE : ts_now_ms() + timeout_ms;
     st = do_checkout(c, t->product, t->license_key ? t->license_key : "", t->quantity, (ts_enforcement)t->enforcement, 0,
                      &t->lease_id, deadline, out);
-    if (st == TS_ERR_DENIED || st == TS_ERR_REFUSED) {
+    if ((st == TS_ERR_DENIED || st == TS_ERR_REFUSED) && ts_code_action_of(ts_last_code()) != TS_ACTION_FAIL_OVER) {
+        /* (no leader until the timeout says nothing about the token) */
         int code = ts_last_code();
         char text[512];
         copy_str(text, sizeof text, ts_last_error_text());
@@ -2093,7 +2196,12 @@ static pending *start_checkin(ts_client *c, ts_lease *l, int waiter) {
     held_remove(c, l);
     lease_set_state(l, TS_LEASE_CHECKED_IN, 0);
     lease_unref(l); /* the held list's reference; the caller still holds one */
-    if (c->st != CS_READY || was_moving) return NULL;
+    if (c->st != CS_READY || was_moving) {
+        /* No session holds it now: the next session (or the reclaim in flight) takes it back
+         * and checks it in (on_welcome, on_granted). */
+        returning_add(c, l);
+        return NULL;
+    }
     p = p_new(c, P_CHECKIN);
     if (!p) return NULL;
     p->waiter = waiter;

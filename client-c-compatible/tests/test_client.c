@@ -776,6 +776,162 @@ static void a_restarted_program_reclaims_its_stored_lease(void) {
     fake_stop(&f);
 }
 
+/* ---- a triad electing a leader, or without quorum (fail-over refusals) ---- */
+
+typedef struct flip {
+    fake_server *f;
+    int after_ms;
+} flip;
+
+static void *grant_later(void *arg) {
+    flip *x = (flip *)arg;
+    sleep_ms(x->after_ms);
+    pthread_mutex_lock(&x->f->mu);
+    x->f->on_checkout = FC_GRANT;
+    pthread_mutex_unlock(&x->f->mu);
+    return NULL;
+}
+
+static void a_checkout_refused_by_every_server_keeps_looking_with_backoff_until_its_timeout(void) {
+    fake_server a, b;
+    char a1[64], b1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_status st;
+    int64_t t0, ms;
+    int sessions;
+    pthread_t th;
+    flip x;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.on_checkout = b.on_checkout = FC_DENY;
+    a.deny_code = TS_CODE_NO_QUORUM;
+    b.deny_code = TS_CODE_NOT_MASTER; /* leader unknown: an election */
+    REQUIRE(fake_start(&a) == 0);
+    REQUIRE(fake_start(&b) == 0);
+    fake_address(&a, a1, sizeof a1);
+    fake_address(&b, b1, sizeof b1);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, a1, b1);
+    ts_options_set_backoff_ms(o, 50, 400);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    /* GIVEN both servers refuse every checkout with a fail-over code WHEN a checkout is asked
+     * with a 1.5 s timeout THEN it keeps looking until then and ends with the last refusal */
+    t0 = ts_now_ms();
+    st = ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 1500, &l);
+    ms = ts_now_ms() - t0;
+    sessions = fake_get(&a, &a.connections) + fake_get(&b, &b.connections);
+    CHECK_MSG(st == TS_ERR_DENIED, "%s", ts_status_text(st));
+    CHECK_MSG(ts_last_code() == TS_CODE_NO_QUORUM || ts_last_code() == TS_CODE_NOT_MASTER, "code %d", ts_last_code());
+    CHECK_MSG(ms >= 1400 && ms < 1500 + SLACK_MS, "%lld ms", (long long)ms);
+    CHECK(l == NULL);
+    /* AND with a backoff between the rounds, not a reconnect storm (about 20 sessions) */
+    printf("    %d sessions in %lld ms of refusals\n", sessions, (long long)ms);
+    CHECK_MSG(sessions >= 3 && sessions < 80, "%d sessions", sessions);
+    /* WHEN a leader appears 500 ms into the next checkout THEN that checkout is granted */
+    x.f = &a;
+    x.after_ms = 500;
+    pthread_create(&th, NULL, grant_later, &x);
+    st = ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 5000, &l);
+    pthread_join(th, NULL);
+    CHECK_MSG(st == TS_OK, "%s: %s", ts_status_text(st), ts_last_error_text());
+    CHECK(l != NULL);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&a);
+    fake_stop(&b);
+}
+
+static void a_lease_checked_in_while_no_session_is_up_is_given_back_on_the_next_session(void) {
+    fake_server a;
+    char a1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id id;
+    int64_t t0, end;
+    memset(&a, 0, sizeof a);
+    a.reclaim_known = 1;
+    REQUIRE(fake_start(&a) == 0);
+    fake_address(&a, a1, sizeof a1);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, a1, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    id = ts_lease_get_id(l);
+    /* GIVEN the session is lost and the server does not greet again for a while */
+    pthread_mutex_lock(&a.mu);
+    a.on_connect = FK_SILENT;
+    pthread_mutex_unlock(&a.mu);
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE);
+    end = ts_now_ms() + 3000;
+    while (ts_lease_get_state(l) != TS_LEASE_MOVING && ts_now_ms() < end) sleep_ms(10);
+    REQUIRE(ts_lease_get_state(l) == TS_LEASE_MOVING);
+    /* WHEN the program checks the lease in meanwhile THEN the call returns at once */
+    t0 = ts_now_ms();
+    CHECK(ts_client_checkin(c, l, 1000) == TS_OK);
+    CHECK(ts_now_ms() - t0 < 1000);
+    CHECK(ts_lease_get_state(l) == TS_LEASE_CHECKED_IN);
+    CHECK(fake_get(&a, &a.checkins) == 0);
+    /* AND once a session is up again, the lease is reclaimed and checked in there (the server
+     * does not keep the seat for its reclaim grace) */
+    pthread_mutex_lock(&a.mu);
+    a.on_connect = FK_GOOD;
+    pthread_mutex_unlock(&a.mu);
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE); /* ends the silent connection */
+    end = ts_now_ms() + 5000;
+    while (fake_get(&a, &a.checkins) < 1 && ts_now_ms() < end) sleep_ms(10);
+    CHECK_MSG(fake_get(&a, &a.checkins) == 1, "checkins %d, reclaims %d", fake_get(&a, &a.checkins),
+              fake_get(&a, &a.reclaims));
+    CHECK(fake_get(&a, &a.reclaims) >= 1);
+    pthread_mutex_lock(&a.mu);
+    CHECK(memcmp(a.last_checkin, id.bytes, 16) == 0);
+    pthread_mutex_unlock(&a.mu);
+    CHECK(rec_get(&R.moved) == 0 && rec_get(&R.lost) == 0);
+    CHECK(ts_client_lease_count(c) == 0);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&a);
+}
+
+static void a_heartbeat_answered_no_quorum_keeps_the_lease_and_fails_over(void) {
+    fake_server a, b;
+    char a1[64], b1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_token_store *store = NULL;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    REQUIRE(fake_start(&a) == 0);
+    REQUIRE(fake_start(&b) == 0);
+    fake_address(&a, a1, sizeof a1);
+    fake_address(&b, b1, sizeof b1);
+    ts_token_store_create_memory(&store);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, store, a1, b1);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    /* WHEN the server answers a heartbeat with noQuorum (a triad member that lost its quorum) */
+    pthread_mutex_lock(&a.mu);
+    a.hb_code = TS_CODE_NO_QUORUM;
+    pthread_mutex_unlock(&a.mu);
+    /* THEN the lease is not lost: the client fails over and restores it on the next server */
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.moved, 1, 5000) == 1);
+    CHECK_MSG(rec_get(&R.lost) == 0, "lost %d (code %d)", rec_get(&R.lost), R.last_lost_code);
+    CHECK(ts_lease_get_state(l) == TS_LEASE_HELD);
+    CHECK(count_tokens(store) == 1);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&a);
+    fake_stop(&b);
+}
+
 int main(void) {
     pthread_mutex_init(&R.mu, NULL);
     RUN(connect_threaded);
@@ -804,6 +960,9 @@ int main(void) {
     RUN(a_blocking_call_from_a_callback_is_refused_not_deadlocked);
     RUN(manual_mode_exposes_the_socket_and_a_deadline);
     RUN(a_restarted_program_reclaims_its_stored_lease);
+    RUN(a_checkout_refused_by_every_server_keeps_looking_with_backoff_until_its_timeout);
+    RUN(a_lease_checked_in_while_no_session_is_up_is_given_back_on_the_next_session);
+    RUN(a_heartbeat_answered_no_quorum_keeps_the_lease_and_fails_over);
     pthread_mutex_destroy(&R.mu);
     return TC_SUMMARY("client");
 }

@@ -5,7 +5,10 @@
  *   test_integration SUITE JAVA JAR CLI
  *     SUITE  "appliance": checkout, exhaustion, queueing, heartbeat expiry, token invalidation
  *            with and without token_automatic_invalidation_disabled, refusals, the CLI;
- *            "failover": failover between two appliances, an appliance killed mid-session.
+ *            "failover": failover between two appliances, an appliance killed mid-session;
+ *            "triad": three appliance processes as a triad: the leader hint, the leader killed
+ *            (lease reclaimed with its id, reported moved; time printed), a lone member (noQuorum);
+ *            "tls": a TLS session, an untrusted certificate.
  *
  * Exits 77 (CTest: skipped) with a message when the jar is absent. Every wait is bounded.
  */
@@ -67,11 +70,16 @@ static void print_log_tail(const appliance *a) {
 
 static int g_tls; /* start appliances with TLS (suite "tls") */
 
-/* Writes the YAML and starts `java -jar JAR run --config FILE`; waits (<= 90 s) for the port. */
-static int appliance_start(appliance *a, const char *id, int port) {
+/* Timings of the server section; the triad suite uses its own (heartbeat 300 ms, lease 3 s, grace 30 s). */
+static const char *g_timing = "  heartbeat_interval: \"500ms\"\n"
+                              "  lease_timeout: \"2s\"\n"
+                              "  reclaim_grace: \"0s\"\n";
+
+/* Writes the YAML (with `extra`, e.g. a triad: section, appended) and starts
+ * `java -jar JAR run --config FILE` without waiting. */
+static int appliance_spawn(appliance *a, const char *id, int port, const char *extra) {
     char yaml[320], tls_yaml[800];
     FILE *f;
-    int64_t end;
     memset(a, 0, sizeof a[0]);
     snprintf(a->id, sizeof a->id, "%s", id);
     a->port = port > 0 ? port : free_port();
@@ -91,9 +99,7 @@ static int appliance_start(appliance *a, const char *id, int port) {
             "  id: \"%s\"\n"
             "  host: \"127.0.0.1\"\n"
             "  port: %d\n"
-            "  heartbeat_interval: \"500ms\"\n"
-            "  lease_timeout: \"2s\"\n"
-            "  reclaim_grace: \"0s\"\n"
+            "%s"
             "  drain_timeout: \"1s\"\n"
             "%s"
             "clients:\n"
@@ -110,8 +116,9 @@ static int appliance_start(appliance *a, const char *id, int port) {
             "    product_id: \"sim-suite\"\n"
             "    policy: { type: \"concurrent\", max_seats: 5, enforcement: \"checkouts\" }\n"
             "    starts_at: \"2020-01-01T00:00:00Z\"\n"
-            "    ends_at: \"2099-01-01T00:00:00Z\"\n",
-            id, a->port, tls_yaml);
+            "    ends_at: \"2099-01-01T00:00:00Z\"\n"
+            "%s",
+            id, a->port, g_timing, tls_yaml, extra ? extra : "");
     fclose(f);
     a->pid = fork();
     if (a->pid < 0) return -1;
@@ -127,11 +134,16 @@ static int appliance_start(appliance *a, const char *id, int port) {
                (char *)NULL);
         _exit(127);
     }
-    end = ts_now_ms() + 90000;
+    return 0;
+}
+
+/* Waits (<= 90 s) for a spawned appliance's port. */
+static int appliance_wait(appliance *a) {
+    int64_t end = ts_now_ms() + 90000;
     while (ts_now_ms() < end) {
         int status;
         if (waitpid(a->pid, &status, WNOHANG) == a->pid) {
-            fprintf(stderr, "appliance %s exited at start (status %d); log:\n", id, status);
+            fprintf(stderr, "appliance %s exited at start (status %d); log:\n", a->id, status);
             print_log_tail(a);
             a->pid = 0;
             return -1;
@@ -139,9 +151,15 @@ static int appliance_start(appliance *a, const char *id, int port) {
         if (port_open(a->port)) return 0;
         sleep_ms(100);
     }
-    fprintf(stderr, "appliance %s did not listen on %d within 90 s; log:\n", id, a->port);
+    fprintf(stderr, "appliance %s did not listen on %d within 90 s; log:\n", a->id, a->port);
     print_log_tail(a);
     return -1;
+}
+
+/* Writes the YAML and starts `java -jar JAR run --config FILE`; waits (<= 90 s) for the port. */
+static int appliance_start(appliance *a, const char *id, int port) {
+    if (appliance_spawn(a, id, port, NULL) != 0) return -1;
+    return appliance_wait(a);
 }
 
 /* Kills the appliance (SIGKILL: a crash, no goodbye) or stops it (SIGTERM). */
@@ -170,6 +188,7 @@ typedef struct rec {
     int lost, moved, connected, disconnected;
     int last_lost_code;
     ts_lease_id moved_old, moved_new;
+    int64_t moved_at;
 } rec;
 
 static rec R = {PTHREAD_MUTEX_INITIALIZER};
@@ -207,6 +226,7 @@ static void on_moved(ts_client *c, ts_lease *l, const ts_lease_id *old, const ch
     R.moved++;
     R.moved_old = *old;
     R.moved_new = ts_lease_get_id(l);
+    R.moved_at = ts_now_ms();
     pthread_mutex_unlock(&R.mu);
 }
 
@@ -671,8 +691,255 @@ static void an_untrusted_certificate_or_plain_tcp_is_refused(void) {
     ts_options_destroy(o);
 }
 
+/* ====================================================================================== */
+/* Suite "triad": three appliance processes replicating one ledger (jgroups-raft)          */
+/* ====================================================================================== */
+
+static appliance T[3];
+static ts_options *TO;
+static ts_client *TC;
+static ts_lease *TL;
+static ts_token_store *TSTORE;
+
+/* Servers a client connected to, in order (connection callback of the hint test). */
+static struct {
+    pthread_mutex_t mu;
+    int n;
+    char addr[16][64];
+} CONNS = {PTHREAD_MUTEX_INITIALIZER};
+
+static void on_conn_record(ts_client *c, ts_connection_event ev, const char *server, ts_status st, void *cl) {
+    (void)c;
+    (void)st;
+    (void)cl;
+    if (ev != TS_EVENT_CONNECTED) return;
+    pthread_mutex_lock(&CONNS.mu);
+    if (CONNS.n < 16) snprintf(CONNS.addr[CONNS.n], sizeof CONNS.addr[0], "%s", server ? server : "");
+    CONNS.n++;
+    pthread_mutex_unlock(&CONNS.mu);
+}
+
+static int triad_index(const char *addr) {
+    int i;
+    for (i = 0; i < 3; i++) {
+        if (addr && strcmp(addr, T[i].addr) == 0) return i;
+    }
+    return -1;
+}
+
+static int triad_current(ts_client *c) {
+    char now[64];
+    return triad_index(ts_client_server(c, now, sizeof now));
+}
+
+/* Three members a, b, c: each its own process, state directory and YAML; the same members list. */
+static int triad_start(void) {
+    static const char *ids[3] = {"a", "b", "c"};
+    char members[600], extra[1200];
+    int raft[3], client[3], i;
+    for (i = 0; i < 3; i++) {
+        raft[i] = free_port();
+        client[i] = free_port();
+    }
+    snprintf(members, sizeof members,
+             "    - { id: a, raft: \"127.0.0.1:%d\", client: \"127.0.0.1:%d\" }\n"
+             "    - { id: b, raft: \"127.0.0.1:%d\", client: \"127.0.0.1:%d\" }\n"
+             "    - { id: c, raft: \"127.0.0.1:%d\", client: \"127.0.0.1:%d\" }\n",
+             raft[0], client[0], raft[1], client[1], raft[2], client[2]);
+    g_timing = "  heartbeat_interval: \"300ms\"\n"
+               "  lease_timeout: \"3s\"\n"
+               "  reclaim_grace: \"30s\"\n";
+    for (i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "tr-%s", ids[i]);
+        snprintf(extra, sizeof extra,
+                 "triad:\n"
+                 "  enabled: true\n"
+                 "  self: %s\n"
+                 "  state_dir: \"%s/state-%s\"\n"
+                 "  members:\n%s",
+                 ids[i], g_dir, ids[i], members);
+        if (appliance_spawn(&T[i], name, client[i], extra) != 0) return -1;
+    }
+    for (i = 0; i < 3; i++) {
+        if (appliance_wait(&T[i]) != 0) return -1;
+    }
+    return 0;
+}
+
+static void a_checkout_succeeds_once_elected_and_a_follower_points_to_the_leader(void) {
+    int64_t t0 = ts_now_ms(), end = t0 + 60000;
+    ts_status st = TS_ERR_TIMEOUT;
+    int leader, f1, f2, attempts = 0;
+    ts_options *o2;
+    ts_client *c2 = NULL;
+    ts_lease *l2 = NULL;
+    ts_token_store_create_memory(&TSTORE);
+    TO = opts(TS_MODE_THREAD, TSTORE, "hw-triad", T[0].addr, T[1].addr);
+    REQUIRE(TO);
+    ts_options_add_server(TO, T[2].addr);
+    rreset();
+    /* GIVEN a client given the three members' addresses, as soon as they listen */
+    CHECK_ST(ts_client_connect(&TC, TO), TS_OK);
+    REQUIRE(TC);
+    /* WHEN it checks out (the members may still be electing: bounded retries) */
+    while (ts_now_ms() < end) {
+        attempts++;
+        st = ts_client_checkout(TC, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 5000, &TL);
+        if (st == TS_OK) break;
+        printf("    checkout %d: %s, code %d (%s)\n", attempts, ts_status_text(st), ts_last_code(), ts_last_error_text());
+        sleep_ms(500);
+    }
+    /* THEN it is granted, by the leader */
+    CHECK_ST(st, TS_OK);
+    REQUIRE(TL);
+    leader = triad_current(TC);
+    REQUIRE(leader >= 0);
+    printf("    granted by %s (member %c) %lld ms after the members listened, %d checkout call(s)\n", T[leader].addr,
+           'a' + leader, (long long)(ts_now_ms() - t0), attempts);
+    CHECK(tokens(TSTORE) == 1);
+    /* AND a client that lists the two followers first reaches the leader through the first
+     * follower's notMaster hint, without trying the second follower */
+    f1 = (leader + 1) % 3;
+    f2 = (leader + 2) % 3;
+    o2 = opts(TS_MODE_THREAD, NULL, "hw-hint", T[f1].addr, T[f2].addr);
+    REQUIRE(o2);
+    ts_options_add_server(o2, T[leader].addr);
+    ts_options_set_connection_cb(o2, on_conn_record, NULL);
+    pthread_mutex_lock(&CONNS.mu);
+    CONNS.n = 0;
+    pthread_mutex_unlock(&CONNS.mu);
+    CHECK_ST(ts_client_connect(&c2, o2), TS_OK);
+    if (c2) {
+        CHECK_ST(ts_client_checkout(c2, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 5000, &l2), TS_OK);
+        CHECK(triad_current(c2) == leader);
+        pthread_mutex_lock(&CONNS.mu);
+        CHECK_MSG(CONNS.n == 2 && strcmp(CONNS.addr[0], T[f1].addr) == 0 && strcmp(CONNS.addr[1], T[leader].addr) == 0,
+                  "%d connection(s): %s, %s, %s (leader %s)", CONNS.n, CONNS.n > 0 ? CONNS.addr[0] : "-",
+                  CONNS.n > 1 ? CONNS.addr[1] : "-", CONNS.n > 2 ? CONNS.addr[2] : "-", T[leader].addr);
+        pthread_mutex_unlock(&CONNS.mu);
+        if (l2) CHECK_ST(ts_client_checkin(c2, l2, 5000), TS_OK);
+    }
+    ts_lease_destroy(l2);
+    ts_client_destroy(c2);
+    ts_options_destroy(o2);
+}
+
+static void the_lease_moves_to_the_new_leader_with_its_id_when_the_leader_is_killed(void) {
+    int old, now_on;
+    int64_t t0, moved_at;
+    ts_lease_id before;
+    ts_lease_info info;
+    ts_lease *l2 = NULL;
+    REQUIRE(TC && TL);
+    old = triad_current(TC);
+    REQUIRE(old >= 0);
+    before = ts_lease_get_id(TL);
+    rreset();
+    /* WHEN the leader process holding the session is killed (SIGKILL: no goodbye) */
+    t0 = ts_now_ms();
+    appliance_stop(&T[old], SIGKILL);
+    /* THEN the client reconnects, reclaims the lease on the new leader with the SAME id, and
+     * reports it moved */
+    wait_for(&R.moved, 1, 30000);
+    pthread_mutex_lock(&R.mu);
+    moved_at = R.moved_at;
+    pthread_mutex_unlock(&R.mu);
+    CHECK_MSG(rget(&R.moved) == 1 && rget(&R.lost) == 0, "moved %d, lost %d (code %d)", rget(&R.moved),
+              rget(&R.lost), R.last_lost_code);
+    if (rget(&R.moved) >= 1) {
+        printf("triad figure: leader process SIGKILLed -> lease reported moved (reclaimed, same id) after %lld ms "
+               "(C client, nproc=%ld)\n",
+               (long long)(moved_at - t0), sysconf(_SC_NPROCESSORS_ONLN));
+    }
+    CHECK(ts_lease_id_equal(&R.moved_old, &before));
+    CHECK(ts_lease_id_equal(&R.moved_new, &before));
+    CHECK(ts_lease_id_equal(&before, &(ts_lease_id){0}) == 0);
+    {
+        ts_lease_id cur = ts_lease_get_id(TL);
+        CHECK(ts_lease_id_equal(&cur, &before));
+    }
+    now_on = triad_current(TC);
+    CHECK_MSG(now_on >= 0 && now_on != old, "on member %d, killed %d", now_on, old);
+    ts_lease_get_info(TL, &info);
+    CHECK(info.state == TS_LEASE_HELD && info.reclaimed);
+    CHECK(tokens(TSTORE) == 1);
+    /* AND heartbeats go on with the new leader: the lease stays held across more than its 3 s
+     * timeout (about 12 heartbeat intervals of 300 ms) */
+    sleep_ms(3600);
+    ts_lease_get_info(TL, &info);
+    CHECK_MSG(info.state == TS_LEASE_HELD && rget(&R.lost) == 0, "state %d, lost %d (code %d)", (int)info.state,
+              rget(&R.lost), R.last_lost_code);
+    CHECK(info.expires_at_ms > ts_now_ms());
+    CHECK(triad_current(TC) == now_on);
+    /* AND the new leader grants the second seat (the first is still counted once) and takes it back */
+    CHECK_ST(ts_client_checkout(TC, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 5000, &l2), TS_OK);
+    if (l2) CHECK_ST(ts_client_checkin(TC, l2, 5000), TS_OK);
+    ts_lease_destroy(l2);
+}
+
+static void a_lone_member_refuses_a_new_checkout_with_no_quorum(void) {
+    int leader, other, i, n_before;
+    int64_t t0, ms;
+    ts_options *o2;
+    ts_client *c2 = NULL;
+    ts_lease *l2 = NULL;
+    ts_status st;
+    REQUIRE(TC && TL);
+    leader = triad_current(TC);
+    REQUIRE(leader >= 0);
+    other = -1;
+    for (i = 0; i < 3; i++) {
+        if (i != leader && T[i].pid > 0) other = i;
+    }
+    REQUIRE(other >= 0);
+    rreset();
+    /* GIVEN the client holds its lease on the leader WHEN the last follower is killed too (a lone
+     * member, no quorum) */
+    appliance_stop(&T[other], SIGKILL);
+    /* THEN a new checkout from another client is refused with noQuorum by the caller's timeout */
+    o2 = opts(TS_MODE_THREAD, NULL, "hw-lone", T[0].addr, T[1].addr);
+    REQUIRE(o2);
+    ts_options_add_server(o2, T[2].addr);
+    ts_options_set_connection_cb(o2, on_conn_record, NULL);
+    pthread_mutex_lock(&CONNS.mu);
+    CONNS.n = 0;
+    pthread_mutex_unlock(&CONNS.mu);
+    CHECK_ST(ts_client_connect(&c2, o2), TS_OK);
+    if (c2) {
+        t0 = ts_now_ms();
+        st = ts_client_checkout(c2, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 4000, &l2);
+        ms = ts_now_ms() - t0;
+        pthread_mutex_lock(&CONNS.mu);
+        n_before = CONNS.n;
+        pthread_mutex_unlock(&CONNS.mu);
+        printf("    lone member: checkout %s, code %d (%s) after %lld ms, %d session(s)\n", ts_status_text(st),
+               ts_last_code(), ts_last_error_text(), (long long)ms, n_before);
+        CHECK_MSG(st == TS_ERR_DENIED && ts_last_code() == TS_CODE_NO_QUORUM, "%s code %d", ts_status_text(st),
+                  ts_last_code());
+        CHECK(l2 == NULL);
+        CHECK_MSG(ms < 4000 + 2000, "%lld ms", (long long)ms);
+    }
+    /* AND the holder's lease is parked (MOVING: noQuorum means "look for a leader"), not lost */
+    {
+        ts_lease_info info;
+        ts_lease_get_info(TL, &info);
+        printf("    the held lease: state %d, lost callbacks %d (code %d)\n", (int)info.state, rget(&R.lost),
+               R.last_lost_code);
+        CHECK_MSG(info.state == TS_LEASE_MOVING && rget(&R.lost) == 0, "state %d, lost %d (code %d)", (int)info.state,
+                  rget(&R.lost), R.last_lost_code);
+    }
+    ts_lease_destroy(l2);
+    ts_client_destroy(c2);
+    ts_options_destroy(o2);
+}
+
 static void cleanup_dir(void) {
     char cmd[400];
+    if (getenv("TS_KEEP_DIR")) { /* keep the appliances' logs for a look */
+        fprintf(stderr, "kept %s\n", g_dir);
+        return;
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
 }
@@ -682,7 +949,7 @@ int main(int argc, char **argv) {
     int rc;
     const char *suite;
     if (argc != 5) {
-        fprintf(stderr, "usage: test_integration appliance|failover JAVA JAR CLI\n");
+        fprintf(stderr, "usage: test_integration appliance|failover|triad|tls JAVA JAR CLI\n");
         return 2;
     }
     suite = argv[1];
@@ -733,6 +1000,28 @@ int main(int argc, char **argv) {
         }
         appliance_stop(&A, SIGKILL);
         appliance_stop(&B, SIGKILL);
+    } else if (strcmp(suite, "triad") == 0) {
+        int i;
+        if (triad_start() != 0) {
+            for (i = 0; i < 3; i++) appliance_stop(&T[i], SIGKILL);
+            cleanup_dir();
+            printf("FAIL could not start the triad\n");
+            return 1;
+        }
+        RUN(a_checkout_succeeds_once_elected_and_a_follower_points_to_the_leader);
+        RUN(the_lease_moves_to_the_new_leader_with_its_id_when_the_leader_is_killed);
+        RUN(a_lone_member_refuses_a_new_checkout_with_no_quorum);
+        ts_lease_destroy(TL);
+        ts_client_destroy(TC);
+        ts_options_destroy(TO);
+        ts_token_store_destroy(TSTORE);
+        if (tc_failed) {
+            for (i = 0; i < 3; i++) {
+                fprintf(stderr, "--- %s\n", T[i].log);
+                print_log_tail(&T[i]);
+            }
+        }
+        for (i = 0; i < 3; i++) appliance_stop(&T[i], SIGKILL);
     } else if (strcmp(suite, "tls") == 0) {
         char cmd[1200];
         snprintf(cmd, sizeof cmd,
