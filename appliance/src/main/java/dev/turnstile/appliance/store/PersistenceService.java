@@ -98,6 +98,24 @@ public interface PersistenceService {
     }
 
     /**
+     * store (triad): raises the fence of the triad journal {@code journalId} in Postgres ({@code triad_fence}) to
+     * {@code term}, never lowering it, once everything journaled before this call is written; from then on every
+     * write of this store (journal batches, lease and entitlement writes, {@link #reconcileLeases}) runs, in its own
+     * transaction, a check that refuses it when a newer term has raised the fence. A member calls it when it becomes
+     * leader, with the Raft term it became leader in, before it writes anything. Returns the stored term; fails with
+     * {@link FencedException} when the stored term is already higher (this member is not the newest leader), and
+     * when the database cannot be reached.
+     */
+    default Future<Long> raiseFence(java.util.UUID journalId, long term, String member) {
+        return Future.succeededFuture(term);
+    }
+
+    /** store (triad): events this store dropped because the fence refused them (see {@link #raiseFence}). */
+    default long fencedEvents() {
+        return 0;
+    }
+
+    /**
      * Records the configured entitlements (the {@code entitlements} table); written with the next
      * batch. Entitlements missing from {@code current} are marked removed.
      */

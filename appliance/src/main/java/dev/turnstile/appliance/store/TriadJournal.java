@@ -43,6 +43,12 @@ import org.slf4j.LoggerFactory;
  *       entitlements, then writes behind as the leader. Events it does not have (dropped from a full buffer, or
  *       before the snapshot it was restored from) are a gap: logged at ERROR with counts and shown in the status
  *       ({@code store.triad.last_resume}).</li>
+ *   <li><b>Fence.</b> Before it reads max(seq), the new leader raises the fence of the journal id in Postgres
+ *       ({@code triad_fence}) to the Raft term it became leader in ({@link PersistenceService#raiseFence}); every
+ *       later write of its store checks the fence in its own transaction, so a deposed leader's late batch (paused,
+ *       partitioned) is refused and dropped ({@code fenced_batches}, {@code fenced_events}) instead of setting a
+ *       reclaimed lease's row back. Local events and entitlements are handed to the store only while this member
+ *       writes as the resumed leader, so they carry its term too.</li>
  * </ul>
  * The store below is the single-server {@link PersistenceService} (queue, batches, spill), unchanged.
  */
@@ -79,6 +85,11 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
     private volatile JournalKeys keys;
     private volatile ConcurrentLedger ledger;
     private volatile String state = "following";
+    /** True while this member writes as the resumed leader (mirrors {@code running}, read without the lock). */
+    private volatile boolean writing;
+    /** The Raft term this member last became leader in, and the term it last resumed (raised the fence) in. */
+    private volatile long gainedTerm;
+    private volatile long resumedTerm;
     private volatile JsonObject lastResume;
     private volatile boolean flushInFlight;
     private final LongAdder confirmsProposed = new LongAdder();
@@ -131,8 +142,7 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
         if (seq == JournalKeys.OVERFLOW) {
             overflow.increment();
         }
-        TriadNode n = node;
-        if (n != null && n.isLeader()) {
+        if (writing) { // the resumed leader: stamped with the fence of its term
             localWritten.increment();
             store.journal(event);
         } else {
@@ -191,29 +201,32 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
     // ------------------------------------------------------------------ leadership
 
     private void leadershipGained() {
+        long term = node.term(); // the term this member became leader in: its writes are fenced with it
+        gainedTerm = term;
         long ep = epoch.incrementAndGet();
         state = "resuming";
-        exec.execute(() -> resume(ep));
+        exec.execute(() -> resume(ep, term));
     }
 
     private void leadershipLost() {
         epoch.incrementAndGet();
         synchronized (this) {
             running = false;
+            writing = false;
             handedUpTo = -1;
         }
         state = "following";
     }
 
-    private void retry(long ep, String why) {
+    private void retry(long ep, long term, String why) {
         if (ep != epoch.get()) {
             return;
         }
         state = "resuming: " + why;
-        exec.schedule(() -> resume(ep), 1, TimeUnit.SECONDS);
+        exec.schedule(() -> resume(ep, term), 1, TimeUnit.SECONDS);
     }
 
-    private void resume(long ep) {
+    private void resume(long ep, long term) {
         if (ep != epoch.get()) {
             return;
         }
@@ -227,18 +240,37 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
             }
             id = keys.journalId();
             if (id == null) {
-                retry(ep, "waiting for the journal id to commit");
+                retry(ep, term, "waiting for the journal id to commit");
                 return;
             }
             LOG.info("store: triad journal id is {}", id);
         }
+        // The fence first: from its commit on, a deposed leader's batch is refused (it waits for a batch in flight,
+        // whose rows the reads below then see), and this member's writes carry its term.
+        try {
+            store.raiseFence(id, term, n.self()).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+            if (c instanceof FencedException f) {
+                state = "fenced: the fence is at term " + f.storedTerm() + ", this member led term " + term;
+                LOG.warn("store: this member became leader in term {} but the triad fence in Postgres is already at term "
+                        + "{}: a newer leader resumed the write-behind; this member writes nothing", term,
+                        f.storedTerm());
+                return;
+            }
+            LOG.warn("store: the new leader cannot raise the triad fence in Postgres ({}); the triad's events wait in "
+                    + "this member's buffer (store.triad_buffer_events = {}); retrying", c.getMessage(), capacity);
+            retry(ep, term, "waiting for Postgres");
+            return;
+        }
+        resumedTerm = term;
         long maxPg;
         try {
             maxPg = store.maxJournalSeq(id).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             LOG.warn("store: the new leader cannot read the journal's position from Postgres ({}); the triad's events "
                     + "wait in this member's buffer (store.triad_buffer_events = {}); retrying", e.getMessage(), capacity);
-            retry(ep, "waiting for Postgres");
+            retry(ep, term, "waiting for Postgres");
             return;
         }
         long from = Math.max(maxPg, keys.writtenUpTo());
@@ -273,8 +305,15 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
             released = store.reconcileLeases(live, System.currentTimeMillis()).toCompletionStage().toCompletableFuture()
                     .get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
+            Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+            if (c instanceof FencedException f) {
+                state = "fenced: the fence is at term " + f.storedTerm() + ", this member led term " + term;
+                LOG.warn("store: the leases reconcile of term {} was refused by the triad fence (term {}): a newer "
+                        + "leader resumed the write-behind; this member writes nothing", term, f.storedTerm());
+                return;
+            }
             LOG.error("store: the new leader could not make the leases table match the replicated ledger ({}); it "
-                    + "continues writing behind, the table is corrected at the next takeover", e.getMessage());
+                    + "continues writing behind, the table is corrected at the next takeover", c.getMessage());
         }
         int releasedRows = released;
         ledger.triadLocked(l -> {
@@ -319,8 +358,10 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
                         .put("gap_unknown_commands", unknownCommands)
                         .put("gap_unknown_from_index", unknownCommands > 0 ? fromIndex : null)
                         .put("gap_unknown_to_index", unknownCommands > 0 ? coverageFromIndex - 1 : null);
+                r.put("term", term);
                 lastResume = r;
                 running = true;
+                writing = true;
                 state = "writing";
                 if (r.getBoolean("gap")) {
                     LOG.error("store: GAP in the usage journal: the new leader resumed after seq {} (Postgres max {}, "
@@ -361,10 +402,12 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
                 return;
             }
             long ep = epoch.get();
+            long fencedBefore = store.fencedEvents();
             flushInFlight = true;
             store.flush().onComplete(ar -> {
                 flushInFlight = false;
-                if (ar.succeeded() && ep == epoch.get()) {
+                // events the fence refused are not written: never confirm past them (a newer leader writes them)
+                if (ar.succeeded() && ep == epoch.get() && store.fencedEvents() == fencedBefore) {
                     confirmsProposed.increment();
                     n.journalMark(id, target);
                 }
@@ -379,8 +422,7 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
 
     @Override
     public void recordEntitlements(Collection<Entitlement> current) {
-        TriadNode n = node;
-        if (n != null && n.isLeader()) {
+        if (writing) {
             store.recordEntitlements(current);
         } else {
             entitlementsSkipped.increment(); // a new leader records the replicated ledger's entitlements
@@ -408,6 +450,16 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
     }
 
     @Override
+    public Future<Long> raiseFence(UUID journalId, long term, String member) {
+        return store.raiseFence(journalId, term, member);
+    }
+
+    @Override
+    public long fencedEvents() {
+        return store.fencedEvents();
+    }
+
+    @Override
     public Future<Void> stop() {
         epoch.incrementAndGet();
         exec.shutdownNow();
@@ -420,6 +472,8 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
         UUID id = k == null ? null : k.journalId();
         JsonObject o = new JsonObject()
                 .put("state", state)
+                .put("leader_term", gainedTerm == 0 ? null : gainedTerm)
+                .put("resumed_term", resumedTerm == 0 ? null : resumedTerm)
                 .put("journal_id", id == null ? null : id.toString())
                 .put("confirmed_seq", k == null ? -1 : k.writtenUpTo())
                 .put("handed_up_to_seq", running ? handedUpTo : null)

@@ -85,7 +85,10 @@
  * {@link dev.turnstile.appliance.store.TriadJournal}: one shared database, written by the leader only; events
  * of replicated commands carry the triad's deterministic key ({@link dev.turnstile.appliance.triad.JournalKeys}),
  * are buffered on every member until the leader confirms them written, and a new leader resumes from Postgres'
- * max(seq), reconciles the {@code leases} table with the replicated ledger and reports any gap.
+ * max(seq), reconciles the {@code leases} table with the replicated ledger and reports any gap. A new leader first
+ * raises the fence ({@code triad_fence}, V101) to its Raft term; every write transaction of a triad member checks it
+ * ({@code triad_fence_check}), so a deposed leader's late batch is refused and dropped, and a spill of an older
+ * leadership reaches {@code usage_journal} only ({@link dev.turnstile.appliance.store.PersistenceService#raiseFence}).
  *
  * <h2>Tests</h2>
  * Against a real PostgreSQL: {@code TURNSTILE_TEST_PG_URL} (an admin URL whose role may create

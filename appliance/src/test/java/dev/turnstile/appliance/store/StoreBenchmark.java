@@ -68,6 +68,27 @@ public final class StoreBenchmark {
                     .put("batch_size", Integer.getInteger("bench.batchSize", StoreConfig.DEFAULT_BATCH_SIZE))
                     .put("flush_interval", System.getProperty("bench.flushInterval",
                             StoreConfig.DEFAULT_FLUSH_INTERVAL_MS + "ms"));
+            if (Boolean.getBoolean("bench.fenceCompare")) {
+                // triad fencing (V101): the same bursts into a plain store and into a fenced one (every batch runs
+                // triad_fence_check first), alternating, on one database; batch sizes: the default and a small one
+                for (int bs : new int[] {StoreConfig.DEFAULT_BATCH_SIZE, 50}) {
+                    JsonObject sec = section.copy().put("batch_size", bs).put("spill_dir", spill.resolve("f" + bs)
+                            .toString());
+                    PersistenceService plain = TestDatabase.await(PersistenceService.start(vertx, sec));
+                    PersistenceService fenced = TestDatabase.await(PersistenceService.start(vertx,
+                            sec.copy().put("spill_dir", spill.resolve("g" + bs).toString())));
+                    TestDatabase.await(fenced.raiseFence(UUID.randomUUID(), 1, "bench"));
+                    drainRate(plain, 40_000); // warm-up
+                    drainRate(fenced, 40_000);
+                    for (int i = 0; i < rounds; i++) {
+                        report.add("batch_size " + bs + " plain  " + drainRate(plain, 40_000));
+                        report.add("batch_size " + bs + " fenced " + drainRate(fenced, 40_000));
+                    }
+                    TestDatabase.await(plain.stop());
+                    TestDatabase.await(fenced.stop());
+                }
+                return;
+            }
             if (Boolean.getBoolean("bench.lagOnly")) {
                 PersistenceService only = TestDatabase.await(PersistenceService.start(vertx, section));
                 report.add(drainRate(only, 40_000));

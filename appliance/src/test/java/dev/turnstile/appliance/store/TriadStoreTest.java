@@ -249,6 +249,7 @@ class TriadStoreTest extends PostgresStoreTestBase {
     void a_new_leader_resumes_the_write_behind_without_duplicates_or_gaps() throws Exception {
         startTriad("t1", "60s"); // the store writes only when flushed (or 2000 events wait)
         int old = leader();
+        long oldTerm = triad(old).getLong("resumed_term");
         List<TurnstileClient> cs = List.of(client("c1"), client("c2"), client("c3"));
         cycles(cs, 4);
         settled();
@@ -276,6 +277,12 @@ class TriadStoreTest extends PostgresStoreTestBase {
         assertEquals(journalId.toString(), resume.getString("journal_id"));
         assertFalse(resume.getBoolean("gap"), resume.encode());
         assertTrue(resume.getLong("events_written_from_buffer") >= unwritten, resume.encode());
+        // the fence: raised to the term the new leader resumed in, above the old leader's; nothing was fenced
+        long newTerm = triad(next).getLong("resumed_term");
+        assertTrue(newTerm > oldTerm, "term " + newTerm + " after " + oldTerm);
+        assertEquals(newTerm, resume.getLong("term"));
+        assertEquals(newTerm, db.count("SELECT term FROM triad_fence WHERE journal_id = $1", journalId));
+        assertEquals(0, appliances[next].storeStatus().getLong("fenced_events"));
 
         cycles(cs, 2); // clients reclaim on the new leader and go on
         settled();

@@ -9,7 +9,7 @@ import java.util.UUID;
  * One event as one line of JSON, for the spill file and the parked-events file. Readable by an
  * admin with {@code jq}; the field names are short because a spill file may hold millions of lines.
  *
- * <pre>{"run":"…","seq":42,"enq":1795…,"kind":"CHECKOUT","at":1795…,"lease":"…","ent":"ent-cad",
+ * <pre>{"run":"…","seq":42,"enq":1795…,["by":"…","fence":"…","term":7,]"kind":"CHECKOUT","at":1795…,"lease":"…","ent":"ent-cad",
  *  "prod":"cad-pro","sess":7,"client":"c1","hw":"hw1","qty":1,"reason":"ok","used":1,"high":1}</pre>
  */
 final class EventCodec {
@@ -32,6 +32,9 @@ final class EventCodec {
                 .append(",\"enq\":").append(q.enqueuedAtMs);
         if (q.queuedBy != null) {
             sb.append(",\"by\":\"").append(q.queuedBy).append('"'); // triad: keyed by the journal id
+        }
+        if (q.fence != null) { // triad: the fence and the term of the leadership that queued it
+            sb.append(",\"fence\":\"").append(q.fence).append("\",\"term\":").append(q.term);
         }
         sb
                 .append(",\"kind\":\"").append(e.kind().name()).append('"')
@@ -95,6 +98,11 @@ final class EventCodec {
             QueuedEvent q = new QueuedEvent(e, o.getLong("enq"), UUID.fromString(o.getString("run")), o.getLong("seq"));
             String by = o.getString("by");
             q.queuedBy = by == null ? null : UUID.fromString(by);
+            String fence = o.getString("fence");
+            if (fence != null) {
+                q.fence = UUID.fromString(fence);
+                q.term = o.getLong("term", 0L);
+            }
             return q;
         } catch (RuntimeException ex) {
             throw new IllegalArgumentException("not a spilled event: " + ex.getMessage(), ex);

@@ -78,7 +78,24 @@ public final class PgPersistenceService implements PersistenceService {
     final LongAdder writeFailures = new LongAdder();
 
     final ConcurrentLinkedQueue<Barrier> barriers = new ConcurrentLinkedQueue<>();
-    final AtomicReference<List<Entitlement>> entitlementsToWrite = new AtomicReference<>();
+    final AtomicReference<Entitlements> entitlementsToWrite = new AtomicReference<>();
+
+    // ---- triad fencing (see raiseFence): null outside a triad, and in a triad member that never resumed ----
+    /** The fence every event, entitlement write and reconcile of this store is stamped with from now on. */
+    volatile Fence fence;
+    /** The highest term this store has seen stored in {@code triad_fence} (0: none). */
+    volatile long fenceSeenTerm;
+    final LongAdder fencedBatches = new LongAdder();
+    final LongAdder fencedEvents = new LongAdder();
+    final LongAdder fencedSpillJournalOnly = new LongAdder();
+
+    /** triad: the journal id whose fence guards the writes, and the Raft term the writer resumed in. */
+    record Fence(UUID journalId, long term) {
+    }
+
+    /** Entitlements waiting to be written, with the fence they were recorded under (null outside a triad). */
+    record Entitlements(List<Entitlement> list, Fence fence) {
+    }
 
     final SpillStore spill;
     private final StoreWriter writer;
@@ -186,7 +203,13 @@ public final class PgPersistenceService implements PersistenceService {
                     + "dropped so far in status.dropped_events)", depth, event);
             return;
         }
-        queue.offer(new QueuedEvent(event, System.currentTimeMillis()));
+        QueuedEvent q = new QueuedEvent(event, System.currentTimeMillis());
+        Fence f = fence;
+        if (f != null) {
+            q.fence = f.journalId();
+            q.term = f.term();
+        }
+        queue.offer(q);
         if (writerWaiting && depth >= kickThreshold) {
             writerWaiting = false;
             LockSupport.unpark(writerThread);
@@ -214,6 +237,11 @@ public final class PgPersistenceService implements PersistenceService {
         }
         QueuedEvent q = new QueuedEvent(event, System.currentTimeMillis(), keyId, seq);
         q.queuedBy = runId;
+        Fence f = fence;
+        if (f != null) {
+            q.fence = f.journalId();
+            q.term = f.term();
+        }
         queue.offer(q);
         if (writerWaiting && depth >= kickThreshold) {
             writerWaiting = false;
@@ -229,7 +257,18 @@ public final class PgPersistenceService implements PersistenceService {
     @Override
     public Future<Integer> reconcileLeases(List<LeaseView> live, long nowMs) {
         List<LeaseView> copy = List.copyOf(live);
-        return barrier(() -> writer.reconcile(copy, nowMs));
+        Fence f = fence;
+        return barrier(() -> writer.reconcile(copy, nowMs, f));
+    }
+
+    @Override
+    public Future<Long> raiseFence(UUID journalId, long term, String member) {
+        return barrier(() -> writer.raiseFence(journalId, term, member));
+    }
+
+    @Override
+    public long fencedEvents() {
+        return fencedEvents.sum();
     }
 
     /** Runs {@code action} on the writer thread once everything journaled before this call is written. */
@@ -274,7 +313,7 @@ public final class PgPersistenceService implements PersistenceService {
 
     @Override
     public void recordEntitlements(Collection<Entitlement> current) {
-        entitlementsToWrite.set(List.copyOf(current));
+        entitlementsToWrite.set(new Entitlements(List.copyOf(current), fence));
         wakeWriter();
     }
 
@@ -379,6 +418,15 @@ public final class PgPersistenceService implements PersistenceService {
         }
         if (lastError != null) {
             o.put("last_error", lastError).put("last_error_at", Instant.ofEpochMilli(lastErrorAtMs).toString());
+        }
+        Fence f = fence;
+        if (f != null || fencedEvents.sum() > 0 || fencedBatches.sum() > 0 || fencedSpillJournalOnly.sum() > 0) {
+            o.put("fence_journal_id", f == null ? null : f.journalId().toString())
+                    .put("fence_term", f == null ? null : f.term())
+                    .put("fence_seen_term", fenceSeenTerm)
+                    .put("fenced_batches", fencedBatches.sum())
+                    .put("fenced_events", fencedEvents.sum())
+                    .put("fenced_spill_events_journal_only", fencedSpillJournalOnly.sum());
         }
         if (lateEvents.sum() > 0) {
             o.put("events_after_stop", lateEvents.sum());

@@ -20,6 +20,14 @@ final class QueuedEvent {
      * the spill's accounting of this run's events; null when {@link #runId} is the run that queued it.
      */
     UUID queuedBy;
+    /**
+     * triad: the journal id whose fence ({@code triad_fence}) guards this event, and the Raft term its writer resumed
+     * in (see {@link dev.turnstile.appliance.store.PersistenceService#raiseFence}); null / 0 outside a triad.
+     */
+    UUID fence;
+    long term;
+    /** Already counted as fenced (dropped, or written to the journal only), so a retry does not count it again. */
+    boolean fencedCounted;
 
     QueuedEvent(LedgerEvent event, long enqueuedAtMs) {
         this.event = event;

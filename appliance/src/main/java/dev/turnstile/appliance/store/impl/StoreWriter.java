@@ -5,6 +5,7 @@ import static dev.turnstile.appliance.store.impl.PgPersistenceService.LOG;
 import dev.turnstile.appliance.seat.Entitlement;
 import dev.turnstile.appliance.seat.LeaseState;
 import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.store.FencedException;
 import dev.turnstile.appliance.store.MigrationException;
 import dev.turnstile.appliance.store.StoreConfig;
 import dev.turnstile.appliance.store.StoreConfig.WriteMode;
@@ -12,6 +13,7 @@ import dev.turnstile.appliance.store.impl.PgFailures.Kind;
 import io.vertx.core.Future;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
@@ -21,9 +23,12 @@ import io.vertx.sqlclient.Tuple;
 import java.io.IOException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -81,6 +86,9 @@ final class StoreWriter implements Runnable {
     private long outageStartedMs;
     private boolean spillAnnounced;
     private boolean loopEntered;
+    /** triad: the highest term seen in {@code triad_fence} per journal id; an event stamped below it is stale. */
+    private final Map<UUID, Long> knownFence = new HashMap<>();
+    private boolean spillJournalOnlyAnnounced;
 
     StoreWriter(PgPersistenceService s) {
         this.s = s;
@@ -249,7 +257,7 @@ final class StoreWriter implements Runnable {
                     spillChunk = s.spill.readChunk(c.batchSize());
                     spillOldestEnqMs = spillChunk.isEmpty() ? Long.MAX_VALUE : spillChunk.get(0).enqueuedAtMs;
                 }
-                if (!spillChunk.isEmpty() && !writeBatch(spillChunk)) {
+                if (!spillChunk.isEmpty() && !writeBatch(spillChunk, true)) {
                     return false;
                 }
                 int mine = 0;
@@ -289,7 +297,7 @@ final class StoreWriter implements Runnable {
                 return false;
             }
         }
-        if (!writeBatch(pending)) {
+        if (!writeBatch(pending, false)) {
             return false;
         }
         s.done += pending.size();
@@ -300,11 +308,19 @@ final class StoreWriter implements Runnable {
         return true;
     }
 
-    /** Takes up to {@code max} events off the queue, giving each its event key. */
+    /**
+     * Takes up to {@code max} events off the queue, giving each its event key. triad: an event stamped with a term
+     * the fence has passed is dropped here (counted in {@code fenced_events}; see {@link #fenced}).
+     */
     private void drain(List<QueuedEvent> into, int max) {
         int n = 0;
+        int stale = 0;
         QueuedEvent q;
         while (n < max && (q = s.queue.poll()) != null) {
+            if (q.fence != null && isStale(q)) {
+                stale++;
+                continue;
+            }
             if (q.runId == null) { // triad events arrive keyed
                 q.runId = s.runId;
                 q.seq = ++nextSeq;
@@ -312,28 +328,66 @@ final class StoreWriter implements Runnable {
             into.add(q);
             n++;
         }
-        s.taken += n;
+        s.taken += n + stale;
+        if (stale > 0) {
+            s.done += stale;
+            s.fencedEvents.add(stale);
+            LOG.debug("store: dropped {} more event(s) of a fenced term", stale);
+        }
+    }
+
+    /** triad: stamped with a term below the highest the fence of its journal is known to hold. */
+    private boolean isStale(QueuedEvent q) {
+        Long known = knownFence.get(q.fence);
+        return known != null && q.term < known;
     }
 
     /**
-     * Writes one batch in one transaction. Returns true when every event is written or parked; false
+     * Writes one batch in one transaction. Returns true when every event is written, parked or fenced; false
      * when Postgres failed (the caller keeps the batch and retries it, unchanged, later).
+     *
+     * <p>triad: a batch holding events stamped with a fence ({@link QueuedEvent#fence}) runs
+     * {@code triad_fence_check(journal, lowest term)} first in its transaction, pipelined with the rest; a refusal
+     * (SQLSTATE TF001) aborts the transaction and the batch is settled by {@link #fenced}.
      */
-    private boolean writeBatch(List<QueuedEvent> batch) {
+    private boolean writeBatch(List<QueuedEvent> batch, boolean fromSpill) {
+        Map<UUID, Long> checks = null;
+        for (QueuedEvent q : batch) {
+            if (q.fence != null) {
+                if (checks == null) {
+                    checks = new HashMap<>(2);
+                }
+                checks.merge(q.fence, q.term, Math::min);
+            } else if (fromSpill && q.queuedBy != null) {
+                return settleStale(batch, fromSpill); // keyed by a version before fencing: journal only
+            }
+        }
+        if (checks != null && !knownFence.isEmpty()) {
+            for (Map.Entry<UUID, Long> ch : checks.entrySet()) {
+                Long known = knownFence.get(ch.getKey());
+                if (known != null && ch.getValue() < known) {
+                    return settleStale(batch, fromSpill);
+                }
+            }
+        }
         long tp0 = System.nanoTime();
         BatchPlan plan = BatchPlan.of(batch, c.snapshotIntervalMs());
         long tp1 = System.nanoTime();
+        Map<UUID, Long> fenceChecks = checks;
         try {
-            Await.await(pool.withTransaction(conn -> statements(conn, plan)), c.writeTimeoutMs());
+            Await.await(pool.withTransaction(conn -> statements(conn, plan, fenceChecks)), c.writeTimeoutMs());
             if (LOG.isDebugEnabled()) {
                 LOG.debug("store: wrote {} events in {} us (plan {} us)", batch.size(),
                         (System.nanoTime() - tp1) / 1000, (tp1 - tp0) / 1000);
             }
         } catch (Exception e) {
+            if (fenceChecks != null && isFenceRefusal(e)) {
+                return fenced(batch, fromSpill, fenceChecks);
+            }
             s.writeFailures.increment();
             Kind kind = PgFailures.classify(e);
             if (kind == Kind.DATA) {
-                return parkOrSplit(batch, e);
+                return parkOrSplit(batch, e, fromSpill);
             }
             writeFailed(e, kind);
             return false;
@@ -348,8 +402,13 @@ final class StoreWriter implements Runnable {
     }
 
     /** The batch's statements, sent together (pipelined on the connection), inside the caller's transaction. */
-    private static Future<Void> statements(SqlConnection conn, BatchPlan plan) {
-        List<Future<?>> all = new ArrayList<>(4);
+    private static Future<Void> statements(SqlConnection conn, BatchPlan plan, Map<UUID, Long> fenceChecks) {
+        List<Future<?>> all = new ArrayList<>(5);
+        if (fenceChecks != null) { // first: a refusal aborts the transaction before anything else runs
+            for (Map.Entry<UUID, Long> ch : fenceChecks.entrySet()) {
+                all.add(conn.preparedQuery(FENCE_CHECK).execute(Tuple.of(ch.getKey(), ch.getValue())));
+            }
+        }
         send(all, conn, BatchPlan.INSERT_JOURNAL, plan.journal);
         send(all, conn, BatchPlan.UPSERT_LEASE, plan.leaseUpserts);
         send(all, conn, BatchPlan.UPDATE_LEASE, plan.leaseUpdates);
@@ -370,8 +429,230 @@ final class StoreWriter implements Runnable {
         return before.compose(v -> conn.preparedQuery(sql).executeBatch(rows));
     }
 
+    // ------------------------------------------------------------------ triad fencing
+
+    static final String FENCE_CHECK = "SELECT triad_fence_check($1, $2)";
+    static final String RAISE_FENCE = """
+            INSERT INTO triad_fence AS f (journal_id, term, raised_by, raised_at) VALUES ($1, $2, $3, now())
+            ON CONFLICT (journal_id) DO UPDATE SET
+                term = GREATEST(f.term, EXCLUDED.term),
+                raised_by = CASE WHEN EXCLUDED.term > f.term THEN EXCLUDED.raised_by ELSE f.raised_by END,
+                raised_at = CASE WHEN EXCLUDED.term > f.term THEN EXCLUDED.raised_at ELSE f.raised_at END
+            RETURNING term""";
+    static final String READ_FENCE = "SELECT journal_id, term, raised_by FROM triad_fence WHERE journal_id = ANY($1)";
+    /** The SQLSTATE {@code triad_fence_check} raises (V101__triad_fence.sql). */
+    static final String FENCE_SQLSTATE = "TF001";
+
+    static boolean isFenceRefusal(Throwable t) {
+        return PgFailures.unwrap(t) instanceof PgException pg && FENCE_SQLSTATE.equals(pg.getSqlState());
+    }
+
+    /** The stored term a refusal reports (its DETAIL), else {@code fallback}. */
+    private static long storedTermOf(Throwable t, long fallback) {
+        if (PgFailures.unwrap(t) instanceof PgException pg && pg.getDetail() != null) {
+            try {
+                return Long.parseLong(pg.getDetail().trim());
+            } catch (NumberFormatException ignored) {
+                // not ours
+            }
+        }
+        return fallback;
+    }
+
+    private void noteFence(UUID journalId, long stored) {
+        knownFence.merge(journalId, stored, Math::max);
+        if (stored > s.fenceSeenTerm) {
+            s.fenceSeenTerm = stored;
+        }
+    }
+
+    /** Checks the fence first, inside the caller's transaction (a no-op outside a triad). */
+    private static Future<Void> fenceFirst(SqlConnection conn, PgPersistenceService.Fence f) {
+        if (f == null) {
+            return Future.succeededFuture();
+        }
+        return conn.preparedQuery(FENCE_CHECK).execute(Tuple.of(f.journalId(), f.term())).mapEmpty();
+    }
+
+    /** Stale: stamped below the known fence; from the spill also a keyed row of a version before fencing. */
+    private boolean staleFor(QueuedEvent q, boolean fromSpill) {
+        return q.fence != null ? isStale(q) : fromSpill && q.queuedBy != null;
+    }
+
+    /**
+     * The fence refused {@code batch}: reads the stored terms, then settles the batch ({@link #settleStale}). The
+     * first refusal at a new term also drops every stale event still queued, and says so in one WARN.
+     */
+    private boolean fenced(List<QueuedEvent> batch, boolean fromSpill, Map<UUID, Long> checks) {
+        List<String> by = new ArrayList<>(1);
+        boolean newTerm = false;
+        long stored = 0;
+        try {
+            RowSet<Row> rows = Await.await(pool.preparedQuery(READ_FENCE)
+                    .execute(Tuple.of(checks.keySet().toArray(new UUID[0]))), c.writeTimeoutMs());
+            for (Row r : rows) {
+                UUID id = r.getUUID("journal_id");
+                long t = r.getLong("term");
+                Long prev = knownFence.get(id);
+                if (prev == null || t > prev) {
+                    newTerm = true;
+                }
+                noteFence(id, t);
+                stored = Math.max(stored, t);
+                by.add(r.getString("raised_by"));
+            }
+        } catch (Exception e) {
+            s.writeFailures.increment();
+            writeFailed(e, PgFailures.classify(e));
+            return false;
+        }
+        int staleInBatch = 0;
+        for (QueuedEvent q : batch) {
+            if (staleFor(q, fromSpill)) {
+                staleInBatch++;
+            }
+        }
+        if (staleInBatch == 0) { // the row changed under us (deleted?): retry the batch later
+            noteError("triad fence refused a batch but the stored term (" + stored + ") does not exceed its terms");
+            LOG.warn("store: {}; retrying", s.lastError);
+            return false;
+        }
+        long writerTerm = checks.values().stream().mapToLong(Long::longValue).min().orElse(0);
+        if (!fromSpill && newTerm) {
+            long purged = purgeQueue();
+            LOG.warn("store: FENCED: this member's writes to the triad journal as leader of term {} are refused: "
+                    + "the fence in Postgres is at term {} (raised by {}), a newer leader has resumed the write-behind. "
+                    + "Dropped {} event(s) (the {} of this batch and {} still queued); they belong to the new leader, "
+                    + "which writes them from its own buffer. Store status: fenced_batches, fenced_events",
+                    writerTerm, stored, by.isEmpty() ? "?" : String.join(", ", by), staleInBatch + purged,
+                    staleInBatch, purged);
+        }
+        return settleStale(batch, fromSpill);
+    }
+
+    /** Drops every queued event stamped below the known fence (they would be refused one batch at a time). */
+    private long purgeQueue() {
+        long removed = 0;
+        for (Iterator<QueuedEvent> it = s.queue.iterator(); it.hasNext(); ) {
+            QueuedEvent q = it.next();
+            if (q.fence != null && isStale(q)) {
+                it.remove();
+                removed++;
+            }
+        }
+        if (removed > 0) {
+            s.taken += removed;
+            s.done += removed;
+            s.fencedEvents.add(removed);
+        }
+        return removed;
+    }
+
+    /**
+     * Settles the stale events of {@code batch} and writes the rest. From memory, stale events are dropped (counted in
+     * {@code fenced_events}, one {@code fenced_batches}). From the spill (a run of this member that was leader in an
+     * older term, e.g. before a crash), they are written to {@code usage_journal} only: a journal row's key and content
+     * come from the replicated log, so it is right whoever writes it (ON CONFLICT DO NOTHING), and the spill may be
+     * the only copy left of events the new leader no longer holds; their lease, heartbeat and pool-snapshot effects
+     * are not written, so the {@code leases} table is never set back.
+     */
+    private boolean settleStale(List<QueuedEvent> batch, boolean fromSpill) {
+        List<QueuedEvent> stale = new ArrayList<>();
+        List<QueuedEvent> rest = new ArrayList<>();
+        for (QueuedEvent q : batch) {
+            (staleFor(q, fromSpill) ? stale : rest).add(q);
+        }
+        int newly = 0;
+        if (fromSpill) {
+            if (!stale.isEmpty() && !writeJournalOnly(stale)) {
+                return false;
+            }
+            for (QueuedEvent q : stale) {
+                if (!q.fencedCounted) {
+                    q.fencedCounted = true;
+                    newly++;
+                }
+            }
+            s.fencedSpillJournalOnly.add(newly);
+            if (newly > 0 && !spillJournalOnlyAnnounced) {
+                spillJournalOnlyAnnounced = true;
+                LOG.warn("store: the spill holds triad events of an older leadership (term below the fence in "
+                        + "Postgres, or written before fencing existed): they are written to usage_journal only, not "
+                        + "to leases or pool_snapshots, so a newer leader's lease rows are not set back (store status: "
+                        + "fenced_spill_events_journal_only)");
+            }
+        } else {
+            for (QueuedEvent q : stale) {
+                if (!q.fencedCounted) {
+                    q.fencedCounted = true;
+                    newly++;
+                }
+            }
+            if (newly > 0) {
+                s.fencedEvents.add(newly);
+                s.fencedBatches.increment();
+            }
+        }
+        return rest.isEmpty() || writeBatch(rest, fromSpill);
+    }
+
+    /** The journal rows of {@code events} only, in one transaction (keyed: ON CONFLICT DO NOTHING). */
+    private boolean writeJournalOnly(List<QueuedEvent> events) {
+        BatchPlan plan = BatchPlan.of(events, c.snapshotIntervalMs());
+        if (plan.journal.isEmpty()) {
+            return true;
+        }
+        try {
+            Await.await(pool.withTransaction(conn -> conn.preparedQuery(BatchPlan.INSERT_JOURNAL)
+                    .execute(plan.journal.toTuple()).mapEmpty()), c.writeTimeoutMs());
+        } catch (Exception e) {
+            s.writeFailures.increment();
+            Kind kind = PgFailures.classify(e);
+            if (kind == Kind.DATA && events.size() > 1) {
+                for (QueuedEvent q : events) {
+                    if (!writeJournalOnly(List.of(q))) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            if (kind == Kind.DATA) {
+                try {
+                    s.spill.park(events.get(0), PgFailures.describe(e));
+                } catch (IOException io) {
+                    LOG.error("store: Postgres refused event {} ({}) and it cannot be parked: {}", events.get(0),
+                            PgFailures.describe(e), EventCodec.encode(events.get(0)));
+                }
+                return true;
+            }
+            writeFailed(e, kind);
+            return false;
+        }
+        s.journalRows.add(plan.journal.size());
+        s.lastBatchAtMs = now();
+        return true;
+    }
+
+    /**
+     * triad: raises the fence of {@code journalId} to {@code term} (never lowers it); stamps this store's later writes
+     * with it. Runs on this thread (a barrier), in its own transaction, committed before the caller goes on.
+     */
+    Object raiseFence(UUID journalId, long term, String member) throws Exception {
+        RowSet<Row> rows = Await.await(pool.preparedQuery(RAISE_FENCE)
+                .execute(Tuple.of(journalId, term, member + " (term " + term + ")")), c.writeTimeoutMs());
+        long stored = rows.iterator().next().getLong(0);
+        noteFence(journalId, stored);
+        if (stored > term) {
+            throw new FencedException(journalId, stored, term);
+        }
+        s.fence = new PgPersistenceService.Fence(journalId, term);
+        LOG.info("store: triad fence of journal {} raised to term {} by {}: writes of older terms are refused from now on",
+                journalId, term, member);
+        return stored;
+    }
+
     /** Postgres refused a row for its content: find it by writing the events one by one, park it, keep the rest. */
-    private boolean parkOrSplit(List<QueuedEvent> batch, Exception e) {
+    private boolean parkOrSplit(List<QueuedEvent> batch, Exception e, boolean fromSpill) {
         String why = PgFailures.describe(e);
         if (batch.size() == 1) {
             QueuedEvent q = batch.get(0);
@@ -389,7 +670,7 @@ final class StoreWriter implements Runnable {
         LOG.warn("store: Postgres refused a batch of {} events ({}); writing them one by one to find the "
                 + "refused ones", batch.size(), why);
         for (QueuedEvent q : batch) {
-            if (!writeBatch(List.of(q))) {
+            if (!writeBatch(List.of(q), fromSpill)) {
                 return false; // lost the connection meanwhile: the whole batch is retried (rows are keyed)
             }
         }
@@ -397,7 +678,14 @@ final class StoreWriter implements Runnable {
     }
 
     private boolean writeEntitlements() {
-        List<Entitlement> ents = s.entitlementsToWrite.get();
+        PgPersistenceService.Entitlements pend = s.entitlementsToWrite.get();
+        List<Entitlement> ents = pend.list();
+        PgPersistenceService.Fence f = pend.fence();
+        Long known = f == null ? null : knownFence.get(f.journalId());
+        if (known != null && f.term() < known) {
+            fencedEntitlements(pend, known);
+            return true;
+        }
         OffsetDateTime now = BatchPlan.time(now());
         List<Tuple> rows = new ArrayList<>();
         String[] ids = new String[ents.size()];
@@ -415,22 +703,36 @@ final class StoreWriter implements Runnable {
                     .addValue(now));
         }
         try {
-            Await.await(pool.withTransaction(conn -> batch(Future.succeededFuture(), conn, UPSERT_ENTITLEMENT, rows)
+            Await.await(pool.withTransaction(conn -> batch(fenceFirst(conn, f), conn, UPSERT_ENTITLEMENT, rows)
                     .compose(v -> conn.preparedQuery(REMOVE_OTHER_ENTITLEMENTS).execute(Tuple.of(ids, now)))
                     .mapEmpty()), c.writeTimeoutMs());
         } catch (Exception e) {
+            if (f != null && isFenceRefusal(e)) {
+                long stored = storedTermOf(e, f.term() + 1);
+                noteFence(f.journalId(), stored);
+                fencedEntitlements(pend, stored);
+                return true;
+            }
             Kind kind = PgFailures.classify(e);
             if (kind == Kind.DATA) {
                 LOG.error("store: Postgres refused the entitlements ({}); they are not recorded",
                         PgFailures.describe(e));
-                s.entitlementsToWrite.compareAndSet(ents, null);
+                s.entitlementsToWrite.compareAndSet(pend, null);
                 return true;
             }
             writeFailed(e, kind);
             return false;
         }
-        s.entitlementsToWrite.compareAndSet(ents, null);
+        s.entitlementsToWrite.compareAndSet(pend, null);
         return true;
+    }
+
+    private void fencedEntitlements(PgPersistenceService.Entitlements pend, long stored) {
+        s.entitlementsToWrite.compareAndSet(pend, null);
+        s.fencedBatches.increment();
+        LOG.warn("store: FENCED: the entitlements recorded as leader of term {} are not written: the fence of journal "
+                + "{} is at term {} (the newer leader records the replicated ledger's entitlements itself)",
+                pend.fence().term(), pend.fence().journalId(), stored);
     }
 
     // ------------------------------------------------------------------ spilling
@@ -624,7 +926,12 @@ final class StoreWriter implements Runnable {
     }
 
     /** triad: the leases table made to match the replicated ledger's live leases (see PersistenceService). */
-    Object reconcile(List<LeaseView> live, long nowMs) throws Exception {
+    Object reconcile(List<LeaseView> live, long nowMs, PgPersistenceService.Fence f) throws Exception {
+        Long known = f == null ? null : knownFence.get(f.journalId());
+        if (known != null && f.term() < known) {
+            s.fencedBatches.increment();
+            throw new FencedException(f.journalId(), known, f.term());
+        }
         int n = live.size();
         java.util.UUID[] ids = new java.util.UUID[n];
         String[] ents = new String[n];
@@ -649,11 +956,23 @@ final class StoreWriter implements Runnable {
             co[i] = l.checkedOutAtMs();
             hb[i] = Math.max(l.checkedOutAtMs(), l.lastHeartbeatMs());
         }
-        RowSet<Row> released = Await.await(pool.withTransaction(conn -> conn.preparedQuery(RECONCILE_LIVE)
-                .execute(Tuple.tuple().addValue(ids).addValue(ents).addValue(prods).addValue(sess).addValue(clients)
-                        .addValue(hws).addValue(remotes).addValue(qty).addValue(co).addValue(hb))
-                .compose(v -> conn.preparedQuery(RECONCILE_RELEASE).execute(Tuple.of(ids, nowMs)))),
-                c.writeTimeoutMs());
+        RowSet<Row> released;
+        try {
+            released = Await.await(pool.withTransaction(conn -> fenceFirst(conn, f)
+                    .compose(x -> conn.preparedQuery(RECONCILE_LIVE).execute(Tuple.tuple().addValue(ids).addValue(ents)
+                            .addValue(prods).addValue(sess).addValue(clients).addValue(hws).addValue(remotes)
+                            .addValue(qty).addValue(co).addValue(hb)))
+                    .compose(v -> conn.preparedQuery(RECONCILE_RELEASE).execute(Tuple.of(ids, nowMs)))),
+                    c.writeTimeoutMs());
+        } catch (Exception e) {
+            if (f != null && isFenceRefusal(e)) {
+                long stored = storedTermOf(e, f.term() + 1);
+                noteFence(f.journalId(), stored);
+                s.fencedBatches.increment();
+                throw new FencedException(f.journalId(), stored, f.term());
+            }
+            throw e;
+        }
         return released.rowCount();
     }
 
@@ -677,6 +996,8 @@ final class StoreWriter implements Runnable {
             } else {
                 try {
                     b.promise.tryComplete(b.action.run());
+                } catch (FencedException e) {
+                    b.promise.tryFail(e);
                 } catch (Exception e) {
                     b.promise.tryFail(new IllegalStateException("reading from Postgres failed: "
                             + PgFailures.describe(e), e));
@@ -729,7 +1050,7 @@ final class StoreWriter implements Runnable {
         if (!s.queue.isEmpty() || !pending.isEmpty()) {
             if (s.connected && pending.isEmpty()) {
                 drain(pending, Integer.MAX_VALUE);
-                if (writeBatch(pending)) {
+                if (writeBatch(pending, false)) {
                     s.done += pending.size();
                     pending.clear();
                 }
