@@ -1150,9 +1150,11 @@ public final class TurnstileClientImpl implements TurnstileClient {
             f.complete(null);
             return;
         }
+        h.checkingIn = true;
         send(c, new Message.Checkin(id), requestTimeoutMs, new Responder() {
             @Override
             public void onResponse(Envelope e) {
+                h.checkingIn = false;
                 if (e.message() instanceof Message.CheckedIn) {
                     forget(h, null);
                     f.complete(null);
@@ -1170,8 +1172,10 @@ public final class TurnstileClientImpl implements TurnstileClient {
 
             @Override
             public void onFailure(TurnstileException e) {
+                h.checkingIn = false;
                 if (e.kind() == Kind.CONNECTION) {
-                    forget(h, "the connection was lost during the checkin; the server frees it");
+                    returning.put(id, h); // the server may not have seen it: give it back on the next session
+                    forget(h, "the connection was lost during the checkin; it is given back on the next session");
                     f.complete(null);
                 } else {
                     f.completeExceptionally(e);
@@ -1337,7 +1341,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
         List<UUID> ids = new ArrayList<>();
         if (!leaseHeartbeatsPaused) {
             for (Held h : held.values()) {
-                if (!h.restoring) {
+                if (!h.restoring && !h.checkingIn) {
                     ids.add(h.lease.id());
                 }
             }
@@ -1395,8 +1399,8 @@ public final class TurnstileClientImpl implements TurnstileClient {
         for (LeaseStatus s : r.results()) {
             UUID id = s.leaseId();
             Held h = held.get(id);
-            if (h == null || h.restoring) {
-                continue; // checked in or lost meanwhile
+            if (h == null || h.restoring || h.checkingIn) {
+                continue; // checked in (or being checked in) or lost meanwhile
             }
             if (s.ok()) {
                 try {
@@ -1478,6 +1482,8 @@ public final class TurnstileClientImpl implements TurnstileClient {
         String server;
         boolean restoring;
         int reclaimRetries;
+        /** A CHECKIN is on its way: not heartbeated, and a heartbeat answer about it means nothing now. */
+        boolean checkingIn;
 
         Held(Lease lease, String server, boolean restoring) {
             this.lease = lease;
