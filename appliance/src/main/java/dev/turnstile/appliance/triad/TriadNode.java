@@ -120,7 +120,7 @@ public final class TriadNode implements AutoCloseable {
                 + "  <MFC max_credits=\"2M\" min_threshold=\"0.4\"/>\n"
                 + "  <FRAG4 frag_size=\"60K\"/>\n"
                 + "  <raft.ELECTION2 vote_timeout=\"300\"/>\n"
-                + "  <raft.RAFT members=\"" + ids + "\" raft_id=\"" + c.self() + "\" log_dir=\"" + logDir + "\""
+                + "  <dev.turnstile.appliance.triad.CatchUpRaft members=\"" + ids + "\" raft_id=\"" + c.self() + "\" log_dir=\"" + logDir + "\""
                 + " log_prefix=\"turnstile-" + c.self() + "\" log_class=\"org.jgroups.protocols.raft.FileBasedLog\""
                 + " max_log_size=\"" + c.maxLogBytes() + "\" resend_interval=\"200\" log_use_fsync=\"" + c.fsync() + "\""
                 + "/>\n"
