@@ -220,6 +220,7 @@ final class TriadChaos {
         int moved = 0;
         int lostJustified = 0;
         int released = 0;
+        int lostInFlight = 0;
         int noLeader = 0;
         int notCaughtUp = 0;
         long grants = 0;
@@ -233,6 +234,7 @@ final class TriadChaos {
             moved += o.result.movedToAnotherServer;
             lostJustified += o.result.lostJustified;
             released += o.result.releasedDuringOutage;
+            lostInFlight += o.result.lostWhileCheckinInFlight;
             noLeader += o.leaderBack ? 0 : 1;
             notCaughtUp += o.caughtUp ? 0 : 1;
             grants += o.grants;
@@ -249,6 +251,8 @@ final class TriadChaos {
                         + " kept or lost; moved to another member %d), lost with a justified reason=%d, checked in by"
                         + " the application during the outage=%d%n", held, kept, decided == 0 ? 100.0 : 100.0 * kept / decided,
                 moved, lostJustified, released));
+        sb.append(String.format("SUMMARY leases the SDK reported lost (leaseIdNotFound) after the application had sent"
+                + " their CHECKIN (a heartbeat sent after the CHECKIN; not a loss)=%d%n", lostInFlight));
         sb.append(String.format("SUMMARY schedules without a leader within 20 s after the heal=%d, members not caught"
                 + " up within 20 s=%d%n", noLeader, notCaughtUp));
         for (Map.Entry<Fault, List<Long>> e : failovers.entrySet()) {
@@ -274,14 +278,31 @@ final class TriadChaos {
         List<Outcome> outs = new ArrayList<>();
         long start = System.nanoTime();
         int violations = 0;
+        int errors = 0;
         try (TriadProcessCluster cluster = startCluster(dir)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(cluster::close)); // SIGTERM (timeout) kills the members too
             TriadChaos chaos = new TriadChaos(cluster);
-            for (int n = 0; n < schedules; n++) {
+            int consecutiveErrors = 0;
+            for (int n = 0; n < schedules && consecutiveErrors < 3; n++) {
                 if (System.nanoTime() - start > TimeUnit.MILLISECONDS.toNanos(budgetMs)) {
                     System.out.printf("time budget of %d s spent after %d schedules; stopping%n", budgetMs / 1000, n);
                     break;
                 }
-                Outcome o = chaos.runSchedule(n, firstSeed + n);
+                Outcome o;
+                try {
+                    o = chaos.runSchedule(n, firstSeed + n);
+                    consecutiveErrors = 0;
+                } catch (Exception | AssertionError e) {
+                    errors++;
+                    consecutiveErrors++;
+                    System.out.printf("schedule %d seed=%d ERROR %s%n", n, firstSeed + n, e);
+                    try {
+                        chaos.heal();
+                    } catch (Exception | AssertionError e2) {
+                        System.out.println("  heal failed: " + e2);
+                    }
+                    continue;
+                }
                 outs.add(o);
                 System.out.println(o.line());
                 for (String v : o.result.violations) {
@@ -294,7 +315,9 @@ final class TriadChaos {
                 System.out.flush();
             }
         }
+        System.out.printf("SUMMARY schedules that could not run (no leader before the fault, a member that did not"
+                + " start) = %d%n", errors);
         System.out.print(summary(outs, (System.nanoTime() - start) / 1_000_000));
-        System.exit(violations > 0 ? 1 : 0);
+        System.exit(violations > 0 ? 1 : errors > 0 ? 2 : 0);
     }
 }
