@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Client load for the triad process tests: {@code n} SDK clients (all three addresses each), one thread each,
- * checking out one seat, holding it 100 to 600 ms while the SDK heartbeats, checking it in, again, until
+ * checking out one seat, holding it 100 to 600 ms (every fourth client: 2 to 6 s, so that some leases outlive the
+ * detection of a paused leader) while the SDK heartbeats, checking it in, again, until
  * {@link #stop}. A refused or failed checkout waits 20 to 80 ms. A checkin is sent once the client has a session
  * (waiting at most 10 s for one), so few seats are left to the reclaim grace. Everything the clients see goes to
  * the {@link TriadChecker}.
@@ -36,7 +37,8 @@ final class TriadLoad implements AutoCloseable {
                     .build();
             clients.add(c);
             Random rnd = new Random(seed * 31 + i);
-            Thread t = new Thread(() -> run(c, rnd), "load-" + id);
+            boolean longHolder = i % 4 == 3; // 2 of 8 hold 2-6 s: their leases outlive a paused leader's detection
+            Thread t = new Thread(() -> run(c, rnd, longHolder), "load-" + id);
             t.setDaemon(true);
             threads.add(t);
         }
@@ -49,7 +51,7 @@ final class TriadLoad implements AutoCloseable {
         return this;
     }
 
-    private void run(TurnstileClient c, Random rnd) {
+    private void run(TurnstileClient c, Random rnd, boolean longHolder) {
         while (!stopping) {
             Lease lease;
             try {
@@ -63,7 +65,8 @@ final class TriadLoad implements AutoCloseable {
                 pause(50);
                 continue;
             }
-            long holdUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100 + rnd.nextInt(500));
+            long holdMs = longHolder ? 2_000 + rnd.nextInt(4_000) : 100 + rnd.nextInt(500);
+            long holdUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(holdMs);
             while (!stopping && System.nanoTime() < holdUntil) {
                 pause(20);
             }
