@@ -251,8 +251,8 @@ final class TriadChaos {
                         + " kept or lost; moved to another member %d), lost with a justified reason=%d, checked in by"
                         + " the application during the outage=%d%n", held, kept, decided == 0 ? 100.0 : 100.0 * kept / decided,
                 moved, lostJustified, released));
-        sb.append(String.format("SUMMARY leases the SDK reported lost (leaseIdNotFound) after the application had sent"
-                + " their CHECKIN (a heartbeat sent after the CHECKIN; not a loss)=%d%n", lostInFlight));
+        sb.append(String.format("SUMMARY leases the SDK reported lost after the application had sent their CHECKIN"
+                + " (already released; not a loss)=%d%n", lostInFlight));
         sb.append(String.format("SUMMARY schedules without a leader within 20 s after the heal=%d, members not caught"
                 + " up within 20 s=%d%n", noLeader, notCaughtUp));
         for (Map.Entry<Fault, List<Long>> e : failovers.entrySet()) {

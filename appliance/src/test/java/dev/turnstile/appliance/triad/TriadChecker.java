@@ -48,7 +48,8 @@ import java.util.function.Function;
  * one of: reclaimed with the same id (a RECLAIM accepted after the disconnect: kept), lost with a reason the
  * schedule justifies (counted separately), or checked in by the application while no session was up (the SDK
  * forgets it, the server frees it after the reclaim grace). Anything else (lost without a justification, or
- * silently gone) is a violation.
+ * silently gone) is a violation. A loss reported after the application had sent the lease's CHECKIN is counted
+ * apart ({@link Result#lostWhileCheckinInFlight}): the application had already released it.
  */
 final class TriadChecker {
     /** One lease as one client saw it. Times: System.nanoTime(). */
@@ -224,11 +225,16 @@ final class TriadChecker {
         }
         // (b) leases held across a failover
         for (LeaseRecord r : all) {
-            if (r.lostAt >= 0 && r.checkinSentAt >= 0 && r.lostAt >= r.checkinSentAt
-                    && r.lostReason == ErrorCode.LEASE_ID_NOT_FOUND) {
-                // The application had sent its CHECKIN; a heartbeat sent after it (the SDK still heartbeats a
-                // lease until CHECKED_IN arrives) was answered leaseIdNotFound and the SDK reported the lease lost.
+            if (r.lostAt >= 0 && r.checkinSentAt >= 0 && r.lostAt >= r.checkinSentAt) {
+                // The application had already sent its CHECKIN: it no longer held the lease when the SDK reported
+                // it lost. Either a heartbeat sent after the CHECKIN was answered leaseIdNotFound (the SDK heartbeats
+                // a lease until CHECKED_IN arrives), or the CHECKIN failed (e.g. noQuorum from a deposed leader), the
+                // SDK kept the lease and its reclaim elsewhere was refused. Counted, not a (b) violation; the losses
+                // with another reason than leaseIdNotFound are listed so that they can be looked at.
                 res.lostWhileCheckinInFlight++;
+                if (r.lostReason != ErrorCode.LEASE_ID_NOT_FOUND) {
+                    res.justifications.add(r.id + ": reported lost (" + r.lostReason + ") after its CHECKIN was sent: " + r);
+                }
                 continue;
             }
             Disconnect crossed = null;
