@@ -83,6 +83,12 @@ public final class TriadNode implements AutoCloseable {
     private volatile long leaderSinceMs;
     private volatile boolean wasLeader;
     private volatile java.util.function.LongPredicate liveSession = id -> false;
+    /**
+     * A gap this long between two duty runs means this member did not run (SIGSTOP, a long GC pause, a stalled
+     * VM): heartbeat deadlines move forward by the gap before anything is expired (see {@link #leaderDuties}).
+     */
+    static final long PAUSE_MS = 1_000;
+    private long lastDutyMs = -1;
     /** The last time this member saw a quorum (or its start): the quorum-loss rule counts from here. */
     private volatile long lastQuorumMs;
 
@@ -134,7 +140,7 @@ public final class TriadNode implements AutoCloseable {
                 + "  <MFC max_credits=\"2M\" min_threshold=\"0.4\"/>\n"
                 + "  <FRAG4 frag_size=\"60K\"/>\n"
                 + "  <raft.ELECTION2 vote_timeout=\"300\"/>\n"
-                + "  <raft.RAFT members=\"" + ids + "\" raft_id=\"" + c.self() + "\" log_dir=\"" + logDir + "\""
+                + "  <dev.turnstile.appliance.triad.CatchUpRaft members=\"" + ids + "\" raft_id=\"" + c.self() + "\" log_dir=\"" + logDir + "\""
                 + " log_prefix=\"turnstile-" + c.self() + "\" log_class=\"org.jgroups.protocols.raft.FileBasedLog\""
                 + " max_log_size=\"" + c.maxLogBytes() + "\" resend_interval=\"200\" log_use_fsync=\"" + c.fsync() + "\""
                 + "/>\n"
@@ -715,6 +721,18 @@ public final class TriadNode implements AutoCloseable {
     /** Runs every {@link #DUTY_INTERVAL_MS} on the duty thread; does anything only on the leader. */
     private void leaderDuties() {
         try {
+            // A paused leader (found by TriadChaos: SIGSTOP for 2.9 s with a 3 s lease timeout) must not expire,
+            // the moment it resumes, leases whose heartbeats arrived on time and wait unread in its socket buffers:
+            // it would revoke leases of clients that did nothing wrong. Time it did not run does not count.
+            long ranAt = clock.getAsLong();
+            long gap = lastDutyMs < 0 ? 0 : ranAt - lastDutyMs;
+            lastDutyMs = ranAt;
+            if (gap > PAUSE_MS && !heartbeatDeadlines.isEmpty()) {
+                long shift = gap - DUTY_INTERVAL_MS;
+                heartbeatDeadlines.replaceAll((id, d) -> d + shift);
+                LOG.warn("triad: {} did not run for {} ms; heartbeat deadlines moved {} ms later", config.self(), gap,
+                        shift);
+            }
             if (raft != null && hasQuorum()) {
                 lastQuorumMs = Math.max(lastQuorumMs, clock.getAsLong());
             }

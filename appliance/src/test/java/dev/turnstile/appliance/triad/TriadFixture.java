@@ -25,6 +25,11 @@ final class TriadFixture implements AutoCloseable {
     final Path dir;
     /** The quorum-loss rule every member started from now on gets. */
     TriadConfig.QuorumLoss quorumLoss = TriadConfig.QuorumLoss.REVOKE;
+    /** The clock every member started from now on gets (a test may move it to simulate a pause). */
+    java.util.function.LongSupplier clock = System::currentTimeMillis;
+    /** The lease timeout and reclaim grace every member started from now on gets. */
+    long leaseTimeoutMs = LEASE_TIMEOUT_MS;
+    long reclaimGraceMs = RECLAIM_GRACE_MS;
 
     TriadFixture(Path dir) throws IOException {
         this.dir = dir;
@@ -53,10 +58,10 @@ final class TriadFixture implements AutoCloseable {
 
     TriadNode start(int i, int maxSeats) throws Exception {
         ledgers[i] = new ConcurrentLedger(LedgerSettings.defaults()
-                .withLeaseTimeoutMs(TriadNode.REPLICATED_LEASE_TIMEOUT_MS).withReclaimGraceMs(RECLAIM_GRACE_MS),
+                .withLeaseTimeoutMs(TriadNode.REPLICATED_LEASE_TIMEOUT_MS).withReclaimGraceMs(reclaimGraceMs),
                 LedgerListener.NONE);
         ledgers[i].upsertEntitlement(entitlement(maxSeats), System.currentTimeMillis());
-        nodes[i] = new TriadNode(config(i), ledgers[i], System::currentTimeMillis, LEASE_TIMEOUT_MS, RECLAIM_GRACE_MS);
+        nodes[i] = new TriadNode(config(i), ledgers[i], clock, leaseTimeoutMs, reclaimGraceMs);
         nodes[i].liveSessions(id -> true);
         return nodes[i].start();
     }

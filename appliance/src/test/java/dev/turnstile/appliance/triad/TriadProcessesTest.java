@@ -7,13 +7,6 @@ import dev.turnstile.client.Lease;
 import dev.turnstile.client.TurnstileClient;
 import dev.turnstile.client.TurnstileException;
 import dev.turnstile.protocol.ErrorCode;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,8 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TriadProcessesTest {
     @TempDir
     Path dir;
-    final Process[] procs = new Process[3];
-    final int[] clientPorts = new int[3];
+    TriadProcessCluster cluster;
     final List<TurnstileClient> clients = new ArrayList<>();
 
     @AfterEach
@@ -42,10 +34,8 @@ class TriadProcessesTest {
         for (TurnstileClient c : clients) {
             c.close();
         }
-        for (Process p : procs) {
-            if (p != null) {
-                p.destroyForcibly();
-            }
+        if (cluster != null) {
+            cluster.close();
         }
     }
 
@@ -54,55 +44,11 @@ class TriadProcessesTest {
     }
 
     void start(int seats) throws Exception {
-        String[] ids = {"a", "b", "c"};
-        JsonArray members = new JsonArray();
-        for (int i = 0; i < 3; i++) {
-            clientPorts[i] = TriadFixture.freePort();
-            members.add(new JsonObject().put("id", ids[i]).put("raft", "127.0.0.1:" + TriadFixture.freePort())
-                    .put("client", "127.0.0.1:" + clientPorts[i]));
-        }
-        for (int i = 0; i < 3; i++) {
-            JsonObject cfg = TriadAppliancesTest.baseConfig("proc-" + ids[i], clientPorts[i]);
-            cfg.getJsonArray("entitlements").getJsonObject(0).getJsonObject("policy").put("max_seats", seats);
-            cfg.put("triad", new JsonObject()
-                    .put("enabled", true).put("self", ids[i]).put("members", members)
-                    .put("state_dir", dir.resolve(ids[i]).toString()));
-            Path file = dir.resolve(ids[i] + ".yaml");
-            Files.writeString(file, cfg.encodePrettily(), StandardCharsets.UTF_8); // JSON is YAML
-            List<String> cmd = new ArrayList<>();
-            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            cmd.add("-Xmx160m");
-            cmd.add("-XX:+UseSerialGC");
-            cmd.add("-cp");
-            cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-            cmd.add("dev.turnstile.appliance.Main");
-            cmd.add("run");
-            cmd.add("--config");
-            cmd.add(file.toString());
-            procs[i] = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(dir.resolve(ids[i] + ".log").toFile()).start();
-        }
-        for (int i = 0; i < 3; i++) {
-            int port = clientPorts[i];
-            TriadAppliancesTest.until("member " + i + " listens", () -> listening(port));
-        }
-    }
-
-    static boolean listening(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        cluster = TriadProcessCluster.start(dir, seats);
     }
 
     TurnstileClient client(String id, TriadAppliancesTest.Events events) {
-        List<String> servers = new ArrayList<>();
-        for (int p : clientPorts) {
-            servers.add("127.0.0.1:" + p);
-        }
-        return client(id, events, servers);
+        return client(id, events, cluster.clientAddresses());
     }
 
     TurnstileClient client(String id, TriadAppliancesTest.Events events, List<String> servers) {
@@ -114,12 +60,7 @@ class TriadProcessesTest {
     }
 
     int indexOf(String server) {
-        for (int i = 0; i < 3; i++) {
-            if (server.endsWith(":" + clientPorts[i])) {
-                return i;
-            }
-        }
-        return -1;
+        return cluster.indexOf(server);
     }
 
     @Test
@@ -142,7 +83,7 @@ class TriadProcessesTest {
         Thread.sleep(500); // let the followers apply it
 
         long killedAt = System.nanoTime();
-        procs[leader].destroyForcibly(); // SIGKILL
+        cluster.kill(leader); // SIGKILL
         TurnstileClient probe = client("p2", new TriadAppliancesTest.Events());
         boolean granted = false;
         for (int attempt = 0; attempt < 200 && !granted; attempt++) {
@@ -162,7 +103,7 @@ class TriadProcessesTest {
 
         // WHEN a second member dies THEN the survivor grants nothing and says noQuorum
         int next = indexOf(probe.session().orElseThrow().server());
-        procs[next].destroyForcibly();
+        cluster.kill(next);
         TurnstileClient lone = client("p3", new TriadAppliancesTest.Events());
         ErrorCode refused = null;
         for (int attempt = 0; attempt < 50 && refused != ErrorCode.NO_QUORUM; attempt++) {
@@ -175,10 +116,6 @@ class TriadProcessesTest {
             }
         }
         assertEquals(ErrorCode.NO_QUORUM, refused);
-    }
-
-    static void signal(Process p, String sig) throws Exception {
-        new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
     }
 
     @Test
@@ -200,11 +137,11 @@ class TriadProcessesTest {
         first.close();
 
         long stoppedAt = System.nanoTime();
-        signal(procs[leader], "STOP");
+        cluster.stop(leader); // SIGSTOP
         List<String> others = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             if (i != leader) {
-                others.add("127.0.0.1:" + clientPorts[i]);
+                others.add(cluster.clientAddress(i));
             }
         }
         TurnstileClient taker = client("s1", new TriadAppliancesTest.Events(), others);
@@ -223,11 +160,11 @@ class TriadProcessesTest {
 
         // a client that talks only to the paused leader: its HELLO and CHECKOUT wait in the socket buffer
         TurnstileClient stale = client("s2", new TriadAppliancesTest.Events(),
-                List.of("127.0.0.1:" + clientPorts[leader]));
+                List.of(cluster.clientAddress(leader)));
         java.util.concurrent.CompletableFuture<Lease> staleAnswer = java.util.concurrent.CompletableFuture
                 .supplyAsync(() -> stale.checkout("cad-pro"));
         Thread.sleep(300);
-        signal(procs[leader], "CONT");
+        cluster.cont(leader); // SIGCONT
         Lease staleLease = null;
         try {
             staleLease = staleAnswer.get(30, TimeUnit.SECONDS);
@@ -235,5 +172,42 @@ class TriadProcessesTest {
             System.out.println("triad: the resumed old leader refused: " + e.getCause());
         }
         assertEquals(null, staleLease, "the only seat is held elsewhere; the resumed leader must not grant it");
+    }
+
+    @Test
+    @DisplayName("GIVEN three appliance processes and 8 SDK clients checking out, heartbeating and checking in WHEN a follower is restarted THEN it catches up with the leader under that load, no client loses a lease, and grants stay within max_seats")
+    void a_follower_restarted_under_client_load_catches_up_and_no_lease_is_lost() throws Exception {
+        int seats = 7;
+        start(seats);
+        int leader = cluster.awaitLeader(30_000);
+        assertTrue(leader >= 0, "a leader with quorum");
+        TriadChecker checker = new TriadChecker();
+        try (TriadLoad load = new TriadLoad(cluster.clientAddresses(), 8, "r", checker, 7).start()) {
+            Thread.sleep(1_500);
+            int follower = (leader + 1) % 3;
+            long restartAt = System.nanoTime();
+            cluster.restart(follower);
+            long listeningMs = (System.nanoTime() - restartAt) / 1_000_000;
+            long target = cluster.appliedIndex(leader); // the leader's progress when the follower is back
+            long behindAtStart = target - Math.max(0, cluster.appliedIndex(follower));
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (cluster.appliedIndex(follower) < target && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            long caughtUpMs = (System.nanoTime() - restartAt) / 1_000_000 - listeningMs;
+            long followerApplied = cluster.appliedIndex(follower);
+            System.out.printf("triad figure: follower restarted under 8 clients: listening after %d ms, then %d entries"
+                            + " behind, caught up with the leader's applied_index %d after %d ms more (follower at %d)%n",
+                    listeningMs, behindAtStart, target, caughtUpMs, followerApplied);
+            assertTrue(followerApplied >= target, "the restarted follower's applied_index " + followerApplied
+                    + " reaches the leader's " + target + " while the clients keep going");
+            Thread.sleep(1_000);
+            load.stop(10_000);
+        }
+        TriadChecker.Result r = checker.check(seats, lease -> null); // no loss is acceptable here
+        System.out.println("triad checker: follower restart under load: " + r);
+        assertTrue(r.ok(), "checker: " + r.violations);
+        assertTrue(r.maxOverlap <= seats);
+        assertTrue(checker.grants.size() > 10, "the clients kept getting seats: " + checker.grants.size());
     }
 }

@@ -1,0 +1,323 @@
+package dev.turnstile.appliance.triad;
+
+import dev.turnstile.protocol.ErrorCode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Randomised fault schedules over one long-lived triad of three appliance processes
+ * ({@link TriadProcessCluster}), under client load ({@link TriadLoad}: 8 SDK clients, a pool of 7 seats, so
+ * there is always contention), each checked by {@link TriadChecker}.
+ *
+ * <p>One schedule (seeded; the seed picks the fault, the victim and the durations): load for 0.8 s, the fault,
+ * the heal (restart / SIGCONT what the fault broke), a bounded wait for a leader with quorum and for every member
+ * to catch up (applied_index at least the leader's), a bounded wait until every client has a session, 0.8 s more
+ * load, stop (every client checks in, then closes), the checker over that schedule's events.
+ *
+ * <p>Run: {@code bench/triad-chaos.sh} (200 schedules), or {@code TriadChaosTest} (a handful, in the suite).
+ * {@code main} arguments: {@code [schedules] [first-seed]}; exit status 1 when the checker found a violation.
+ */
+final class TriadChaos {
+    enum Fault { KILL_LEADER, KILL_FOLLOWER, STOP_LEADER, STOP_FOLLOWER, RESTART_FOLLOWER, KILL_TWO }
+
+    static final int CLIENTS = 8;
+    static final int SEATS = CLIENTS - 1;
+    static final long LEASE_TIMEOUT_MS = 3_000; // TriadAppliancesTest.baseConfig
+    static final long RECLAIM_GRACE_MS = 5_000;
+
+    /** One schedule's outcome. Times in ms; -1 = not applicable / not seen. */
+    record Outcome(int n, long seed, Fault fault, String detail, TriadChecker.Result result, long failoverMs,
+                   long leaderBackMs, boolean leaderBack, boolean caughtUp, long grants, long tookMs) {
+        String line() {
+            return String.format("schedule %d seed=%d fault=%s %s failover_ms=%d leader_back_ms=%d caught_up=%s"
+                            + " grants=%d %s took_ms=%d%s", n, seed, fault, detail, failoverMs, leaderBackMs, caughtUp,
+                    grants, result, tookMs, leaderBack ? "" : " NO_LEADER");
+        }
+    }
+
+    final TriadProcessCluster cluster;
+
+    TriadChaos(TriadProcessCluster cluster) {
+        this.cluster = cluster;
+    }
+
+    static TriadProcessCluster startCluster(Path dir) throws Exception {
+        return TriadProcessCluster.start(dir, SEATS, cfg -> cfg.getJsonObject("server")
+                .put("reclaim_grace", RECLAIM_GRACE_MS / 1000 + "s"));
+    }
+
+    Outcome runSchedule(int n, long seed) throws Exception {
+        Random rnd = new Random(seed);
+        Fault f = Fault.values()[rnd.nextInt(Fault.values().length)];
+        return runSchedule(n, seed, f, rnd);
+    }
+
+    Outcome runSchedule(int n, long seed, Fault f) throws Exception {
+        Random rnd = new Random(seed);
+        rnd.nextInt(Fault.values().length); // the same draws as the seeded choice
+        return runSchedule(n, seed, f, rnd);
+    }
+
+    private Outcome runSchedule(int n, long seed, Fault f, Random rnd) throws Exception {
+        long t0 = System.nanoTime();
+        int leader = cluster.awaitLeader(20_000);
+        if (leader < 0) {
+            heal();
+            leader = cluster.awaitLeader(20_000);
+        }
+        if (leader < 0) {
+            throw new IllegalStateException("no leader with quorum before schedule " + n + "; logs in " + cluster.dir);
+        }
+        int follower = (leader + 1 + rnd.nextInt(2)) % 3;
+        long pauseMs = 1_000 + rnd.nextInt(3_001); // SIGSTOP 1-4 s
+        long downMs = 500 + rnd.nextInt(1_501); // killed members stay down 0.5-2 s
+        TriadChecker checker = new TriadChecker();
+        TriadLoad load = new TriadLoad(cluster.clientAddresses(), CLIENTS, "s" + n, checker, seed).start();
+        String detail;
+        long faultAt;
+        long outageEnd = -1; // KILL_TWO: when a leader with quorum was back
+        boolean leaderBack;
+        boolean caughtUp;
+        try {
+            Thread.sleep(800);
+            faultAt = System.nanoTime();
+            switch (f) {
+                case KILL_LEADER -> {
+                    cluster.kill(leader);
+                    cluster.awaitLeader(15_000);
+                    cluster.restart(leader);
+                    detail = "victim=" + TriadProcessCluster.IDS[leader];
+                }
+                case KILL_FOLLOWER -> {
+                    cluster.kill(follower);
+                    Thread.sleep(downMs);
+                    cluster.restart(follower);
+                    detail = "victim=" + TriadProcessCluster.IDS[follower] + " down_ms=" + downMs;
+                }
+                case STOP_LEADER -> {
+                    cluster.stop(leader);
+                    Thread.sleep(pauseMs);
+                    cluster.cont(leader);
+                    detail = "victim=" + TriadProcessCluster.IDS[leader] + " stopped_ms=" + pauseMs;
+                }
+                case STOP_FOLLOWER -> {
+                    cluster.stop(follower);
+                    Thread.sleep(pauseMs);
+                    cluster.cont(follower);
+                    detail = "victim=" + TriadProcessCluster.IDS[follower] + " stopped_ms=" + pauseMs;
+                }
+                case RESTART_FOLLOWER -> {
+                    cluster.restart(follower);
+                    detail = "victim=" + TriadProcessCluster.IDS[follower];
+                }
+                case KILL_TWO -> {
+                    cluster.kill(leader);
+                    cluster.kill(follower);
+                    Thread.sleep(downMs);
+                    cluster.relaunch(leader);
+                    cluster.relaunch(follower);
+                    cluster.awaitListening(leader, 60_000);
+                    cluster.awaitListening(follower, 60_000);
+                    detail = "victims=" + TriadProcessCluster.IDS[leader] + "," + TriadProcessCluster.IDS[follower]
+                            + " down_ms=" + downMs;
+                }
+                default -> throw new IllegalStateException(f.toString());
+            }
+            int next = cluster.awaitLeader(20_000);
+            leaderBack = next >= 0;
+            if (f == Fault.KILL_TWO && leaderBack) {
+                outageEnd = System.nanoTime();
+            }
+            caughtUp = leaderBack && awaitCaughtUp(next, 20_000);
+            if (!caughtUp) {
+                detail += " applied=[" + cluster.appliedIndex(0) + "," + cluster.appliedIndex(1) + ","
+                        + cluster.appliedIndex(2) + "]";
+            }
+            detail += " leader_before=" + TriadProcessCluster.IDS[leader] + " leader_after="
+                    + (next < 0 ? "none" : TriadProcessCluster.IDS[next]);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!load.allConnected() && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            Thread.sleep(800);
+            load.stop(10_000);
+        } finally {
+            load.close();
+        }
+        long outageMs = outageEnd < 0 ? -1 : (outageEnd - faultAt) / 1_000_000;
+        final Fault fault = f;
+        TriadChecker.Result res = checker.check(SEATS, r -> justify(fault, outageMs, r));
+        long failoverMs = -1;
+        if (f == Fault.KILL_LEADER || f == Fault.STOP_LEADER || f == Fault.KILL_TWO) {
+            long g = checker.firstGrantAfter(faultAt, cluster.clientAddress(leader));
+            failoverMs = g < 0 ? -1 : (g - faultAt) / 1_000_000;
+        }
+        return new Outcome(n, seed, f, detail + (outageMs >= 0 ? " no_quorum_ms=" + outageMs : ""), res, failoverMs,
+                outageMs, leaderBack, caughtUp, checker.grants.size(), (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * Why a lost lease is acceptable, or null. Only a lost quorum justifies a loss: with two of three members
+     * down longer than the lease timeout, the survivor answers heartbeats with licenseCheckoutExpired
+     * ({@code quorum_loss: revoke}, the default), and a client that cannot reach a leader within the reclaim
+     * grace loses its leases by design.
+     */
+    static String justify(Fault f, long outageMs, TriadChecker.LeaseRecord r) {
+        if (f != Fault.KILL_TWO || outageMs < 0) {
+            return null;
+        }
+        if (r.lostReason == ErrorCode.LICENSE_CHECKOUT_EXPIRED && outageMs > LEASE_TIMEOUT_MS) {
+            return "quorum lost for " + outageMs + " ms > lease timeout " + LEASE_TIMEOUT_MS + " ms (quorum_loss: revoke)";
+        }
+        if (r.lostReason == ErrorCode.LEASE_ID_NOT_FOUND && outageMs > RECLAIM_GRACE_MS) {
+            return "quorum lost for " + outageMs + " ms > reclaim grace " + RECLAIM_GRACE_MS + " ms";
+        }
+        return null;
+    }
+
+    /** Every member's applied_index reaches the leader's (read once, at the start), within {@code ms}. */
+    boolean awaitCaughtUp(int leader, long ms) throws InterruptedException {
+        long target = cluster.appliedIndex(leader);
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        while (System.nanoTime() < end) {
+            boolean all = target >= 0;
+            for (int i = 0; i < 3 && all; i++) {
+                all = cluster.appliedIndex(i) >= target;
+            }
+            if (all) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    /** Brings every member back (SIGCONT, restart the dead ones). */
+    void heal() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            if (cluster.isStopped(i)) {
+                cluster.cont(i);
+            }
+            if (!cluster.alive(i)) {
+                cluster.restart(i);
+            }
+        }
+    }
+
+    static String summary(List<Outcome> outs, long wallMs) {
+        StringBuilder sb = new StringBuilder();
+        int violations = 0;
+        int held = 0;
+        int kept = 0;
+        int moved = 0;
+        int lostJustified = 0;
+        int released = 0;
+        int lostInFlight = 0;
+        int noLeader = 0;
+        int notCaughtUp = 0;
+        long grants = 0;
+        int maxOverlap = 0;
+        Map<Fault, Integer> counts = new EnumMap<>(Fault.class);
+        Map<Fault, List<Long>> failovers = new EnumMap<>(Fault.class);
+        for (Outcome o : outs) {
+            violations += o.result.violations.size();
+            held += o.result.heldAcrossFailover;
+            kept += o.result.kept;
+            moved += o.result.movedToAnotherServer;
+            lostJustified += o.result.lostJustified;
+            released += o.result.releasedDuringOutage;
+            lostInFlight += o.result.lostWhileCheckinInFlight;
+            noLeader += o.leaderBack ? 0 : 1;
+            notCaughtUp += o.caughtUp ? 0 : 1;
+            grants += o.grants;
+            maxOverlap = Math.max(maxOverlap, o.result.maxOverlap);
+            counts.merge(o.fault, 1, Integer::sum);
+            if (o.failoverMs >= 0) {
+                failovers.computeIfAbsent(o.fault, k -> new ArrayList<>()).add(o.failoverMs);
+            }
+        }
+        int decided = kept + lostJustified;
+        sb.append(String.format("SUMMARY schedules=%d (%s) wall_s=%d violations=%d grants_seen=%d max_overlap=%d"
+                        + " (max_seats %d)%n", outs.size(), counts, wallMs / 1000, violations, grants, maxOverlap, SEATS));
+        sb.append(String.format("SUMMARY leases held across a failover=%d: kept with their id=%d (%.1f %% of those"
+                        + " kept or lost; moved to another member %d), lost with a justified reason=%d, checked in by"
+                        + " the application during the outage=%d%n", held, kept, decided == 0 ? 100.0 : 100.0 * kept / decided,
+                moved, lostJustified, released));
+        sb.append(String.format("SUMMARY leases the SDK reported lost after the application had sent their CHECKIN"
+                + " (already released; not a loss)=%d%n", lostInFlight));
+        sb.append(String.format("SUMMARY schedules without a leader within 20 s after the heal=%d, members not caught"
+                + " up within 20 s=%d%n", noLeader, notCaughtUp));
+        for (Map.Entry<Fault, List<Long>> e : failovers.entrySet()) {
+            List<Long> v = new ArrayList<>(e.getValue());
+            Collections.sort(v);
+            sb.append(String.format("SUMMARY %s -> first GRANTED (checkout or reclaim) from another member, ms:"
+                            + " n=%d min=%d median=%d p90=%d max=%d%n", e.getKey(), v.size(), v.get(0),
+                    v.get(v.size() / 2), v.get(Math.min(v.size() - 1, (int) Math.ceil(v.size() * 0.9) - 1)),
+                    v.get(v.size() - 1)));
+        }
+        return sb.toString();
+    }
+
+    public static void main(String[] args) throws Exception {
+        int schedules = args.length > 0 ? Integer.parseInt(args[0]) : 200;
+        long firstSeed = args.length > 1 ? Long.parseLong(args[1]) : System.currentTimeMillis() % 1_000_000;
+        long budgetMs = args.length > 2 ? Long.parseLong(args[2]) * 1000 : 40 * 60_000L;
+        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.turnstile.client"))
+                .setLevel(ch.qos.logback.classic.Level.WARN);
+        Path dir = Files.createTempDirectory("triad-chaos");
+        System.out.printf("triad chaos: %s, nproc=%d, %d schedules from seed %d, %d clients, %d seats, logs in %s%n",
+                Instant.now(), Runtime.getRuntime().availableProcessors(), schedules, firstSeed, CLIENTS, SEATS, dir);
+        List<Outcome> outs = new ArrayList<>();
+        long start = System.nanoTime();
+        int violations = 0;
+        int errors = 0;
+        try (TriadProcessCluster cluster = startCluster(dir)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(cluster::close)); // SIGTERM (timeout) kills the members too
+            TriadChaos chaos = new TriadChaos(cluster);
+            int consecutiveErrors = 0;
+            for (int n = 0; n < schedules && consecutiveErrors < 3; n++) {
+                if (System.nanoTime() - start > TimeUnit.MILLISECONDS.toNanos(budgetMs)) {
+                    System.out.printf("time budget of %d s spent after %d schedules; stopping%n", budgetMs / 1000, n);
+                    break;
+                }
+                Outcome o;
+                try {
+                    o = chaos.runSchedule(n, firstSeed + n);
+                    consecutiveErrors = 0;
+                } catch (Exception | AssertionError e) {
+                    errors++;
+                    consecutiveErrors++;
+                    System.out.printf("schedule %d seed=%d ERROR %s%n", n, firstSeed + n, e);
+                    try {
+                        chaos.heal();
+                    } catch (Exception | AssertionError e2) {
+                        System.out.println("  heal failed: " + e2);
+                    }
+                    continue;
+                }
+                outs.add(o);
+                System.out.println(o.line());
+                for (String v : o.result.violations) {
+                    System.out.println("  VIOLATION " + v);
+                }
+                for (String j : o.result.justifications) {
+                    System.out.println("  justified loss " + j);
+                }
+                violations += o.result.violations.size();
+                System.out.flush();
+            }
+        }
+        System.out.printf("SUMMARY schedules that could not run (no leader before the fault, a member that did not"
+                + " start) = %d%n", errors);
+        System.out.print(summary(outs, (System.nanoTime() - start) / 1_000_000));
+        System.exit(violations > 0 ? 1 : errors > 0 ? 2 : 0);
+    }
+}

@@ -1,0 +1,316 @@
+package dev.turnstile.appliance.triad;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Three appliance processes ({@code dev.turnstile.appliance.Main run --config}, the test class path) forming a
+ * triad on loopback. Members live on 127.0.0.1, .2 and .3 when this machine can bind those (Linux routes all of
+ * 127.0.0.0/8 to lo), else all on 127.0.0.1 with distinct ports; every port (client, raft, HTTP status) is chosen
+ * at run time. Faults: {@link #kill} (SIGKILL), {@link #stop} / {@link #cont} (SIGSTOP / SIGCONT),
+ * {@link #restart} (same configuration and state directory: the member catches up from its Raft log / snapshot).
+ * Each member's output goes to {@code <dir>/<id>.log} (appended across restarts). Every wait is bounded.
+ */
+final class TriadProcessCluster implements AutoCloseable {
+    static final String[] IDS = {"a", "b", "c"};
+
+    final Path dir;
+    final String[] hosts = new String[3];
+    final int[] clientPorts = new int[3];
+    final int[] httpPorts = new int[3];
+    final Path[] configFiles = new Path[3];
+    final Process[] procs = new Process[3];
+    private final boolean[] stopped = new boolean[3];
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+
+    /** Writes the three configurations and starts the three processes; waits (bounded) until each listens. */
+    static TriadProcessCluster start(Path dir, int maxSeats) throws Exception {
+        return start(dir, maxSeats, cfg -> { });
+    }
+
+    /** As {@link #start(Path, int)}; {@code tweak} may change each member's configuration before it is written. */
+    static TriadProcessCluster start(Path dir, int maxSeats, java.util.function.Consumer<JsonObject> tweak)
+            throws Exception {
+        TriadProcessCluster c = new TriadProcessCluster(dir, maxSeats, tweak);
+        try {
+            for (int i = 0; i < 3; i++) {
+                c.launch(i);
+            }
+            for (int i = 0; i < 3; i++) {
+                c.awaitListening(i, 60_000);
+            }
+            return c;
+        } catch (Exception | Error e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private TriadProcessCluster(Path dir, int maxSeats, java.util.function.Consumer<JsonObject> tweak)
+            throws IOException {
+        this.dir = dir;
+        boolean distinct = canBind("127.0.0.2") && canBind("127.0.0.3");
+        JsonArray members = new JsonArray();
+        int[] raftPorts = new int[3];
+        for (int i = 0; i < 3; i++) {
+            hosts[i] = distinct ? "127.0.0." + (i + 1) : "127.0.0.1";
+            clientPorts[i] = freePort(hosts[i]);
+            raftPorts[i] = freePort(hosts[i]);
+            httpPorts[i] = freePort(hosts[i]);
+            members.add(new JsonObject().put("id", IDS[i]).put("raft", hosts[i] + ":" + raftPorts[i])
+                    .put("client", hosts[i] + ":" + clientPorts[i]));
+        }
+        for (int i = 0; i < 3; i++) {
+            JsonObject cfg = TriadAppliancesTest.baseConfig("proc-" + IDS[i], clientPorts[i]);
+            cfg.getJsonObject("server").put("host", hosts[i]);
+            cfg.getJsonArray("entitlements").getJsonObject(0).getJsonObject("policy").put("max_seats", maxSeats);
+            cfg.put("http", new JsonObject().put("enabled", true).put("host", hosts[i]).put("port", httpPorts[i]));
+            cfg.put("triad", new JsonObject()
+                    .put("enabled", true).put("self", IDS[i]).put("members", members)
+                    .put("state_dir", dir.resolve(IDS[i]).toString()));
+            tweak.accept(cfg);
+            configFiles[i] = dir.resolve(IDS[i] + ".yaml");
+            Files.writeString(configFiles[i], cfg.encodePrettily(), StandardCharsets.UTF_8); // JSON is YAML
+        }
+    }
+
+    static boolean canBind(String host) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static int freePort(String host) throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+            return s.getLocalPort();
+        }
+    }
+
+    private void launch(int i) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx160m");
+        cmd.add("-XX:+UseSerialGC");
+        String extra = System.getProperty("triad.member.jvm.args", "").trim(); // e.g. a logback file, for debugging
+        if (!extra.isEmpty()) {
+            cmd.addAll(List.of(extra.split("\\s+")));
+        }
+        cmd.add("-cp");
+        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
+        cmd.add("dev.turnstile.appliance.Main");
+        cmd.add("run");
+        cmd.add("--config");
+        cmd.add(configFiles[i].toString());
+        procs[i] = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile(i).toFile())).start();
+        stopped[i] = false;
+    }
+
+    /** Waits (at most {@code ms}) until member i accepts TCP connections on its client port. */
+    void awaitListening(int i, long ms) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        while (!listening(i)) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("member " + IDS[i] + " does not listen within " + ms + " ms; see " + logFile(i));
+            }
+            if (procs[i] == null || !procs[i].isAlive()) {
+                throw new AssertionError("member " + IDS[i] + " exited during start; see " + logFile(i));
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    boolean listening(int i) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(hosts[i], clientPorts[i]), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ faults
+
+    /** SIGKILL, and waits (bounded) for the process to be gone. */
+    void kill(int i) throws InterruptedException {
+        Process p = procs[i];
+        if (p == null) {
+            return;
+        }
+        p.destroyForcibly(); // SIGKILL on Linux
+        p.waitFor(10, TimeUnit.SECONDS);
+        stopped[i] = false;
+    }
+
+    /** SIGSTOP: the process hangs; its sockets stay open. */
+    void stop(int i) throws Exception {
+        signal(procs[i], "STOP");
+        stopped[i] = true;
+    }
+
+    /** SIGCONT after {@link #stop}. */
+    void cont(int i) throws Exception {
+        signal(procs[i], "CONT");
+        stopped[i] = false;
+    }
+
+    /** Kills member i if it still runs, then starts it again with the same configuration and state directory. */
+    void restart(int i) throws Exception {
+        if (stopped[i]) {
+            cont(i);
+        }
+        if (alive(i)) {
+            kill(i);
+        }
+        launch(i);
+        awaitListening(i, 60_000);
+    }
+
+    /** Starts member i again after {@link #kill}, without waiting for it to listen. */
+    void relaunch(int i) throws IOException {
+        launch(i);
+    }
+
+    static void signal(Process p, String sig) throws Exception {
+        if (p == null) {
+            return;
+        }
+        new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
+    }
+
+    boolean alive(int i) {
+        return procs[i] != null && procs[i].isAlive();
+    }
+
+    boolean isStopped(int i) {
+        return stopped[i];
+    }
+
+    // ------------------------------------------------------------------ what the members say
+
+    /** GET /v1/status of member i, or null (killed, stopped, not up yet, or slower than 1 s). */
+    JsonObject status(int i) {
+        if (!alive(i) || stopped[i]) {
+            return null;
+        }
+        try {
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + hosts[i] + ":" + httpPorts[i] + "/v1/status"))
+                    .timeout(Duration.ofSeconds(1)).GET().build();
+            HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? new JsonObject(r.body()) : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** The {@code triad} object of member i's status, or null. */
+    JsonObject triad(int i) {
+        JsonObject s = status(i);
+        return s == null ? null : s.getJsonObject("triad");
+    }
+
+    /**
+     * The member that says it is leader with a quorum (the highest term if two say so, e.g. a resumed stale
+     * leader), or -1.
+     */
+    int leaderIndex() {
+        int best = -1;
+        long bestTerm = -1;
+        for (int i = 0; i < 3; i++) {
+            JsonObject t = triad(i);
+            if (t != null && "leader".equals(t.getString("role")) && Boolean.TRUE.equals(t.getBoolean("quorum"))
+                    && t.getLong("term", 0L) > bestTerm) {
+                best = i;
+                bestTerm = t.getLong("term", 0L);
+            }
+        }
+        return best;
+    }
+
+    /** Waits (at most {@code ms}) for {@link #leaderIndex()}; -1 if none. */
+    int awaitLeader(long ms) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        do {
+            int l = leaderIndex();
+            if (l >= 0) {
+                return l;
+            }
+            Thread.sleep(50);
+        } while (System.nanoTime() < end);
+        return -1;
+    }
+
+    /** Member i's applied index, or -1 when it does not answer. */
+    long appliedIndex(int i) {
+        JsonObject t = triad(i);
+        return t == null ? -1 : t.getLong("applied_index", -1L);
+    }
+
+    // ------------------------------------------------------------------ addresses
+
+    List<String> clientAddresses() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            out.add(clientAddress(i));
+        }
+        return out;
+    }
+
+    String clientAddress(int i) {
+        return hosts[i] + ":" + clientPorts[i];
+    }
+
+    /** The member whose client address is {@code server} (host:port), or -1. */
+    int indexOf(String server) {
+        for (int i = 0; i < 3; i++) {
+            if (server.equals(clientAddress(i))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    Path logFile(int i) {
+        return dir.resolve(IDS[i] + ".log");
+    }
+
+    @Override
+    public void close() {
+        for (int i = 0; i < 3; i++) {
+            Process p = procs[i];
+            if (p != null) {
+                p.destroyForcibly(); // SIGKILL works on a stopped process too
+            }
+        }
+        for (Process p : procs) {
+            if (p != null) {
+                try {
+                    p.waitFor(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+}
