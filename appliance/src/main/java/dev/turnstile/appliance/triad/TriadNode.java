@@ -69,8 +69,11 @@ public final class TriadNode implements AutoCloseable {
     private final Batcher batcher = new Batcher();
     // A leader that sees a majority in its view but cannot commit (its entries rejected: seen once after a
     // partition healed, with two members each believing they led the same term) reports itself stuck (rejoin).
-    /** Consecutive commit timeouts, while leader with a majority in view, after which the member rejoins. */
+    /** Consecutive commit timeouts, while leader with a majority in view, before the member counts as stuck... */
     static final int STUCK_TIMEOUTS = 2;
+    /** ...and for at least this many commit timeouts (10 s by default). */
+    static final int STUCK_COMMIT_TIMEOUTS = 5;
+    private final java.util.concurrent.atomic.AtomicLong stuckSinceMs = new java.util.concurrent.atomic.AtomicLong();
     private volatile long lastCommitMs;
     private volatile long commitTimeoutMs;
     private final java.util.concurrent.atomic.AtomicInteger stuckTimeouts = new java.util.concurrent.atomic.AtomicInteger();
@@ -503,9 +506,16 @@ public final class TriadNode implements AutoCloseable {
             if (err != null) {
                 Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
                 if (cause instanceof TimeoutException) {
-                    if (raft.isLeader() && quorumVisible() && stuckTimeouts.incrementAndGet() >= STUCK_TIMEOUTS) {
-                        rejoin(STUCK_TIMEOUTS + " proposals in a row not committed within " + commitTimeoutMs
-                                + " ms although a majority is in view (term " + term + ")");
+                    if (raft.isLeader() && quorumVisible()) {
+                        long nowMs = clock.getAsLong();
+                        stuckSinceMs.compareAndSet(0, nowMs);
+                        long stuckFor = nowMs - stuckSinceMs.get();
+                        // a paused leader that resumes also times out for a moment, until the merged view or a
+                        // higher term reaches it (1 to 3 s): only a leader stuck for much longer is reported
+                        if (stuckTimeouts.incrementAndGet() >= STUCK_TIMEOUTS && stuckFor >= STUCK_COMMIT_TIMEOUTS * commitTimeoutMs) {
+                            rejoin(stuckTimeouts.get() + " proposals in a row over " + stuckFor + " ms not committed within "
+                                    + commitTimeoutMs + " ms although a majority is in view (term " + term + ")");
+                        }
                     }
                     throw new TriadRefusal(ErrorCode.NO_QUORUM, "", "the triad did not commit within "
                             + commitTimeoutMs + " ms (no majority reachable from " + config.self() + ")");
@@ -519,6 +529,7 @@ public final class TriadNode implements AutoCloseable {
             LedgerStateMachine.Applied a = LedgerStateMachine.decodeResult(result);
             lastCommitMs = clock.getAsLong();
             stuckTimeouts.set(0);
+            stuckSinceMs.set(0);
             if (fenced && (!raft.isLeader() || raft.currentTerm() != term)) {
                 // Committed, but this member is no longer the leader of the term it proposed in: never
                 // answer a grant from here. The new leader treats the lease's session as lost (reclaim grace).
@@ -696,6 +707,7 @@ public final class TriadNode implements AutoCloseable {
             leaderSinceMs = clock.getAsLong();
             lastCommitMs = leaderSinceMs;
             stuckTimeouts.set(0);
+            stuckSinceMs.set(0);
             heartbeatDeadlines.clear();
             wasLeader = true;
             LOG.info("triad: {} is leader (term {}); holding replicated leases for {} ms before expiring any",
