@@ -56,6 +56,13 @@
  *       availability (a new election, clients fail over and reclaim), never safety. Raise
  *       {@code triad.failure_timeout} for bigger heaps or slower machines; lower it only where full GCs are
  *       measured shorter.</li>
+ *   <li>A leader that keeps failing to commit with a majority in its view (for five commit timeouts) reports
+ *       itself stuck and the process exits with status 75 for systemd to restart it
+ *       ({@link dev.turnstile.appliance.triad.TriadNode#rejoin}).</li>
+ *   <li>{@link dev.turnstile.appliance.triad.CatchUpRaft}: a lagging follower is sent the entries it misses
+ *       even while clients keep the leader busy.</li>
+ *   <li>Group commit: commands proposed while an entry commits share the next entry
+ *       ({@code TriadNode.Batcher}, {@link dev.turnstile.appliance.triad.LedgerCommand.Batch}).</li>
  *   <li>ELECTION2 uses pre-voting, so a member that comes back from a pause with a stale term does not
  *       depose a healthy leader.</li>
  *   <li>{@code MERGE3} 1 to 3 s: partitions heal quickly once the network returns.</li>
