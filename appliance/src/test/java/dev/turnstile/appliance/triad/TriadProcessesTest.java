@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Three appliance processes on loopback (ports chosen at run time), the leader killed with SIGKILL, a Java SDK
- * client configured with all three addresses.
+ * Three appliance processes on loopback ({@link TriadProcessCluster}: members on 127.0.0.1/.2/.3 when possible,
+ * ports chosen at run time), Java SDK clients configured with all three addresses: the leader killed with
+ * SIGKILL, the leader paused with SIGSTOP, a follower restarted under the load of 8 clients.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class TriadProcessesTest {
