@@ -739,6 +739,10 @@ public final class TriadNode implements AutoCloseable {
             long ranAt = clock.getAsLong();
             long gap = lastDutyMs < 0 ? 0 : ranAt - lastDutyMs;
             lastDutyMs = ranAt;
+            if (gap > PAUSE_MS) {
+                // nor does it count as time without quorum (the quorum-loss rule's clock)
+                lastQuorumMs += gap - DUTY_INTERVAL_MS;
+            }
             if (gap > PAUSE_MS && !heartbeatDeadlines.isEmpty()) {
                 long shift = gap - DUTY_INTERVAL_MS;
                 heartbeatDeadlines.replaceAll((id, d) -> d + shift);

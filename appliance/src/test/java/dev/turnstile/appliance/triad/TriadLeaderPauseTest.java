@@ -77,4 +77,21 @@ class TriadLeaderPauseTest {
         assertTrue(TriadFixture.await(() -> triad.ledgers[leader].lease(id).map(v -> v.state() != LeaseState.HELD)
                 .orElse(true), 10_000), "a lease nobody heartbeats still expires");
     }
+
+    @Test
+    @DisplayName("GIVEN a member alone (no quorum) WHEN it does not run for 10 s THEN that pause does not count as time "
+            + "without quorum for the quorum-loss rule")
+    void a_pause_does_not_count_as_time_without_quorum() throws Exception {
+        AtomicLong skew = new AtomicLong();
+        triad = new TriadFixture(dir);
+        triad.clock = () -> System.currentTimeMillis() + skew.get();
+        triad.start(0, 3);
+        TriadNode lone = triad.nodes[0];
+        Thread.sleep(300);
+        long before = lone.withoutQuorumMs(triad.clock.getAsLong());
+        skew.addAndGet(10_000);
+        Thread.sleep(600); // several duty runs
+        long after = lone.withoutQuorumMs(triad.clock.getAsLong());
+        assertTrue(after - before < 5_000, "without quorum " + before + " ms before the pause, " + after + " ms after");
+    }
 }
