@@ -715,6 +715,14 @@ public final class TriadNode implements AutoCloseable {
             for (Runnable r : leadershipGained) {
                 r.run();
             }
+            // At once, not at the next duty run (up to 100 ms): the previous leader's sessions are lost, and their
+            // waiters must leave the queues before a seat frees up, or a seat goes to a waiter nobody can hear
+            // (found by a_seat_checked_in_during_a_failover_reaches_the_waiting_checkout_promptly).
+            try {
+                duties.execute(this::leaderDuties);
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                // closing
+            }
         } else if (!leader && wasLeader) {
             wasLeader = false;
             String next = leaderClientAddress();
