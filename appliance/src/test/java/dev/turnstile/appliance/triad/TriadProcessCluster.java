@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
  * triad on loopback. Members live on 127.0.0.1, .2 and .3 when this machine can bind those (Linux routes all of
  * 127.0.0.0/8 to lo), else all on 127.0.0.1 with distinct ports; every port (client, raft, HTTP status) is chosen
  * at run time. Faults: {@link #kill} (SIGKILL), {@link #stop} / {@link #cont} (SIGSTOP / SIGCONT),
- * {@link #restart} (same configuration and state directory: the member catches up from its Raft log / snapshot).
+ * {@link #restart} (same configuration and state directory: the member catches up from its Raft log / snapshot);
+ * with {@link #startBehindProxy}, a partition ({@link DroppingTcpProxy#cut} on the proxy the test holds).
  * Each member's output goes to {@code <dir>/<id>.log} (appended across restarts). Every wait is bounded.
  */
 final class TriadProcessCluster implements AutoCloseable {
@@ -47,7 +48,27 @@ final class TriadProcessCluster implements AutoCloseable {
     /** As {@link #start(Path, int)}; {@code tweak} may change each member's configuration before it is written. */
     static TriadProcessCluster start(Path dir, int maxSeats, java.util.function.Consumer<JsonObject> tweak)
             throws Exception {
-        TriadProcessCluster c = new TriadProcessCluster(dir, maxSeats, tweak);
+        return start(new TriadProcessCluster(dir, maxSeats, tweak, null));
+    }
+
+    /**
+     * As {@link #start(Path, int)}, but the members' JGroups traffic runs through {@code net} (a
+     * {@link DroppingTcpProxy} in this JVM, as in {@link TriadPartitionTest}): member i binds 127.0.0.(2+i) for
+     * everything (client, HTTP status, raft, FD_SOCK2, outgoing connections) and advertises ({@code raft_advertise})
+     * a proxy port on 127.0.0.1; its FD_SOCK2 port (advertised + 100) is proxied too, and {@code net.source} names
+     * its address, so {@code net.cut(id, mode)} cuts member id off from the other two. Clients (and the HTTP status
+     * probes) reach the members directly, not through the proxy. Needs 127.0.0.2-4 bindable ({@link #canBindProxied}).
+     */
+    static TriadProcessCluster startBehindProxy(Path dir, int maxSeats, DroppingTcpProxy net) throws Exception {
+        return start(new TriadProcessCluster(dir, maxSeats, cfg -> { }, net));
+    }
+
+    /** Whether {@link #startBehindProxy} can run here (127.0.0.2, .3 and .4 bindable). */
+    static boolean canBindProxied() {
+        return canBind("127.0.0.2") && canBind("127.0.0.3") && canBind("127.0.0.4");
+    }
+
+    private static TriadProcessCluster start(TriadProcessCluster c) throws Exception {
         try {
             for (int i = 0; i < 3; i++) {
                 c.launch(i);
@@ -62,19 +83,30 @@ final class TriadProcessCluster implements AutoCloseable {
         }
     }
 
-    private TriadProcessCluster(Path dir, int maxSeats, java.util.function.Consumer<JsonObject> tweak)
-            throws IOException {
+    private TriadProcessCluster(Path dir, int maxSeats, java.util.function.Consumer<JsonObject> tweak,
+                                DroppingTcpProxy net) throws IOException {
         this.dir = dir;
         boolean distinct = canBind("127.0.0.2") && canBind("127.0.0.3");
         JsonArray members = new JsonArray();
         int[] raftPorts = new int[3];
+        InetAddress lo = InetAddress.getByName("127.0.0.1");
         for (int i = 0; i < 3; i++) {
-            hosts[i] = distinct ? "127.0.0." + (i + 1) : "127.0.0.1";
+            hosts[i] = net != null ? "127.0.0." + (i + 2) : distinct ? "127.0.0." + (i + 1) : "127.0.0.1";
             clientPorts[i] = freePort(hosts[i]);
             raftPorts[i] = freePort(hosts[i]);
             httpPorts[i] = freePort(hosts[i]);
-            members.add(new JsonObject().put("id", IDS[i]).put("raft", hosts[i] + ":" + raftPorts[i])
-                    .put("client", hosts[i] + ":" + clientPorts[i]));
+            JsonObject member = new JsonObject().put("id", IDS[i]).put("raft", hosts[i] + ":" + raftPorts[i])
+                    .put("client", hosts[i] + ":" + clientPorts[i]);
+            if (net != null) {
+                InetAddress self = InetAddress.getByName(hosts[i]);
+                net.source(IDS[i], self);
+                int advertised = TriadPartitionTest.advertisedPort(self);
+                net.listen(IDS[i], new InetSocketAddress(lo, advertised), new InetSocketAddress(self, raftPorts[i]));
+                net.listen(IDS[i], new InetSocketAddress(lo, advertised + 100),
+                        new InetSocketAddress(self, advertised + 100));
+                member.put("raft_advertise", "127.0.0.1:" + advertised);
+            }
+            members.add(member);
         }
         for (int i = 0; i < 3; i++) {
             JsonObject cfg = TriadAppliancesTest.baseConfig("proc-" + IDS[i], clientPorts[i]);
