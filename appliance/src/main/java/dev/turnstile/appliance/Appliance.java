@@ -149,6 +149,13 @@ public final class Appliance implements SessionServices {
         dev.turnstile.appliance.triad.TriadNode node = new dev.turnstile.appliance.triad.TriadNode(triadConfig, ledger,
                 this::nowMs, config.server().leaseTimeoutMs(), config.server().reclaimGraceMs());
         node.liveSessions(id -> registry.get(id) != null);
+        long detection = triadConfig.failureTimeoutMs() + triadConfig.verifySuspectMs() + config.server().leaseTimeoutMs();
+        if (config.server().reclaimGraceMs() < detection) { // triad: see TRIAD.md, "Heartbeats are not fenced"
+            LOG.warn("triad: server.reclaim_grace ({} ms) is shorter than triad.failure_timeout + triad.verify_suspect + "
+                    + "server.lease_timeout ({} ms): a client of a leader that is paused or cut off may find its lease "
+                    + "expired on the new leader before it gets there; raise reclaim_grace", config.server().reclaimGraceMs(),
+                    detection);
+        }
         node.onLeadershipLost(next -> {
             for (Session s : registry.all()) {
                 s.runOnContext(() -> {
