@@ -272,10 +272,12 @@ class TriadAppliancesTest {
         }
     }
 
-    @Test
-    @DisplayName("GIVEN all seats held and a checkout waiting in the leader's queue WHEN the leader is killed and a seat "
-            + "is then freed THEN the SDK sends the waiting checkout to the new leader and it is granted there")
-    void a_waiting_checkout_follows_the_new_leader() throws Exception {
+    /** Every seat held by one client, a second client's checkout waiting in the leader's queue, the leader killed. */
+    record QueuedAcrossFailover(TurnstileClient holder, Events holderEvents, List<Lease> held,
+                                java.util.concurrent.CompletableFuture<Lease> waiting, int next) {
+    }
+
+    QueuedAcrossFailover queueThenKillTheLeader() throws Exception {
         startTriad();
         until("a leader", () -> leader() >= 0);
         List<Lease> held = new ArrayList<>();
@@ -289,55 +291,49 @@ class TriadAppliancesTest {
         java.util.concurrent.CompletableFuture<Lease> waiting = waiter.checkoutAsync(
                 dev.turnstile.client.CheckoutRequest.of("cad-pro").waitingInQueue(Duration.ofSeconds(60)));
         until("the checkout waits in the leader's queue", () -> appliances[leader].ledger().waiterCount() == 1);
-
         kill(leader);
         until("a new leader", () -> leader() >= 0);
-        int next = leader();
-        until("the holder reclaimed its leases on the new leader", () -> held.stream()
-                .allMatch(l -> holderEvents.moved.contains(l.id())));
+        return new QueuedAcrossFailover(holder, holderEvents, held, waiting, leader());
+    }
+
+    void assertTheWaiterGetsTheSeat(QueuedAcrossFailover q) throws Exception {
+        Lease granted = q.waiting().get(20, TimeUnit.SECONDS);
+        assertEquals("cad-pro", granted.product());
+        until("the new leader holds the waiter's lease", () -> appliances[q.next()].ledger().lease(granted.id()).isPresent());
+        assertEquals(SEATS, appliances[q.next()].ledger().pools().get(0).used(), "never more than max_seats");
+    }
+
+    @Test
+    @DisplayName("GIVEN all seats held and a checkout waiting in the leader's queue WHEN the leader is killed and a seat "
+            + "is then freed THEN the SDK sends the waiting checkout to the new leader and it is granted there")
+    void a_waiting_checkout_follows_the_new_leader() throws Exception {
+        QueuedAcrossFailover q = queueThenKillTheLeader();
+        int next = q.next();
+        until("the holder reclaimed its leases on the new leader", () -> q.held().stream()
+                .allMatch(l -> q.holderEvents().moved.contains(l.id())));
         until("the waiting checkout waits again, in a session of the new leader", () -> {
             List<dev.turnstile.appliance.seat.SeatLedger.TriadWaiter> ws = appliances[next].ledger().triadLocked(l -> l.triadWaiters());
             return ws.size() == 1 && TriadNode.ownerOf(ws.get(0).client().sessionId()) == next + 1;
         });
-        assertTrue(!waiting.isDone(), "still waiting: no seat is free");
+        assertTrue(!q.waiting().isDone(), "still waiting: no seat is free");
 
-        holder.checkin(held.get(0));
-        Lease granted = waiting.get(20, TimeUnit.SECONDS);
-        assertEquals("cad-pro", granted.product());
-        until("the new leader holds the waiter's lease", () -> appliances[next].ledger().lease(granted.id()).isPresent());
-        assertEquals(SEATS, appliances[next].ledger().pools().get(0).used(), "never more than max_seats");
+        q.holder().checkin(q.held().get(0));
+        assertTheWaiterGetsTheSeat(q);
     }
+
     @Test
     @DisplayName("GIVEN all seats held and a checkout waiting in the leader's queue WHEN the leader is killed and a seat "
             + "is checked in while its holder is still failing over THEN the seat is given back on the new leader at once "
             + "(not after the 30 s reclaim grace) and the waiting checkout, sent there again, gets it")
     void a_seat_checked_in_during_a_failover_reaches_the_waiting_checkout_promptly() throws Exception {
-        startTriad();
-        until("a leader", () -> leader() >= 0);
-        List<Lease> held = new ArrayList<>();
-        Events holderEvents = new Events();
-        TurnstileClient holder = client("holder", holderEvents);
-        for (int i = 0; i < SEATS; i++) {
-            held.add(holder.checkout("cad-pro"));
-        }
-        int leader = leader();
-        TurnstileClient waiter = client("waiter", new Events());
-        java.util.concurrent.CompletableFuture<Lease> waiting = waiter.checkoutAsync(
-                dev.turnstile.client.CheckoutRequest.of("cad-pro").waitingInQueue(Duration.ofSeconds(60)));
-        until("the checkout waits in the leader's queue", () -> appliances[leader].ledger().waiterCount() == 1);
-
-        kill(leader);
-        until("a new leader", () -> leader() >= 0);
-        int next = leader();
-        until("the holder's leases are held by the new leader", () -> held.stream()
+        QueuedAcrossFailover q = queueThenKillTheLeader();
+        int next = q.next();
+        until("the holder's leases are held by the new leader", () -> q.held().stream()
                 .allMatch(l -> appliances[next].ledger().lease(l.id()).map(v -> v.state() == LeaseState.HELD).orElse(false)));
         until("a waiter on the new leader", () -> appliances[next].ledger().waiterCount() == 1);
-        assertTrue(!waiting.isDone(), "still waiting: no seat is free");
+        assertTrue(!q.waiting().isDone(), "still waiting: no seat is free");
 
-        holder.checkin(held.get(0)); // the holder may not have a session yet: the SDK gives the seat back once it has
-        Lease granted = waiting.get(20, TimeUnit.SECONDS);
-        assertEquals("cad-pro", granted.product());
-        until("the new leader holds the waiter's lease", () -> appliances[next].ledger().lease(granted.id()).isPresent());
-        assertEquals(SEATS, appliances[next].ledger().pools().get(0).used(), "never more than max_seats");
+        q.holder().checkin(q.held().get(0)); // the holder may not have a session yet: the SDK gives the seat back once it has
+        assertTheWaiterGetsTheSeat(q);
     }
 }
