@@ -11,7 +11,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -56,9 +55,7 @@ class TriadStatusPageTest {
     }
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return dev.turnstile.appliance.testing.TestPorts.port();
     }
 
     void startTriad() throws Exception {
@@ -66,7 +63,7 @@ class TriadStatusPageTest {
         int[] clientPorts = new int[3];
         for (int i = 0; i < 3; i++) {
             clientPorts[i] = freePort();
-            members.add(new JsonObject().put("id", IDS[i]).put("raft", "127.0.0.1:" + freePort())
+            members.add(new JsonObject().put("id", IDS[i]).put("raft", "127.0.0.1:" + dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1"))
                     .put("client", "127.0.0.1:" + clientPorts[i]));
         }
         for (int i = 0; i < 3; i++) {

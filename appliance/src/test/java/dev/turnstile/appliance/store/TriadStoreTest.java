@@ -21,7 +21,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,9 +62,7 @@ class TriadStoreTest extends PostgresStoreTestBase {
     }
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
+        return dev.turnstile.appliance.testing.TestPorts.port();
     }
 
     JsonObject config(int i, String stateDir, String flushInterval) {
@@ -94,7 +91,7 @@ class TriadStoreTest extends PostgresStoreTestBase {
 
     void startTriad(String stateDir, String flushInterval) throws Exception {
         for (int i = 0; i < 3; i++) {
-            raftPorts[i] = freePort();
+            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1");
             clientPorts[i] = freePort();
         }
         for (int i = 0; i < 3; i++) {

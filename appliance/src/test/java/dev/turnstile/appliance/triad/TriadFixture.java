@@ -6,8 +6,6 @@ import dev.turnstile.appliance.seat.LedgerListener;
 import dev.turnstile.appliance.seat.LedgerSettings;
 import dev.turnstile.protocol.Enforcement;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -35,14 +33,14 @@ final class TriadFixture implements AutoCloseable {
         this.dir = dir;
         String[] ids = {"a", "b", "c"};
         for (int i = 0; i < 3; i++) {
-            members.add(new TriadConfig.Member(ids[i], "127.0.0.1", freePort(), "127.0.0.1:" + (17000 + i)));
+            members.add(new TriadConfig.Member(ids[i], "127.0.0.1", dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1"),
+                    "127.0.0.1:" + (17000 + i)));
         }
     }
 
+    /** A port for a test to bind (handed out once per JVM: {@link dev.turnstile.appliance.testing.TestPorts}). */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return dev.turnstile.appliance.testing.TestPorts.port();
     }
 
     static Entitlement entitlement(int maxSeats) {

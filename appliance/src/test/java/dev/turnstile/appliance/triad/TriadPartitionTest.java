@@ -93,9 +93,7 @@ class TriadPartitionTest {
     }
 
     static int freePort(InetAddress a) throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, a)) {
-            return s.getLocalPort();
-        }
+        return dev.turnstile.appliance.testing.TestPorts.port(a.getHostAddress());
     }
 
     /** A port p on 127.0.0.1 with p + 100 free there and on the member's address too (bounded tries). */
@@ -107,6 +105,7 @@ class TriadPartitionTest {
                 continue;
             }
             try (ServerSocket a = new ServerSocket(p + 100, 1, lo); ServerSocket b = new ServerSocket(p + 100, 1, member)) {
+                dev.turnstile.appliance.testing.TestPorts.reserve(p); // and its failure-detection window
                 return p;
             } catch (IOException busy) {
                 // try another

@@ -93,7 +93,7 @@ final class TriadProcessCluster implements AutoCloseable {
         for (int i = 0; i < 3; i++) {
             hosts[i] = net != null ? "127.0.0." + (i + 2) : distinct ? "127.0.0." + (i + 1) : "127.0.0.1";
             clientPorts[i] = freePort(hosts[i]);
-            raftPorts[i] = freePort(hosts[i]);
+            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort(hosts[i]);
             httpPorts[i] = freePort(hosts[i]);
             JsonObject member = new JsonObject().put("id", IDS[i]).put("raft", hosts[i] + ":" + raftPorts[i])
                     .put("client", hosts[i] + ":" + clientPorts[i]);
@@ -131,9 +131,7 @@ final class TriadProcessCluster implements AutoCloseable {
     }
 
     static int freePort(String host) throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
-            return s.getLocalPort();
-        }
+        return dev.turnstile.appliance.testing.TestPorts.port(host);
     }
 
     private void launch(int i) throws IOException {

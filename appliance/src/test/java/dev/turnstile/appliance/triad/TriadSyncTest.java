@@ -61,7 +61,7 @@ class TriadSyncTest {
         int[] clientPorts = new int[3];
         JsonArray members = new JsonArray();
         for (int i = 0; i < 3; i++) {
-            raftPorts[i] = TriadFixture.freePort();
+            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1");
             clientPorts[i] = TriadFixture.freePort();
             members.add(new JsonObject().put("id", IDS[i]).put("raft", "127.0.0.1:" + raftPorts[i])
                     .put("client", "127.0.0.1:" + clientPorts[i]));
