@@ -68,7 +68,7 @@ public final class TriadNode implements AutoCloseable {
     private final Set<Object> inFlight = ConcurrentHashMap.newKeySet();
     private final Batcher batcher = new Batcher();
     // A leader that sees a majority in its view but cannot commit (its entries rejected: seen once after a
-    // partition healed, with two members each believing they led the same term) reports itself stuck (rejoin).
+    // partition healed, with two members each believing they led the same term) reports itself stuck (reportStuck).
     /** Consecutive commit timeouts, while leader with a majority in view, before the member counts as stuck... */
     static final int STUCK_TIMEOUTS = 2;
     /** ...and for at least this many commit timeouts (10 s by default). */
@@ -77,8 +77,8 @@ public final class TriadNode implements AutoCloseable {
     private volatile long lastCommitMs;
     private volatile long commitTimeoutMs;
     private final java.util.concurrent.atomic.AtomicInteger stuckTimeouts = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicBoolean rejoining = new java.util.concurrent.atomic.AtomicBoolean();
-    private final java.util.concurrent.atomic.AtomicLong rejoins = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean stuckReported = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicLong stuckReports = new java.util.concurrent.atomic.AtomicLong();
     private final List<Consumer<String>> leadershipLost = new CopyOnWriteArrayList<>();
     private final List<Runnable> leadershipGained = new CopyOnWriteArrayList<>();
     private JChannel channel;
@@ -290,7 +290,7 @@ public final class TriadNode implements AutoCloseable {
             o.put("log_size", raft.logSize());
         }
         o.put("group_commit", batcher.statusJson());
-        o.put("stuck", rejoins.get());
+        o.put("stuck", stuckReports.get());
         return o;
     }
 
@@ -513,7 +513,7 @@ public final class TriadNode implements AutoCloseable {
                         // a paused leader that resumes also times out for a moment, until the merged view or a
                         // higher term reaches it (1 to 3 s): only a leader stuck for much longer is reported
                         if (stuckTimeouts.incrementAndGet() >= STUCK_TIMEOUTS && stuckFor >= STUCK_COMMIT_TIMEOUTS * commitTimeoutMs) {
-                            rejoin(stuckTimeouts.get() + " proposals in a row over " + stuckFor + " ms not committed within "
+                            reportStuck(stuckTimeouts.get() + " proposals in a row over " + stuckFor + " ms not committed within "
                                     + commitTimeoutMs + " ms although a majority is in view (term " + term + ")");
                         }
                     }
@@ -551,11 +551,11 @@ public final class TriadNode implements AutoCloseable {
      * with status {@link #EXIT_STUCK} (systemd's Restart=on-failure starts it again, and a restarted member
      * rejoins as a follower from its state directory: the tested path); without a handler it only logs.
      */
-    public void rejoin(String why) {
-        if (!rejoining.compareAndSet(false, true)) {
+    public void reportStuck(String why) {
+        if (!stuckReported.compareAndSet(false, true)) {
             return;
         }
-        rejoins.incrementAndGet();
+        stuckReports.incrementAndGet();
         LOG.error("triad: {} is stuck and must rejoin the triad: {}", config.self(), why);
         Consumer<String> h = stuckHandler;
         if (h != null) {
@@ -577,14 +577,14 @@ public final class TriadNode implements AutoCloseable {
 
     private volatile Consumer<String> stuckHandler;
 
-    /** What to do when this member is stuck (see {@link #rejoin}); called once, on a JGroups or duty thread. */
+    /** What to do when this member is stuck (see {@link #reportStuck}); called once, on a JGroups or duty thread. */
     public void onStuck(Consumer<String> handler) {
         this.stuckHandler = handler;
     }
 
     /** How often this member found itself stuck (leading with a majority in view, unable to commit). */
-    public long rejoins() {
-        return rejoins.get();
+    public long stuckReports() {
+        return stuckReports.get();
     }
 
     /** One command on its way into the log: the term it was proposed in, and the raw result it waits for. */
@@ -760,7 +760,7 @@ public final class TriadNode implements AutoCloseable {
             if (raft != null && hasQuorum()) {
                 lastQuorumMs = Math.max(lastQuorumMs, clock.getAsLong());
             }
-            if (raft == null || !raft.isLeader() || !quorumVisible() || rejoining.get()) {
+            if (raft == null || !raft.isLeader() || !quorumVisible() || stuckReported.get()) {
                 return;
             }
             long now = clock.getAsLong();

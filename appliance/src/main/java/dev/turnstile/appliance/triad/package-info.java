@@ -58,7 +58,7 @@
  *       measured shorter.</li>
  *   <li>A leader that keeps failing to commit with a majority in its view (for five commit timeouts) reports
  *       itself stuck and the process exits with status 75 for systemd to restart it
- *       ({@link dev.turnstile.appliance.triad.TriadNode#rejoin}).</li>
+ *       ({@link dev.turnstile.appliance.triad.TriadNode#reportStuck}).</li>
  *   <li>{@link dev.turnstile.appliance.triad.CatchUpRaft}: a lagging follower is sent the entries it misses
  *       even while clients keep the leader busy.</li>
  *   <li>Group commit: commands proposed while an entry commits share the next entry

@@ -172,7 +172,7 @@ class TriadProcessPartitionTest {
 
         long healAt = System.nanoTime();
         net.heal();
-        // either the old leader follows, or it finds itself stuck and leaves with status 75 (TriadNode.rejoin)
+        // either the old leader follows, or it finds itself stuck and leaves with status 75 (TriadNode.reportStuck)
         long settled = poll(40_000, () -> !cluster.alive(old) || follows(old, cluster.leaderIndex()));
         assertTrue(settled >= 0, "within 40 s of the heal the old leader follows or leaves as stuck");
         if (cluster.alive(old)) {
