@@ -80,25 +80,11 @@ class TriadStatusPageTest {
     }
 
     void stop(int i) throws Exception {
-        if (appliances[i] == null) {
-            return;
-        }
-        TriadNode n = appliances[i].triadNode();
-        if (n != null) {
-            n.close();
-        }
-        vertx[i].close().await(30, TimeUnit.SECONDS);
-        appliances[i] = null;
+        dev.turnstile.appliance.testing.InJvmTriad.kill(appliances, vertx, i);
     }
 
     int leader() {
-        for (int i = 0; i < 3; i++) {
-            TriadNode n = appliances[i] == null ? null : appliances[i].triadNode();
-            if (n != null && n.isLeader() && n.quorumVisible()) {
-                return i;
-            }
-        }
-        return -1;
+        return dev.turnstile.appliance.testing.InJvmTriad.leader(appliances);
     }
 
     private String text(String testId) throws Exception {

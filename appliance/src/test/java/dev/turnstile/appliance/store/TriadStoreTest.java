@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnstile.appliance.Appliance;
 import dev.turnstile.appliance.seat.LeaseView;
-import dev.turnstile.appliance.triad.TriadNode;
 import dev.turnstile.client.Lease;
 import dev.turnstile.client.LeaseListener;
 import dev.turnstile.client.SessionInfo;
@@ -104,25 +103,11 @@ class TriadStoreTest extends PostgresStoreTestBase {
 
     /** Member i dies as a process would: it leaves the triad, its sockets and its store's connections close. */
     void kill(int i) throws Exception {
-        if (appliances[i] == null) {
-            return;
-        }
-        TriadNode n = appliances[i].triadNode();
-        if (n != null) {
-            n.close();
-        }
-        await(vertxOf[i].close());
-        appliances[i] = null;
+        dev.turnstile.appliance.testing.InJvmTriad.kill(appliances, vertxOf, i);
     }
 
     int leader() {
-        for (int i = 0; i < 3; i++) {
-            if (appliances[i] != null && appliances[i].triadNode() != null && appliances[i].triadNode().isLeader()
-                    && appliances[i].triadNode().quorumVisible()) {
-                return i;
-            }
-        }
-        return -1;
+        return dev.turnstile.appliance.testing.InJvmTriad.leader(appliances);
     }
 
     JsonObject triad(int i) {

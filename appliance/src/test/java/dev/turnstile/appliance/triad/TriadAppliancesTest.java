@@ -96,25 +96,11 @@ class TriadAppliancesTest {
 
     /** Kills member i as a dying process would: it leaves the triad and every socket closes. */
     void kill(int i) throws Exception {
-        if (appliances[i] == null) {
-            return;
-        }
-        TriadNode n = appliances[i].triadNode();
-        if (n != null) {
-            n.close();
-        }
-        await(vertxOf[i].close());
-        appliances[i] = null;
+        dev.turnstile.appliance.testing.InJvmTriad.kill(appliances, vertxOf, i);
     }
 
     int leader() {
-        for (int i = 0; i < 3; i++) {
-            if (appliances[i] != null && appliances[i].triadNode() != null && appliances[i].triadNode().isLeader()
-                    && appliances[i].triadNode().quorumVisible()) {
-                return i;
-            }
-        }
-        return -1;
+        return dev.turnstile.appliance.testing.InJvmTriad.leader(appliances);
     }
 
     List<String> addresses() {

@@ -45,15 +45,7 @@ class TriadSyncTest {
     }
 
     void kill(int i) throws Exception {
-        if (appliances[i] == null) {
-            return;
-        }
-        TriadNode n = appliances[i].triadNode();
-        if (n != null) {
-            n.close();
-        }
-        vertxOf[i].close().await(30, TimeUnit.SECONDS);
-        appliances[i] = null;
+        dev.turnstile.appliance.testing.InJvmTriad.kill(appliances, vertxOf, i);
     }
 
     void startTriad() throws Exception {
@@ -81,13 +73,7 @@ class TriadSyncTest {
     }
 
     int leader() {
-        for (int i = 0; i < 3; i++) {
-            if (appliances[i] != null && appliances[i].triadNode() != null && appliances[i].triadNode().isLeader()
-                    && appliances[i].triadNode().quorumVisible()) {
-                return i;
-            }
-        }
-        return -1;
+        return dev.turnstile.appliance.testing.InJvmTriad.leader(appliances);
     }
 
     Set<String> callers() {
