@@ -80,7 +80,8 @@ public final class Appliance implements SessionServices {
                 ? dev.turnstile.appliance.triad.TriadNode.REPLICATED_LEASE_TIMEOUT_MS : s.leaseTimeoutMs(),
                 s.reclaimGraceMs(), s.maxLeasesPerSession(),
                 s.maxQueuePerPool(), Math.max(1, Math.min(s.defaultWaitMs(), s.maxWaitMs())), Math.max(1, s.maxWaitMs()),
-                LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES);
+                LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES)
+                .withLegacyReclaim(s.legacyReclaim()); // secret: protocol 1.1 (issue 12)
         this.clients = config.clients();
         this.configEntitlements = config.entitlements();
         // store: every ledger event also goes to the store (memory-only until startStore() replaces it); in a triad
@@ -117,6 +118,7 @@ public final class Appliance implements SessionServices {
     }
 
     private Future<Void> startLedgerAndServers() {
+        warnLegacyReclaim(); // secret:
         long now = nowMs();
         for (Entitlement e : config.entitlements()) {
             ledger.upsertEntitlement(e, now);
@@ -429,6 +431,20 @@ public final class Appliance implements SessionServices {
         return metrics;
     }
 
+    // secret: the weaker legacy_reclaim modes are said at start (and identity on the status page, statusJson)
+    private void warnLegacyReclaim() {
+        switch (config.server().legacyReclaim()) {
+            case ORPHANED -> LOG.warn("server.legacy_reclaim is orphaned: a protocol 1.0 client's orphaned lease can be "
+                    + "reclaimed by anyone who knows its lease id, client_id and hw_id (the admin API shows them) while "
+                    + "its holder is disconnected; refuse is the safe setting (PROTOCOL.md 10.6)");
+            case IDENTITY -> LOG.warn("server.legacy_reclaim is identity (INSECURE): a lease granted to a protocol 1.0 "
+                    + "client can be taken, even from its live holder, by anyone who knows its lease id, client_id and "
+                    + "hw_id (the admin API shows them); use it only where every client is trusted (PROTOCOL.md 10.6)");
+            default -> {
+            }
+        }
+    }
+
     /** The summary behind {@code GET /v1/status} and the status page. */
     public JsonObject statusJson() {
         io.vertx.core.json.JsonArray pools = new io.vertx.core.json.JsonArray();
@@ -446,6 +462,7 @@ public final class Appliance implements SessionServices {
                 .put("leases", ledger.leaseCount())
                 .put("waiting", ledger.waiterCount())
                 .put("memory_only", memoryOnly)
+                .put("legacy_reclaim", config.server().legacyReclaim().configName()) // secret: PROTOCOL.md 10.6
                 .put("pools", pools);
         if (sync != null) {
             sync.statusJson().forEach(status::put); // sync: the "sync" and "license" objects

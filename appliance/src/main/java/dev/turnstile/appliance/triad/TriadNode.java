@@ -6,6 +6,7 @@ import dev.turnstile.appliance.seat.ClientRef;
 import dev.turnstile.appliance.seat.ConcurrentLedger;
 import dev.turnstile.appliance.seat.LeaseState;
 import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.seat.SeatLedger;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message;
 import io.vertx.core.json.JsonObject;
@@ -354,7 +355,14 @@ public final class TriadNode implements AutoCloseable {
     }
 
     public CompletableFuture<LedgerStateMachine.Applied> checkin(ClientRef client, UUID leaseId, long nowMs) {
-        return propose(new LedgerCommand.Checkin(client, leaseId, nowMs), false);
+        return checkin(client, leaseId, null, nowMs);
+    }
+
+    /** CHECKIN presenting the hash of a reclaim secret ({@code null}: none). */
+    public CompletableFuture<LedgerStateMachine.Applied> checkin(ClientRef client, UUID leaseId,
+                                                                 dev.turnstile.appliance.seat.SecretHash presented,
+                                                                 long nowMs) {
+        return propose(new LedgerCommand.Checkin(client, leaseId, nowMs, presented), false);
     }
 
     public CompletableFuture<LedgerStateMachine.Applied> releaseAll(ClientRef client, long nowMs) {
@@ -460,6 +468,11 @@ public final class TriadNode implements AutoCloseable {
         boolean known = l != null && (l.state() == LeaseState.HELD || l.state() == LeaseState.ORPHANED)
                 && l.clientId().equals(c.client().clientId()) && l.hwId().equals(c.client().hwId())
                 && l.productId().equals(c.product());
+        if (known && !SeatLedger.provesOwnership(l, c.presentedSecret(), c.client(), ledger.settings().legacyReclaim())) {
+            // protocol 1.1: without a log entry too, identifiers alone never take a lease (PROTOCOL.md 10.6)
+            return CompletableFuture.completedFuture(new LedgerStateMachine.Applied(stateMachine.index(), term(),
+                    new CheckoutOutcome.Denied(ErrorCode.RECLAIM_SECRET_MISMATCH, SeatLedger.notProven(id))));
+        }
         Message.LeaseStatus rule = known ? heartbeatWithoutQuorum(List.of(id), c.nowMs()).get(0) : null;
         if (rule != null && rule.code() == 0) {
             LOG.info("triad: {} without quorum renews lease {} on reclaim ({})", config.self(), id,
