@@ -130,6 +130,7 @@
     else if (s.ready) { ready.textContent = 'ready'; setClass(ready, 'badge', 'ok'); }
     else { ready.textContent = 'not ready'; setClass(ready, 'badge', 'bad'); }
 
+    $('legacy-reclaim-badge').hidden = s.legacy_reclaim !== 'identity'; // PROTOCOL.md 10.6: the insecure mode
     renderLicense(s.license);
     renderSync(s.sync);
     renderStore(s.store, s.memory_only);

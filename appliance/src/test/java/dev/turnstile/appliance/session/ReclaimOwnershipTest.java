@@ -264,6 +264,41 @@ class ReclaimOwnershipTest {
         for (Message m : r) {
             assertTrue(assertInstanceOf(Message.Granted.class, m).reclaimed());
         }
+        assertEquals("identity", new JsonObject(get("/v1/status")).getString("legacy_reclaim"),
+                "the status names the insecure mode (the page shows a warning badge for it)");
+    }
+
+    @Test
+    @DisplayName("GIVEN legacy_reclaim orphaned or identity WHEN the appliance starts THEN it warns; refuse does not")
+    void the_weaker_legacy_reclaim_modes_are_warned_at_start() throws Exception {
+        for (String mode : new String[] {"refuse", "orphaned", "identity"}) {
+            ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                    Appliance.class);
+            List<String> warnings = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            ch.qos.logback.core.AppenderBase<ch.qos.logback.classic.spi.ILoggingEvent> capture =
+                    new ch.qos.logback.core.AppenderBase<>() {
+                        @Override
+                        protected void append(ch.qos.logback.classic.spi.ILoggingEvent e) {
+                            if (e.getLevel() == ch.qos.logback.classic.Level.WARN) {
+                                warnings.add(e.getFormattedMessage());
+                            }
+                        }
+                    };
+            capture.start();
+            log.addAppender(capture);
+            try {
+                JsonObject c = config();
+                c.getJsonObject("server").put("legacy_reclaim", mode);
+                start(c);
+            } finally {
+                log.detachAppender(capture);
+            }
+            boolean warned = warnings.stream().anyMatch(w -> w.contains("server.legacy_reclaim is " + mode));
+            assertEquals(!mode.equals("refuse"), warned, mode + ": " + warnings);
+            stop();
+            appliance = null;
+            vertx = null;
+        }
     }
 
     @Test
