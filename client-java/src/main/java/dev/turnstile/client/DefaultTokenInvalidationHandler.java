@@ -11,7 +11,8 @@ import java.util.Set;
  * lease can never be used again by this client, that is for the codes
  * {@code leaseIdNotFound}, {@code licenseCheckoutExpired}, {@code licenseKeyVsLeaseIdMismatch},
  * {@code licenseConsumptionQtyEnforcementTypeMismatch}, {@code clientHwIdMismatch},
- * {@code clientVersionNotAllowed} and {@code clientVersionMissing} (PROTOCOL.md section 7). Every
+ * {@code clientVersionNotAllowed} and {@code clientVersionMissing} (PROTOCOL.md section 7), and
+ * when the client expired the lease itself ({@link LeaseLossReason#EXPIRED_LOCALLY}). Every
  * other code (no seats, server busy, not master, codes this SDK does not know, ...) keeps the
  * token: the lease may still be reclaimable.
  *
@@ -45,6 +46,16 @@ public final class DefaultTokenInvalidationHandler implements TokenInvalidationH
         return code != null && INVALIDATING_CODES.contains(code);
     }
 
+    /** True when a lease lost for {@code reason} loses its token: one of the codes above, or {@code expiredLocally}. */
+    public static boolean invalidates(LeaseLossReason reason) {
+        return reason.isLocal() || invalidates(reason.errorCode());
+    }
+
+    @Override
+    public boolean shouldInvalidate(LeaseToken token, LeaseLossReason reason) {
+        return invalidates(reason);
+    }
+
     @Override
     public boolean shouldInvalidate(LeaseToken token, LeaseStatus result) {
         return invalidates(result.errorCode());
@@ -52,6 +63,6 @@ public final class DefaultTokenInvalidationHandler implements TokenInvalidationH
 
     @Override
     public String toString() {
-        return "DefaultTokenInvalidationHandler" + INVALIDATING_CODES;
+        return "DefaultTokenInvalidationHandler" + INVALIDATING_CODES + "+" + LeaseLossReason.EXPIRED_LOCALLY_NAME;
     }
 }

@@ -3,6 +3,7 @@ package dev.turnstile.client.impl;
 import dev.turnstile.client.CheckoutRequest;
 import dev.turnstile.client.Lease;
 import dev.turnstile.client.LeaseListener;
+import dev.turnstile.client.LeaseLossReason;
 import dev.turnstile.client.LeaseToken;
 import dev.turnstile.client.SessionInfo;
 import dev.turnstile.client.TokenManager;
@@ -64,6 +65,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
     static final int MAX_RECLAIM_RETRIES = 3;
     /** A session that lived shorter than this after being ready counts as churn (backoff applies). */
     static final long STABLE_SESSION_MS = 1_000;
+    /** Bounds of the local-expiry check period (a tenth of the shortest lease timeout seen). */
+    static final long MIN_EXPIRY_CHECK_MS = 20;
+    static final long MAX_EXPIRY_CHECK_MS = 1_000;
 
     private final ClientConfig cfg;
     private final TokenManager tokens;
@@ -108,6 +112,8 @@ public final class TurnstileClientImpl implements TurnstileClient {
     private Throwable lastFailure;
     private Future<?> heartbeatTask;
     private Future<?> retryTask;
+    private Future<?> expiryTask;
+    private long expiryPeriodMs;
 
     public TurnstileClientImpl(ClientConfig cfg) {
         this.cfg = Objects.requireNonNull(cfg, "cfg");
@@ -281,6 +287,21 @@ public final class TurnstileClientImpl implements TurnstileClient {
      */
     public void pauseLeaseHeartbeats(boolean paused) {
         this.leaseHeartbeatsPaused = paused;
+    }
+
+    /**
+     * Runs the local-expiry check now (it also runs on its own schedule) and completes once it
+     * has: with a {@code ticker} moved by a test, the test need not wait for the next check.
+     */
+    public CompletableFuture<Void> checkLocalExpiryNow() {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (!onClientThread(() -> {
+            expireUnconfirmedLeases();
+            f.complete(null);
+        })) {
+            f.completeExceptionally(closedException());
+        }
+        return external(f);
     }
 
     /** Sends a heartbeat for every held lease now (the scheduled ones continue). */
@@ -563,8 +584,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
         // The leases cannot be reclaimed by this client: they are lost, and the codes decide the tokens.
         for (Held h : new ArrayList<>(held.values())) {
             held.remove(h.lease.id());
-            emitLost(h.lease, te.errorCode());
-            decideToken(h.lease.id(), new LeaseStatus(h.lease.id(), te.rawCode(), 0));
+            LeaseLossReason reason = LeaseLossReason.server(Math.max(0, te.rawCode()));
+            emitLost(h.lease, reason);
+            decideToken(h.lease.id(), reason);
         }
     }
 
@@ -783,6 +805,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
         if (heartbeatTask != null) {
             heartbeatTask.cancel(false);
         }
+        if (expiryTask != null) {
+            expiryTask.cancel(false);
+        }
         TurnstileException closed = closedException();
         failWaiters(closed);
         for (CompletableFuture<SessionInfo> f : connectWaiters) {
@@ -975,10 +1000,10 @@ public final class TurnstileClientImpl implements TurnstileClient {
                 if (h != null) {
                     LOG.warn("lease {} ({}) revoked by {}: {} ({})", n.leaseId(), h.lease.product(), c.address,
                             n.reason() == null ? "code " + n.code() : n.reason().wireName(), n.text());
-                    emitLost(h.lease, n.reason());
+                    emitLost(h.lease, LeaseLossReason.server(n.code()));
                     // The same decision as for a failed heartbeat: on expiry the server pushes this
                     // notice and may answer a heartbeat in flight with the same code.
-                    decideToken(n.leaseId(), new LeaseStatus(n.leaseId(), n.code(), 0));
+                    decideToken(n.leaseId(), LeaseLossReason.server(n.code()));
                 }
             }
             case LICENSE_EXPIRING -> {
@@ -1109,7 +1134,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
         Lease lease = new Lease(g.leaseId(), g.product().isEmpty() ? req.product() : g.product(), g.entitlementId(),
                 g.quantity(), req.enforcement(), req.licenseKey());
         String server = c.address.toString();
-        held.put(lease.id(), new Held(lease, server, false));
+        Held h = new Held(lease, server, false);
+        confirmed(h, cfg.ticker().getAsLong(), leaseTimeoutOf(c, g));
+        held.put(lease.id(), h);
         try {
             tokens.store(LeaseToken.of(lease, server, cfg.hwId(), Instant.now()));
         } catch (RuntimeException e) {
@@ -1255,6 +1282,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
             h.server = to;
             h.restoring = false;
             h.reclaimRetries = 0;
+            confirmed(h, cfg.ticker().getAsLong(), leaseTimeoutOf(c, g));
             try {
                 Optional<LeaseToken> t = tokens.get(id);
                 if (t.isPresent()) {
@@ -1318,12 +1346,93 @@ public final class TurnstileClientImpl implements TurnstileClient {
         ErrorCode ec = ErrorCode.ofCode(code);
         LOG.warn("lease {} ({}) lost: {} refused its reclaim with {} ({})", id, h.lease.product(), c.address,
                 ec == null ? "code " + code : ec.wireName(), text);
-        emitLost(h.lease, ec);
-        decideToken(id, new LeaseStatus(id, code, 0));
+        emitLost(h.lease, LeaseLossReason.server(code));
+        decideToken(id, LeaseLossReason.server(code));
     }
 
-    private void emitLost(Lease lease, ErrorCode reason) {
+    private void emitLost(Lease lease, LeaseLossReason reason) {
         emit(l -> l.leaseLost(lease, reason));
+    }
+
+    // ================================================================== local expiry
+
+    /** The lease timeout of a granted lease: GRANTED's, else WELCOME's; 0 = unknown (never expired locally). */
+    private static long leaseTimeoutOf(Connection c, Granted g) {
+        if (g.leaseTimeoutMs() > 0) {
+            return g.leaseTimeoutMs();
+        }
+        Welcome w = c.welcome();
+        return w == null ? 0 : Math.max(0, w.leaseTimeoutMs());
+    }
+
+    /** A server confirmed {@code h} (GRANTED) at {@code nowNanos}; from now on it is checked for local expiry. */
+    private void confirmed(Held h, long nowNanos, long leaseTimeoutMs) {
+        h.confirmedNanos = nowNanos;
+        h.leaseTimeoutMs = leaseTimeoutMs;
+        if (leaseTimeoutMs <= 0) {
+            return;
+        }
+        long period = Math.max(MIN_EXPIRY_CHECK_MS, Math.min(MAX_EXPIRY_CHECK_MS, leaseTimeoutMs / 10));
+        if (expiryTask != null && expiryPeriodMs <= period) {
+            return;
+        }
+        if (expiryTask != null) {
+            expiryTask.cancel(false);
+        }
+        expiryPeriodMs = period;
+        try {
+            expiryTask = actor.scheduleAtFixedRate(guard(this::expireUnconfirmedLeases), period, period,
+                    TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            expiryTask = null;
+        }
+    }
+
+    /**
+     * Issue 12, finding 2: a lease no server confirmed (GRANTED, or a HEARTBEAT_RESULT that renewed it) for longer
+     * than its lease timeout is no longer held by any server for this client, whatever the connection state: the
+     * application is told ({@code expiredLocally}) and the handler decides about the token. Should a server still
+     * have it (a reclaim grace), it is given back on the next session, as a lease checked in while disconnected.
+     * Leases of an earlier run that are still being reclaimed are not the application's yet and are not checked.
+     */
+    private void expireUnconfirmedLeases() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        long now = cfg.ticker().getAsLong();
+        for (Held h : new ArrayList<>(held.values())) {
+            if (h.restoring || h.checkingIn || h.leaseTimeoutMs <= 0) {
+                continue;
+            }
+            long silentMs = TimeUnit.NANOSECONDS.toMillis(now - h.confirmedNanos);
+            if (silentMs <= h.leaseTimeoutMs) {
+                continue;
+            }
+            UUID id = h.lease.id();
+            held.remove(id, h);
+            LOG.warn("lease {} ({}) lost: no server confirmed it for {} ms, longer than its lease timeout of {} ms "
+                    + "({}, state {})", id, h.lease.product(), silentMs, h.leaseTimeoutMs,
+                    LeaseLossReason.EXPIRED_LOCALLY_NAME, state);
+            emitLost(h.lease, LeaseLossReason.EXPIRED_LOCALLY);
+            decideToken(id, LeaseLossReason.EXPIRED_LOCALLY);
+            Connection c = conn;
+            if (state == State.CONNECTED && c != null) {
+                h.checkingIn = true;
+                send(c, new Message.Checkin(id), requestTimeoutMs, new Responder() {
+                    @Override
+                    public void onResponse(Envelope e) {
+                        LOG.debug("locally expired lease {} given back: {}", id, e.message().type());
+                    }
+
+                    @Override
+                    public void onFailure(TurnstileException e) {
+                        LOG.debug("locally expired lease {} not given back: {}", id, e.getMessage());
+                    }
+                });
+            } else {
+                returning.put(id, h);
+            }
+        }
     }
 
     // ================================================================== heartbeats and tokens
@@ -1394,6 +1503,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
 
     private void heartbeatAnswered(Connection c, HeartbeatResult r) {
         Instant now = Instant.now();
+        long nowNanos = cfg.ticker().getAsLong();
         List<LeaseToken> confirmed = new ArrayList<>();
         boolean failOver = false;
         for (LeaseStatus s : r.results()) {
@@ -1403,6 +1513,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
                 continue; // checked in (or being checked in) or lost meanwhile
             }
             if (s.ok()) {
+                h.confirmedNanos = nowNanos;
                 try {
                     tokens.get(id).ifPresent(t -> confirmed.add(t.confirmedAt(now)));
                 } catch (RuntimeException e) {
@@ -1420,9 +1531,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
                 held.remove(id, h);
                 LOG.warn("lease {} ({}) lost: {} answered its heartbeat with {}", id, h.lease.product(), c.address,
                         ec == null ? "code " + s.code() : ec.wireName());
-                emitLost(h.lease, ec);
+                emitLost(h.lease, LeaseLossReason.server(s.code()));
             }
-            decideToken(id, s);
+            decideToken(id, LeaseLossReason.server(s.code()));
         }
         if (!confirmed.isEmpty()) {
             try {
@@ -1436,10 +1547,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
         }
     }
 
-    /** A failed check of lease {@code id}: the handler decides about its token (unless disabled). */
-    private void decideToken(UUID id, LeaseStatus status) {
-        ErrorCode ec = status.errorCode();
-        String codeName = ec == null ? "code " + status.code() : ec.wireName();
+    /** A lost lease {@code id}: the handler decides about its token (unless disabled). */
+    private void decideToken(UUID id, LeaseLossReason reason) {
+        String codeName = reason.name();
         if (cfg.tokenAutomaticInvalidationDisabled()) {
             LOG.debug("token of lease {} kept after {}: automatic invalidation is disabled", id, codeName);
             return;
@@ -1456,7 +1566,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
         }
         boolean remove;
         try {
-            remove = cfg.tokenInvalidationHandler().shouldInvalidate(token.get(), status);
+            remove = cfg.tokenInvalidationHandler().shouldInvalidate(token.get(), reason);
         } catch (RuntimeException e) {
             LOG.warn("token invalidation handler threw for lease {} ({}); token kept", id, codeName, e);
             remove = false;
@@ -1484,6 +1594,10 @@ public final class TurnstileClientImpl implements TurnstileClient {
         int reclaimRetries;
         /** A CHECKIN is on its way: not heartbeated, and a heartbeat answer about it means nothing now. */
         boolean checkingIn;
+        /** When a server last confirmed it (GRANTED, renewing HEARTBEAT_RESULT), on the client's ticker. */
+        long confirmedNanos;
+        /** Its lease timeout (GRANTED's, else WELCOME's); 0 = unknown, never expired locally. */
+        long leaseTimeoutMs;
 
         Held(Lease lease, String server, boolean restoring) {
             this.lease = lease;

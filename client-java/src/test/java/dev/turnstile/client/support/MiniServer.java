@@ -42,13 +42,18 @@ public final class MiniServer implements ScriptedServer.Script {
     public MiniServer(String name, long heartbeatMs, long leaseTimeoutMs) {
         this.name = name;
         this.welcome = Peer.welcome(name, heartbeatMs, leaseTimeoutMs, List.of());
-        this.onCheckout = (p, corr, c) -> grant(name, c);
+        this.onCheckout = (p, corr, c) -> grant(name, c, welcome.leaseTimeoutMs());
     }
 
-    /** A GRANTED for {@code c}: the reclaimed id for a RECLAIM, a new one otherwise. */
+    /** A GRANTED for {@code c} with a lease timeout of 1 s: the reclaimed id for a RECLAIM, a new one otherwise. */
     public static Granted grant(String server, Checkout c) {
+        return grant(server, c, 1000);
+    }
+
+    /** A GRANTED for {@code c} with the lease timeout {@code leaseTimeoutMs}. */
+    public static Granted grant(String server, Checkout c, long leaseTimeoutMs) {
         UUID id = c.reclaim() ? c.reclaimLeaseId() : UUID.randomUUID();
-        return new Granted(id, "ent-" + server, c.product(), c.quantity(), 1000, 0, 0,
+        return new Granted(id, "ent-" + server, c.product(), c.quantity(), leaseTimeoutMs, 0, 0,
                 c.reclaim() ? Granted.FLAG_RECLAIMED : 0);
     }
 
