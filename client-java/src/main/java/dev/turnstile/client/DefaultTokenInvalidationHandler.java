@@ -11,7 +11,8 @@ import java.util.Set;
  * lease can never be used again by this client, that is for the codes
  * {@code leaseIdNotFound}, {@code licenseCheckoutExpired}, {@code licenseKeyVsLeaseIdMismatch},
  * {@code licenseConsumptionQtyEnforcementTypeMismatch}, {@code clientHwIdMismatch},
- * {@code clientVersionNotAllowed} and {@code clientVersionMissing} (PROTOCOL.md section 7), and
+ * {@code clientVersionNotAllowed}, {@code clientVersionMissing} and (protocol 1.1)
+ * {@code reclaimSecretMismatch} (PROTOCOL.md section 8), and
  * when the client expired the lease itself ({@link LeaseLossReason#EXPIRED_LOCALLY}). Every
  * other code (no seats, server busy, not master, codes this SDK does not know, ...) keeps the
  * token: the lease may still be reclaimable.
@@ -28,7 +29,7 @@ public final class DefaultTokenInvalidationHandler implements TokenInvalidationH
     /** The shared instance. */
     public static final DefaultTokenInvalidationHandler INSTANCE = new DefaultTokenInvalidationHandler();
 
-    /** The seven codes that delete a token. */
+    /** The codes that delete a token: the seven of protocol 1.0, and {@code reclaimSecretMismatch} (1.1). */
     public static final Set<ErrorCode> INVALIDATING_CODES = Collections.unmodifiableSet(EnumSet.of(
             ErrorCode.LEASE_ID_NOT_FOUND,
             ErrorCode.LICENSE_CHECKOUT_EXPIRED,
@@ -36,7 +37,8 @@ public final class DefaultTokenInvalidationHandler implements TokenInvalidationH
             ErrorCode.LICENSE_CONSUMPTION_QTY_ENFORCEMENT_TYPE_MISMATCH,
             ErrorCode.CLIENT_HW_ID_MISMATCH,
             ErrorCode.CLIENT_VERSION_NOT_ALLOWED,
-            ErrorCode.CLIENT_VERSION_MISSING));
+            ErrorCode.CLIENT_VERSION_MISSING,
+            ErrorCode.RECLAIM_SECRET_MISMATCH));
 
     private DefaultTokenInvalidationHandler() {
     }

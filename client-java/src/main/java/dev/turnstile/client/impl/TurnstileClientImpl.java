@@ -24,6 +24,7 @@ import dev.turnstile.protocol.Message.Notice;
 import dev.turnstile.protocol.Message.Welcome;
 import dev.turnstile.protocol.MessageType;
 import dev.turnstile.protocol.NoticeKind;
+import dev.turnstile.protocol.Secrets;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
@@ -655,7 +656,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
             try {
                 for (LeaseToken t : tokens.all()) {
                     if (t.hwId().equals(cfg.hwId()) && !held.containsKey(t.leaseId())) {
-                        held.put(t.leaseId(), new Held(Lease.of(t), t.server(), true));
+                        Held r = new Held(Lease.of(t), t.server(), true);
+                        r.secret = t.reclaimSecret();
+                        held.put(t.leaseId(), r);
                     }
                 }
             } catch (RuntimeException e) {
@@ -864,7 +867,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
         c.pending.put(id, p);
         p.timeout = schedule(() -> requestTimedOut(c, p), timeoutMs);
         try {
-            c.write(Codec.encode(id, m));
+            c.write(Codec.encode(id, m, c.version()));
         } catch (IOException e) {
             connectionLost(c, e);
         }
@@ -1136,9 +1139,15 @@ public final class TurnstileClientImpl implements TurnstileClient {
         String server = c.address.toString();
         Held h = new Held(lease, server, false);
         confirmed(h, cfg.ticker().getAsLong(), leaseTimeoutOf(c, g));
+        h.boundTo = c;
+        h.secret = secretOf(c, g);
+        if (c.speaks11() && h.secret == null) {
+            LOG.warn("{} granted lease {} over protocol 1.1 without a reclaim secret; it can be reclaimed only as "
+                    + "1.0 allows", c.address, lease.id());
+        }
         held.put(lease.id(), h);
         try {
-            tokens.store(LeaseToken.of(lease, server, cfg.hwId(), Instant.now()));
+            tokens.store(LeaseToken.of(lease, server, cfg.hwId(), Instant.now(), h.secret));
         } catch (RuntimeException e) {
             LOG.error("lease {} granted, but its token could not be stored in {}: it cannot be reclaimed after a "
                     + "restart", lease.id(), tokens, e);
@@ -1178,7 +1187,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
             return;
         }
         h.checkingIn = true;
-        send(c, new Message.Checkin(id), requestTimeoutMs, new Responder() {
+        send(c, checkinOf(h, c), requestTimeoutMs, new Responder() {
             @Override
             public void onResponse(Envelope e) {
                 h.checkingIn = false;
@@ -1192,6 +1201,10 @@ public final class TurnstileClientImpl implements TurnstileClient {
                 if (ec == ErrorCode.LEASE_ID_NOT_FOUND || ec == ErrorCode.LICENSE_CHECKOUT_EXPIRED) {
                     forget(h, "the server no longer knew it (" + ec.wireName() + ")");
                     f.complete(null);
+                } else if (ec != null && ec.action() == ErrorCode.Action.DROP_TOKEN) {
+                    // e.g. reclaimSecretMismatch: this client cannot end the lease; its token is worthless
+                    forget(h, "the server refused the checkin with " + ec.wireName() + "; the token is dropped");
+                    f.completeExceptionally(new TurnstileException(err.code(), err.message(), 0, ""));
                 } else {
                     f.completeExceptionally(new TurnstileException(err.code(), err.message(), 0, ""));
                 }
@@ -1226,8 +1239,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
     private void sendReclaim(Connection c, Held h) {
         reclaimsInFlight++;
         Lease l = h.lease;
+        // Protocol 1.1: the lease's secret proves ownership (none: zero bytes, the server's legacy rule applies).
         Checkout m = new Checkout(l.product(), l.licenseKey(), l.quantity(), l.enforcement().code(),
-                Checkout.FLAG_RECLAIM, 0, l.id());
+                Checkout.FLAG_RECLAIM, 0, l.id(), c.speaks11() ? h.secret : null);
         send(c, m, requestTimeoutMs, new Responder() {
             @Override
             public void onResponse(Envelope e) {
@@ -1260,6 +1274,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
             }
             returning.remove(id, h);
             if (m instanceof Granted g) {
+                h.boundTo = c;
                 checkInUnwanted(c, g, "the application, which checked it in while no session was up", true);
             } else {
                 LOG.info("lease {} (checked in while no session was up): {} no longer holds it ({})", id, to,
@@ -1283,10 +1298,15 @@ public final class TurnstileClientImpl implements TurnstileClient {
             h.restoring = false;
             h.reclaimRetries = 0;
             confirmed(h, cfg.ticker().getAsLong(), leaseTimeoutOf(c, g));
+            h.boundTo = c;
+            byte[] echoed = secretOf(c, g);
+            if (echoed != null) {
+                h.secret = echoed; // the one presented, or a fresh one for a lease that had none
+            }
             try {
                 Optional<LeaseToken> t = tokens.get(id);
                 if (t.isPresent()) {
-                    tokens.store(t.get().movedTo(to, Instant.now()));
+                    tokens.store(t.get().movedTo(to, Instant.now()).withReclaimSecret(h.secret));
                 }
             } catch (RuntimeException e) {
                 LOG.error("cannot update the token of lease {} in {}", id, tokens, e);
@@ -1354,6 +1374,22 @@ public final class TurnstileClientImpl implements TurnstileClient {
         emit(l -> l.leaseLost(lease, reason));
     }
 
+    // ================================================================== reclaim secrets (protocol 1.1)
+
+    /** GRANTED's secret on a 1.1 connection, or null (1.0, or a server that sent none: all zero). */
+    private static byte[] secretOf(Connection c, Granted g) {
+        byte[] s = g.reclaimSecret();
+        return !c.speaks11() || s == null || Secrets.isZero(s) ? null : s;
+    }
+
+    /**
+     * A CHECKIN of {@code h} on {@code c}: with the lease's secret when {@code c} does not hold the lease (an
+     * ORPHANED lease ended from a new connection, PROTOCOL.md 10.5), all zero when it does.
+     */
+    private static Message.Checkin checkinOf(Held h, Connection c) {
+        return new Message.Checkin(h.lease.id(), c.speaks11() && h.boundTo != c ? h.secret : null);
+    }
+
     // ================================================================== local expiry
 
     /** The lease timeout of a granted lease: GRANTED's, else WELCOME's; 0 = unknown (never expired locally). */
@@ -1418,7 +1454,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
             Connection c = conn;
             if (state == State.CONNECTED && c != null) {
                 h.checkingIn = true;
-                send(c, new Message.Checkin(id), requestTimeoutMs, new Responder() {
+                send(c, checkinOf(h, c), requestTimeoutMs, new Responder() {
                     @Override
                     public void onResponse(Envelope e) {
                         LOG.debug("locally expired lease {} given back: {}", id, e.message().type());
@@ -1598,6 +1634,10 @@ public final class TurnstileClientImpl implements TurnstileClient {
         long confirmedNanos;
         /** Its lease timeout (GRANTED's, else WELCOME's); 0 = unknown, never expired locally. */
         long leaseTimeoutMs;
+        /** Its reclaim secret (protocol 1.1), or null. Never logged. */
+        byte[] secret;
+        /** The connection that holds it on the server (granted or reclaimed there); null: none of ours yet. */
+        Connection boundTo;
 
         Held(Lease lease, String server, boolean restoring) {
             this.lease = lease;
