@@ -220,6 +220,7 @@ public final class VectorGenerator {
                 new byte[] {0x00, 0x00, 0x00, 0x2a}));
         v.add(new Valid("082-checkin-largest-correlation-id", "CHECKIN with correlation id 0xFFFFFFFF", c, -1,
                 new Checkin(LEASE_C), none));
+        v.addAll(CheckOrderVectors.valid()); // 140-159: the points of issue 12, finding 13
         return v;
     }
 
@@ -390,6 +391,7 @@ public final class VectorGenerator {
                 frame(MessageType.WELCOME.code(), 0, 101, welcomeBody(0, 0)), ErrorCode.UNEXPECTED_MESSAGE, 101));
         v.add(new Invalid("102-server-sends-checkout", "a server sending CHECKOUT, a client-only message", s,
                 frame(checkout, 0, 102, checkoutBody(1, 0)), ErrorCode.UNEXPECTED_MESSAGE, 102));
+        v.addAll(CheckOrderVectors.invalid()); // 140-159: the order of checks (PROTOCOL.md 3.5)
         return v;
     }
 
