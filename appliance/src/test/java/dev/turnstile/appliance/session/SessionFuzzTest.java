@@ -159,7 +159,13 @@ class SessionFuzzTest {
         Model model = new Model();
         Conversation conv = new Conversation(chunks);
         try {
-            conv.write(Preamble.client(1, 1 + (steps.size() % 3))); // offers 1..1, 1..2 or 1..3: 1 is selected
+            // Offers 1..1 (and pipelines its frames) or 1..2 (and waits for the selected version, 4.1):
+            // frames are then written in the version the server selected; the model differs only where
+            // protocol 1.1 does (RECLAIM's proof of ownership).
+            conv.write(Preamble.client(1, 1 + (steps.size() % 2)));
+            int version = steps.size() % 2 == 0 ? 1 : conv.selectedVersion();
+            model.version = version;
+            conv.version = version;
             int corr = 0x10_0000 * (1 + steps.size());
             for (Step step : steps) {
                 corr++;
@@ -169,7 +175,7 @@ class SessionFuzzTest {
                 }
                 int id = step instanceof Fault f && f.kind() == FaultKind.ZERO_ID ? 0 : corr;
                 model.apply(step, id, ids);
-                conv.write(step.encode(id, ids));
+                conv.write(step.encode(id, ids, version, conv.secrets));
             }
             conv.flush();
             conv.awaitClose();
@@ -239,7 +245,7 @@ class SessionFuzzTest {
             return List.of();
         }
 
-        byte[] encode(int corr, Map<Target, UUID> ids);
+        byte[] encode(int corr, Map<Target, UUID> ids, int version, Map<UUID, byte[]> secrets);
     }
 
     enum HelloKind { OK, WRONG_TOKEN, NO_TOKEN, EMPTY_VERSION, OLD_VERSION, WRONG_TOKEN_AND_EMPTY_VERSION }
@@ -257,8 +263,8 @@ class SessionFuzzTest {
         }
 
         @Override
-        public byte[] encode(int corr, Map<Target, UUID> ids) {
-            return Codec.encode(corr, hello());
+        public byte[] encode(int corr, Map<Target, UUID> ids, int version, Map<UUID, byte[]> secrets) {
+            return Codec.encode(corr, hello(), version);
         }
     }
 
@@ -288,10 +294,13 @@ class SessionFuzzTest {
         }
 
         @Override
-        public byte[] encode(int corr, Map<Target, UUID> ids) {
+        public byte[] encode(int corr, Map<Target, UUID> ids, int version, Map<UUID, byte[]> secrets) {
             int flags = (waitForSeat ? Message.Checkout.FLAG_WAIT : 0) | (reclaim != null ? Message.Checkout.FLAG_RECLAIM : 0);
+            UUID lease = reclaim == null ? Message.NO_LEASE : ids.get(reclaim);
+            byte[] secret = version < Preamble.VERSION_1_1 ? null
+                    : secrets.getOrDefault(lease, new byte[Limits.RECLAIM_SECRET]); // own lease: its secret
             return Codec.encode(corr, new Message.Checkout(product, licenseKey(), quantity, enforcementByte(), flags, 0,
-                    reclaim == null ? Message.NO_LEASE : ids.get(reclaim)));
+                    lease, secret), version);
         }
     }
 
@@ -302,8 +311,8 @@ class SessionFuzzTest {
         }
 
         @Override
-        public byte[] encode(int corr, Map<Target, UUID> ids) {
-            return Codec.encode(corr, new Message.Heartbeat(leases.stream().map(ids::get).toList()));
+        public byte[] encode(int corr, Map<Target, UUID> ids, int version, Map<UUID, byte[]> secrets) {
+            return Codec.encode(corr, new Message.Heartbeat(leases.stream().map(ids::get).toList()), version);
         }
     }
 
@@ -314,15 +323,16 @@ class SessionFuzzTest {
         }
 
         @Override
-        public byte[] encode(int corr, Map<Target, UUID> ids) {
-            return Codec.encode(corr, new Message.Checkin(ids.get(lease)));
+        public byte[] encode(int corr, Map<Target, UUID> ids, int version, Map<UUID, byte[]> secrets) {
+            return Codec.encode(corr, new Message.Checkin(ids.get(lease),
+                    version < Preamble.VERSION_1_1 ? null : new byte[Limits.RECLAIM_SECRET]), version);
         }
     }
 
     record GoodbyeStep() implements Step {
         @Override
-        public byte[] encode(int corr, Map<Target, UUID> ids) {
-            return Codec.encode(corr, new Message.Goodbye(0, ""));
+        public byte[] encode(int corr, Map<Target, UUID> ids, int version, Map<UUID, byte[]> secrets) {
+            return Codec.encode(corr, new Message.Goodbye(0, ""), version);
         }
     }
 
@@ -359,17 +369,18 @@ class SessionFuzzTest {
         }
 
         @Override
-        public byte[] encode(int corr, Map<Target, UUID> ids) {
+        public byte[] encode(int corr, Map<Target, UUID> ids, int version, Map<UUID, byte[]> secrets) {
             Message.Checkout good = new Message.Checkout(CAD, "", 1, 1, 0, 0, Message.NO_LEASE);
+            boolean v2 = version >= Preamble.VERSION_1_1;
             return switch (kind) {
                 case UNKNOWN_TYPE -> raw(UNDEFINED_TYPES[variant % UNDEFINED_TYPES.length], 0, corr, new byte[variant % 5]);
                 case SERVER_ONLY_TYPE -> {
-                    byte[] f = Codec.encode(corr, new Message.Checkin(Message.NO_LEASE));
+                    byte[] f = Codec.encode(corr, new Message.Checkin(Message.NO_LEASE), version);
                     f[4] = (byte) SERVER_ONLY[variant % SERVER_ONLY.length].code(); // decided from the type byte alone
                     yield f;
                 }
                 case HEADER_FLAGS -> {
-                    byte[] f = Codec.encode(corr, variant % 2 == 0 ? good : new Message.Heartbeat(List.of()));
+                    byte[] f = Codec.encode(corr, variant % 2 == 0 ? good : new Message.Heartbeat(List.of()), version);
                     f[5] = (byte) (1 << (variant % 8));
                     yield f;
                 }
@@ -379,30 +390,30 @@ class SessionFuzzTest {
                     case 2 -> new Message.Heartbeat(List.of());
                     case 3 -> new Message.Checkin(Message.NO_LEASE);
                     default -> new Message.Goodbye(0, "");
-                });
+                }, version);
                 case TRUNCATED -> {
                     byte[] f = Codec.encode(corr, switch (variant % 4) {
                         case 0 -> new HelloStep(HelloKind.OK).hello();
                         case 1 -> good;
                         case 2 -> new Message.Heartbeat(List.of(Message.NO_LEASE));
                         default -> new Message.Checkin(Message.NO_LEASE);
-                    });
+                    }, version);
                     int body = f.length - Limits.LENGTH_PREFIX - Limits.HEADER_AFTER_LENGTH;
                     int cut = 1 + (variant / 4) % body;
                     yield withLength(java.util.Arrays.copyOf(f, f.length - cut));
                 }
                 case STRING_TOO_LONG -> variant % 2 == 0
-                        ? raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody("p".repeat(129), 1, 0))
+                        ? raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody("p".repeat(129), 1, 0, v2))
                         : raw(MessageType.HELLO.code(), 0, corr, concat(str("c".repeat(129)), str("hw"), str("1.0.0"), str("")));
                 case BAD_UTF8 -> raw(MessageType.CHECKOUT.code(), 0, corr,
-                        checkoutBody(new byte[] {'c', (byte) (0xC0 + variant % 2), (byte) 0xAF}, 1, 0));
-                case EMPTY_PRODUCT -> raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody("", 1, 0));
+                        checkoutBody(new byte[] {'c', (byte) (0xC0 + variant % 2), (byte) 0xAF}, 1, 0, v2));
+                case EMPTY_PRODUCT -> raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody("", 1, 0, v2));
                 case EMPTY_CLIENT_ID -> Codec.encode(corr, new Message.Hello(variant % 2 == 0 ? "" : "fuzz",
-                        variant % 2 == 0 ? "hw-fuzz" : "", "1.2.0", TOKEN));
-                case RECLAIM_ZERO -> raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody(CAD, 1, Message.Checkout.FLAG_RECLAIM));
-                case CHECKOUT_RESERVED_FLAGS -> raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody(CAD, 1, 0x04 << (variant % 6)));
+                        variant % 2 == 0 ? "hw-fuzz" : "", "1.2.0", TOKEN), version);
+                case RECLAIM_ZERO -> raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody(CAD, 1, Message.Checkout.FLAG_RECLAIM, v2));
+                case CHECKOUT_RESERVED_FLAGS -> raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody(CAD, 1, 0x04 << (variant % 6), v2));
                 case BAD_QUANTITY -> raw(MessageType.CHECKOUT.code(), 0, corr, checkoutBody(CAD,
-                        variant % 3 == 0 ? 0 : variant % 3 == 1 ? Limits.MAX_QUANTITY + 1 : 0xFFFF_FFFFL, 0));
+                        variant % 3 == 0 ? 0 : variant % 3 == 1 ? Limits.MAX_QUANTITY + 1 : 0xFFFF_FFFFL, 0, v2));
                 case TOO_MANY_LEASE_IDS -> {
                     ByteArrayOutputStream b = new ByteArrayOutputStream();
                     b.writeBytes(u16(Limits.MAX_HEARTBEAT_LEASES + 1));
@@ -412,7 +423,7 @@ class SessionFuzzTest {
                 case LENGTH_TOO_LARGE -> concat(u32(Limits.MAX_FRAME_LENGTH + 1L + variant * 7919L), new byte[] {0x10, 0});
                 case LENGTH_TOO_SMALL -> concat(u32(variant % Limits.HEADER_AFTER_LENGTH), new byte[] {0x20, 0, 0, 0, 0, 9});
                 case TRAILING_BYTES -> {
-                    byte[] f = Codec.encode(corr, new Message.Heartbeat(List.of()));
+                    byte[] f = Codec.encode(corr, new Message.Heartbeat(List.of()), version);
                     yield withLength(concat(f, new byte[1 + variant % 9]));
                 }
             };
@@ -514,6 +525,7 @@ class SessionFuzzTest {
         enum State { HELLO, READY, CLOSED }
 
         State state = State.HELLO;
+        int version = 1;
         final List<Expect> immediate = new ArrayList<>();
         /** corr of a queued checkout -> its lease, once the model has granted it from the queue. */
         final Map<Integer, Lease> deferred = new LinkedHashMap<>();
@@ -625,7 +637,10 @@ class SessionFuzzTest {
             if (c.reclaim() != null) { // 10.6
                 Target t = c.reclaim();
                 if (t instanceof Bystander) {
-                    deny(corr, ErrorCode.CLIENT_HW_ID_MISMATCH);
+                    // 1.1: the secret rows come right after the lease is found (10.6); a 1.0 reclaim of
+                    // another machine's lease is clientHwIdMismatch. Either refuses; neither takes it.
+                    expect(corr, MessageType.DENIED, ErrorCode.CLIENT_HW_ID_MISMATCH, false,
+                            version >= Preamble.VERSION_1_1 ? ErrorCode.RECLAIM_SECRET_MISMATCH : null);
                     return;
                 }
                 Lease l = held(t);
@@ -742,12 +757,15 @@ class SessionFuzzTest {
                 if (m instanceof Message.Error err) {
                     check(err.code() == x.code().code(), where);
                 } else if (m instanceof Message.Denied d) {
-                    check(d.code() == x.code().code() && d.leader().isEmpty(), where);
+                    check((d.code() == x.code().code() || (x.detail() instanceof ErrorCode alt && d.code() == alt.code()))
+                            && d.leader().isEmpty(), where);
                 } else if (m instanceof Message.Granted g) {
                     GrantDetail gd = (GrantDetail) x.detail();
                     check(g.product().equals(gd.product()) && g.quantity() == gd.quantity()
                             && g.flags() == (gd.reclaimed() ? Message.Granted.FLAG_RECLAIMED : 0)
                             && g.leaseTimeoutMs() == LEASE_TIMEOUT_MS, where);
+                    check((version >= Preamble.VERSION_1_1) == (g.reclaimSecret() != null), where + ": reclaim_secret"
+                            + " present exactly in version 2");
                 } else if (m instanceof Message.Queued q) {
                     check(q.position() == (Long) x.detail() && q.waitTimeoutMs() == WAIT_MS, where);
                 } else if (m instanceof Message.HeartbeatResult r) {
@@ -827,6 +845,10 @@ class SessionFuzzTest {
         private volatile String readFailure;
         private boolean writeFailed;
         private final Thread reader;
+        private volatile int selected = -1;
+        volatile int version = 1;
+        /** Each granted lease's reclaim secret (version 2), as GRANTED gave it. */
+        final Map<UUID, byte[]> secrets = new java.util.concurrent.ConcurrentHashMap<>();
 
         Conversation(List<Integer> chunks) throws IOException {
             this.chunks = chunks;
@@ -839,12 +861,19 @@ class SessionFuzzTest {
             reader = new Thread(() -> {
                 try {
                     byte[] pre = in.readNBytes(Preamble.LENGTH);
-                    if (pre.length < Preamble.LENGTH || Preamble.selectedVersion(pre, 0) != 1) {
+                    if (pre.length < Preamble.LENGTH || Preamble.selectedVersion(pre, 0) < 1) {
                         readFailure = "server preamble " + java.util.HexFormat.of().formatHex(pre);
                         return;
                     }
+                    synchronized (replies) {
+                        selected = Preamble.selectedVersion(pre, 0);
+                        replies.notifyAll();
+                    }
                     while (true) {
-                        Envelope e = readFrame(in);
+                        Envelope e = readFrame(in, selected);
+                        if (e.message() instanceof Message.Granted g && g.reclaimSecret() != null) {
+                            secrets.put(g.leaseId(), g.reclaimSecret());
+                        }
                         synchronized (replies) {
                             replies.add(e);
                             replies.notifyAll();
@@ -866,6 +895,20 @@ class SessionFuzzTest {
             }, "fuzz-reader");
             reader.setDaemon(true);
             reader.start();
+        }
+
+        /** Sends the preamble and waits for the server's (a client offering a range must, 4.1). */
+        int selectedVersion() throws InterruptedException {
+            flush();
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(IO_TIMEOUT_MS);
+            synchronized (replies) {
+                while (selected < 0) {
+                    long left = until - System.nanoTime();
+                    check(left > 0 && readFailure == null, "no server preamble: " + readFailure);
+                    replies.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                }
+                return selected;
+            }
         }
 
         void write(byte[] bytes) {
@@ -942,6 +985,10 @@ class SessionFuzzTest {
     // ------------------------------------------------------------------ bytes
 
     static Envelope readFrame(DataInputStream in) throws IOException, ProtocolException {
+        return readFrame(in, 1);
+    }
+
+    static Envelope readFrame(DataInputStream in, int version) throws IOException, ProtocolException {
         int length = in.readInt();
         if (length < Limits.HEADER_AFTER_LENGTH || length > Limits.MAX_FRAME_LENGTH) {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME, 0, "bad length from the server: " + length);
@@ -949,7 +996,7 @@ class SessionFuzzTest {
         byte[] frame = new byte[Limits.LENGTH_PREFIX + length];
         System.arraycopy(u32(length), 0, frame, 0, Limits.LENGTH_PREFIX);
         in.readFully(frame, Limits.LENGTH_PREFIX, length);
-        return Codec.decode(frame, MessageType.Sender.SERVER);
+        return Codec.decode(frame, MessageType.Sender.SERVER, version);
     }
 
     static byte[] raw(int type, int flags, int corr, byte[] body) {
@@ -963,9 +1010,10 @@ class SessionFuzzTest {
         return frame;
     }
 
-    static byte[] checkoutBody(Object product, long quantity, int flags) {
+    static byte[] checkoutBody(Object product, long quantity, int flags, boolean v2) {
         byte[] p = product instanceof String s ? s.getBytes(StandardCharsets.UTF_8) : (byte[]) product;
-        return concat(str(p), str(""), u32(quantity), new byte[] {1, (byte) flags}, u32(0), new byte[16]);
+        return concat(str(p), str(""), u32(quantity), new byte[] {1, (byte) flags}, u32(0), new byte[16],
+                new byte[v2 ? Limits.RECLAIM_SECRET : 0]); // version 2: reclaim_secret, 32 zero bytes
     }
 
     static byte[] str(String s) {

@@ -33,7 +33,10 @@ class SpecOpenPointsTest {
     static void start() throws Exception {
         vertx = Vertx.vertx();
         JsonObject cfg = TestAppliances.config("points", 4);
-        cfg.getJsonObject("server").put("lease_timeout", "60s").put("heartbeat_interval", "10s");
+        // hello timeout 5 s: long enough that a loaded machine never times out the pre-HELLO cases,
+        // short enough for the incomplete-frame case, which waits for it
+        cfg.getJsonObject("server").put("lease_timeout", "60s").put("heartbeat_interval", "10s")
+                .put("hello_timeout", "5s");
         cfg.getJsonArray("entitlements").add(TestAppliances.entitlement("ent-cad-2", "cad-pro", 2, "seats"))
                 .add(TestAppliances.entitlement("ent-cam", "cam-pro", 2, "seats"));
         appliance = Appliance.start(vertx, cfg).await(20, TimeUnit.SECONDS);
@@ -116,9 +119,10 @@ class SpecOpenPointsTest {
     void a_frame_left_incomplete_after_its_header_is_refused_with_correlation_id_0() throws Exception {
         try (RawClient c = RawClient.session(appliance.tcpPort(), "points", "hw-points")) {
             // GIVEN the length, type, flags and id 77 of a CHECKOUT, and half its body, then nothing
+            c.socket().setSoTimeout(15_000); // the hello timeout, plus the once-a-second sweep, plus a loaded machine
             byte[] frame = Codec.encode(77, c.checkout("cad-pro", 1));
             c.sendRaw(Arrays.copyOf(frame, frame.length / 2));
-            // WHEN the hello timeout (1 s here) passes THEN malformedFrame with id 0, and a close
+            // WHEN the hello timeout (5 s here) passes THEN malformedFrame with id 0, and a close
             Envelope e = c.read();
             assertEquals(0, e.correlationId());
             assertEquals(ErrorCode.MALFORMED_FRAME, assertInstanceOf(Message.Error.class, e.message()).errorCode());
