@@ -145,7 +145,9 @@ TS_API uint32_t ts_last_retry_after_ms(void);
 /* Protocol error codes (PROTOCOL.md section 7)                                          */
 /* ------------------------------------------------------------------------------------- */
 
-/** Numeric codes as sent on the wire. The names (TS_NAME_*) are part of the contract. */
+/** Numeric codes as sent on the wire (0..65535), plus local reasons above that range that the
+ *  library reports itself (TS_CODE_EXPIRED_LOCALLY). The names (TS_NAME_*) are part of the
+ *  contract. */
 typedef enum ts_code {
     TS_CODE_OK = 0,
     TS_CODE_MALFORMED_FRAME = 1,
@@ -185,7 +187,14 @@ typedef enum ts_code {
     TS_CODE_ENTITLEMENT_ENDED = 402,
     TS_CODE_SERVER_RESTART = 403,
     TS_CODE_SESSION_LOST = 404,
-    TS_CODE_CHECKED_IN = 405
+    TS_CODE_CHECKED_IN = 405,
+    /** Local reason, never on the wire (hence above 65535, where no server code can be): the
+     *  lease's last confirmation by a server (its GRANTED, or the last HEARTBEAT_RESULT that
+     *  renewed it) is older than its lease timeout, so the library gave it up on its own. The
+     *  lease-lost callback fires with this code, the lease's state is TS_LEASE_EXPIRED and
+     *  the token-invalidation handler is asked with the name "expiredLocally" (the default
+     *  handler deletes the token). The Java SDK uses the same name. */
+    TS_CODE_EXPIRED_LOCALLY = 65536
 } ts_code;
 
 #define TS_NAME_OK "ok"
@@ -227,6 +236,7 @@ typedef enum ts_code {
 #define TS_NAME_SERVER_RESTART "serverRestart"
 #define TS_NAME_SESSION_LOST "sessionLost"
 #define TS_NAME_CHECKED_IN "checkedIn"
+#define TS_NAME_EXPIRED_LOCALLY "expiredLocally"
 
 /** What a client should do on a code (PROTOCOL.md section 7). */
 typedef enum ts_code_action {
@@ -249,7 +259,8 @@ TS_API int ts_code_closes_connection(int code);
 TS_API ts_code_action ts_code_action_of(int code);
 /** 1 exactly for the seven token-dropping names: leaseIdNotFound, licenseCheckoutExpired,
  *  licenseKeyVsLeaseIdMismatch, licenseConsumptionQtyEnforcementTypeMismatch,
- *  clientHwIdMismatch, clientVersionNotAllowed, clientVersionMissing. Thread-safe. */
+ *  clientHwIdMismatch, clientVersionNotAllowed, clientVersionMissing; and for the local
+ *  reason expiredLocally (TS_CODE_EXPIRED_LOCALLY). Thread-safe. */
 TS_API int ts_code_drops_token(int code);
 
 /* ------------------------------------------------------------------------------------- */
@@ -374,14 +385,15 @@ typedef struct ts_heartbeat_failure {
 /**
  * Token-invalidation handler: decides whether the stored token of a lease whose heartbeat
  * failed must be deleted (also asked when a reclaim after a failover or a restart is refused,
- * and when a NOTICE revokes a lease, with that code). Return non-zero to delete it. Called
- * on the thread that runs the client, with no lock held. Not called at all when
+ * and when a NOTICE revokes a lease, with that code, and when a lease expires locally, with
+ * TS_CODE_EXPIRED_LOCALLY and code_name "expiredLocally"). Return non-zero to delete it.
+ * Called on the thread that runs the client, with no lock held. Not called at all when
  * token_automatic_invalidation_disabled is set.
  */
 typedef int (*ts_token_invalidation_handler)(const ts_heartbeat_failure *failure, void *closure);
 
-/** The default handler: non-zero exactly for the seven token-dropping names (see
- *  ts_code_drops_token()). Thread-safe. */
+/** The default handler: non-zero exactly for the token-dropping codes (see
+ *  ts_code_drops_token(): the seven names, and the local expiredLocally). Thread-safe. */
 TS_API int ts_default_token_invalidation_handler(const ts_heartbeat_failure *failure, void *closure);
 
 /* ------------------------------------------------------------------------------------- */
@@ -424,8 +436,16 @@ typedef enum ts_connection_event {
 
 /** A lease ended without the program asking: heartbeat refused (code, e.g.
  *  licenseCheckoutExpired), revoked by a notice (code, e.g. forcedRelease), or not restored
- *  after a failover (code of the refusal, or 0 with status). The handle stays valid until
- *  the program destroys it; its state is TS_LEASE_LOST. */
+ *  after a failover (code of the refusal, or 0 with status); its state is then TS_LEASE_LOST.
+ *  Or expired locally: no server confirmed it within its lease timeout (its GRANTED, or the
+ *  last HEARTBEAT_RESULT that renewed it, counted from when that heartbeat was sent, is older
+ *  than the lease timeout the GRANTED gave), e.g. because every server is gone or silent;
+ *  code TS_CODE_EXPIRED_LOCALLY ("expiredLocally"), status TS_ERR_TIMEOUT, state
+ *  TS_LEASE_EXPIRED. This holds whatever the connection does (a lease parked MOVING after a
+ *  failover expires as well), so a program cut off from every server stops using the seat
+ *  within one lease timeout. A server that may still hold an expired lease gets it back: at
+ *  once (CHECKIN) on a live session, else on the next session (RECLAIM, then CHECKIN).
+ *  The handle stays valid until the program destroys it. */
 typedef void (*ts_lease_lost_cb)(ts_client *client, ts_lease *lease, int code, ts_status status, void *closure);
 /** A lease was restored on another connection after a failover: reclaimed with the same id,
  *  or checked out anew (new id; old_id has the former one). */
@@ -658,7 +678,10 @@ typedef enum ts_lease_state {
     /** Lost (see ts_lease_lost_cb). */
     TS_LEASE_LOST = 3,
     /** Checked in by the program. */
-    TS_LEASE_CHECKED_IN = 4
+    TS_LEASE_CHECKED_IN = 4,
+    /** Expired locally: no server confirmed it within its lease timeout (last_code
+     *  TS_CODE_EXPIRED_LOCALLY; see ts_lease_lost_cb). */
+    TS_LEASE_EXPIRED = 5
 } ts_lease_state;
 
 /** A copy of a lease's state, taken at one moment. */
@@ -673,7 +696,8 @@ typedef struct ts_lease_info {
     ts_lease_state state;
     int last_code;            /* code that ended it, 0 otherwise */
     uint32_t lease_timeout_ms;
-    int64_t expires_at_ms;    /* ts_now_ms() clock: when the server expires it unless renewed */
+    int64_t expires_at_ms;    /* ts_now_ms() clock: when the server expires it unless renewed
+                                 (the lease expires locally by its last confirmation + lease_timeout_ms) */
     int reclaimed;            /* GRANTED carried RECLAIMED */
     char server[256];         /* "host:port" holding it */
 } ts_lease_info;

@@ -56,6 +56,7 @@ typedef struct pending {
     uint32_t corr;
     int kind;
     int64_t deadline; /* heartbeats: the answer is overdue after this */
+    int64_t sent_at;  /* heartbeats: when sent (a renewal confirms the lease from then on) */
     int waiter, abandoned, done, linked;
     ts_status status;
     int code;
@@ -282,6 +283,7 @@ static ts_lease *lease_new(ts_client *c, const pending *p, const ts_msg *g, int6
     l->lease_timeout_ms = g->u.granted.lease_timeout_ms;
     l->remaining_ms = g->u.granted.lease_timeout_ms;
     l->expires_at_ms = now + g->u.granted.lease_timeout_ms;
+    l->confirmed_at_ms = now;
     l->reclaimed = (g->u.granted.flags & TS_GRANTED_FLAG_RECLAIMED) != 0;
     return l;
 }
@@ -1166,6 +1168,7 @@ static void send_heartbeats(ts_client *c, int64_t now) {
         p = p_new(c, P_HEARTBEAT);
         if (!p) return;
         p->deadline = now + timeout;
+        p->sent_at = now;
         if (want) {
             p->hb = (ts_lease **)calloc(want, sizeof *p->hb);
             ids = (uint8_t *)malloc(want * 16);
@@ -1209,6 +1212,75 @@ static void lease_failed(ts_client *c, ts_lease *l, int code, ts_status status, 
     lease_unref(l);
 }
 
+/* When a held lease expires locally (ts_now_ms() clock): its last confirmation plus its lease
+ * timeout. NO_DEADLINE when no timeout is known. */
+static int64_t local_expiry_of(const ts_client *c, const ts_lease *l) {
+    uint32_t t = l->lease_timeout_ms ? l->lease_timeout_ms : c->lease_timeout_ms;
+    if (t == 0) return NO_DEADLINE;
+    return l->confirmed_at_ms + (int64_t)t;
+}
+
+static int64_t earliest_local_expiry(const ts_client *c) {
+    int64_t d = NO_DEADLINE;
+    size_t i;
+    for (i = 0; i < c->nheld; i++) d = min_deadline(d, local_expiry_of(c, c->held[i]));
+    return d;
+}
+
+/*
+ * Local expiry (issue 12, finding 2): a held lease whose last confirmation by a server (its
+ * GRANTED, or the last HEARTBEAT_RESULT that renewed it) is older than its lease timeout is
+ * no longer the program's, whatever the connection is doing: every server either expired it
+ * already or will free it within its reclaim grace. The lease is lost with
+ * TS_CODE_EXPIRED_LOCALLY (state TS_LEASE_EXPIRED), the token-invalidation handler is asked
+ * with "expiredLocally", and the seat is given back to a server that may still hold it: at
+ * once on a live session (a heartbeat in flight may have renewed it), else on the next
+ * session (RECLAIM with its id, then CHECKIN), so that nobody's seat is kept for nobody.
+ */
+static void expire_overdue(ts_client *c, int64_t now) {
+    size_t i = 0;
+    while (i < c->nheld) {
+        ts_lease *l = c->held[i];
+        int64_t d = local_expiry_of(c, l);
+        ts_lease_state was;
+        event *e;
+        if (d < 0 || now < d) {
+            i++;
+            continue;
+        }
+        held_remove(c, l); /* the held list's reference is ours now */
+        pthread_mutex_lock(&l->mu);
+        was = l->state;
+        l->state = TS_LEASE_EXPIRED;
+        l->last_code = TS_CODE_EXPIRED_LOCALLY;
+        if (l->expires_at_ms > d) l->expires_at_ms = d;
+        pthread_mutex_unlock(&l->mu);
+        ev_lost(c, l, TS_CODE_EXPIRED_LOCALLY, TS_ERR_TIMEOUT);
+        e = ev_push(c, EV_INVALIDATE, NULL);
+        if (e) {
+            e->id = l->id;
+            e->code = TS_CODE_EXPIRED_LOCALLY;
+            e->server = ts_strdup(l->server);
+            e->product = ts_strdup(l->product);
+        }
+        if (c->st == CS_READY && was == TS_LEASE_HELD) {
+            pending *p = p_new(c, P_CHECKIN);
+            if (p) {
+                ts_msg m;
+                p->lease_id = l->id;
+                memset(&m, 0, sizeof m);
+                m.type = TS_MSG_CHECKIN;
+                m.corr = p->corr;
+                memcpy(m.u.checkin.lease_id, l->id.bytes, 16);
+                send_msg(c, &m);
+            }
+        } else {
+            returning_add(c, l);
+        }
+        lease_unref(l);
+    }
+}
+
 static void on_heartbeat_result(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
     unsigned i;
     int fail_over = 0;
@@ -1228,7 +1300,8 @@ static void on_heartbeat_result(ts_client *c, pending *p, const ts_msg *m, int64
             leader_answered(c);
             pthread_mutex_lock(&l->mu);
             l->remaining_ms = remaining;
-            l->expires_at_ms = now + remaining;
+            l->expires_at_ms = p->sent_at + remaining;
+            if (p->sent_at > l->confirmed_at_ms) l->confirmed_at_ms = p->sent_at;
             pthread_mutex_unlock(&l->mu);
             if (now - l->token_put_at_ms >= TOKEN_REFRESH_MS) {
                 l->token_put_at_ms = now;
@@ -1335,6 +1408,7 @@ static void on_granted(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
         l->lease_timeout_ms = m->u.granted.lease_timeout_ms;
         l->remaining_ms = m->u.granted.lease_timeout_ms;
         l->expires_at_ms = now + m->u.granted.lease_timeout_ms;
+        l->confirmed_at_ms = now;
         l->reclaimed = (m->u.granted.flags & TS_GRANTED_FLAG_RECLAIMED) != 0;
         pthread_mutex_unlock(&l->mu);
         l->token_put_at_ms = now;
@@ -1612,6 +1686,7 @@ static void read_input(ts_client *c, int64_t now) {
 
 static void timers(ts_client *c, int64_t now) {
     pending *p;
+    expire_overdue(c, now);
     if (c->st == CS_HANDSHAKE || c->st == CS_TLS) {
         if (now >= c->attempt_deadline) {
             conn_fail(c, now, TS_ERR_NO_SERVER, 0, "%s did not greet us within %lld ms%s", c->addr,
@@ -1634,7 +1709,7 @@ static void timers(ts_client *c, int64_t now) {
     }
 }
 
-static void process_locked(ts_client *c, int64_t now) {
+static void process_states(ts_client *c, int64_t now) {
     int guard;
     for (guard = 0; guard < 2 * TS_MAX_SERVERS + 4; guard++) {
         int before = c->st;
@@ -1671,19 +1746,24 @@ static void process_locked(ts_client *c, int64_t now) {
     }
 }
 
+static void process_locked(ts_client *c, int64_t now) {
+    process_states(c, now);
+    if (c->st != CS_CLOSED) expire_overdue(c, now); /* whatever the connection is doing */
+}
+
 static int64_t next_deadline_locked(ts_client *c) {
     int64_t d = NO_DEADLINE;
     pending *p;
     if (c->ev_head) return ts_now_ms();
     switch (c->st) {
     case CS_IDLE:
-        return c->closing ? NO_DEADLINE : c->reconnect_at;
+        return min_deadline(c->closing ? NO_DEADLINE : c->reconnect_at, earliest_local_expiry(c));
     case CS_CONNECTING:
     case CS_TLS:
     case CS_HANDSHAKE:
-        return c->attempt_deadline;
+        return min_deadline(c->attempt_deadline, earliest_local_expiry(c));
     case CS_READY:
-        d = c->next_hb_at;
+        d = min_deadline(c->next_hb_at, earliest_local_expiry(c));
         for (p = c->pend; p; p = p->next) {
             if (p->kind == P_HEARTBEAT) d = min_deadline(d, p->deadline);
         }

@@ -49,6 +49,10 @@ struct ts_lease {
     uint32_t lease_timeout_ms;
     uint32_t remaining_ms;
     int64_t expires_at_ms;
+    /* ts_now_ms() of the last confirmation by a server: the GRANTED's arrival, or the sending
+     * of the last HEARTBEAT whose result renewed it (the server renewed it after that). Once
+     * older than lease_timeout_ms the lease expires locally. */
+    int64_t confirmed_at_ms;
     int reclaimed;
     /* Guarded by the client's mutex: */
     int in_held;               /* in the client's held list */

@@ -91,6 +91,8 @@ static const code_entry CODES[] = {
     {TS_CODE_SERVER_RESTART, TS_NAME_SERVER_RESTART, 0, TS_ACTION_NONE},
     {TS_CODE_SESSION_LOST, TS_NAME_SESSION_LOST, 0, TS_ACTION_NONE},
     {TS_CODE_CHECKED_IN, TS_NAME_CHECKED_IN, 0, TS_ACTION_NONE},
+    /* Local reasons (never on the wire). */
+    {TS_CODE_EXPIRED_LOCALLY, TS_NAME_EXPIRED_LOCALLY, 0, TS_ACTION_DROP_TOKEN},
 };
 
 #define NCODES (sizeof CODES / sizeof CODES[0])
@@ -136,6 +138,7 @@ int ts_code_drops_token(int code) {
     case TS_CODE_CLIENT_HW_ID_MISMATCH:
     case TS_CODE_CLIENT_VERSION_NOT_ALLOWED:
     case TS_CODE_CLIENT_VERSION_MISSING:
+    case TS_CODE_EXPIRED_LOCALLY:
         return 1;
     default:
         return 0;

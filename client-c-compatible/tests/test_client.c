@@ -932,6 +932,124 @@ static void a_heartbeat_answered_no_quorum_keeps_the_lease_and_fails_over(void) 
     fake_stop(&b);
 }
 
+/* ---- local expiry (issue 12, finding 2) ---- */
+
+/* A handler that records what it was told and then answers as the default one does. */
+static char g_invalid_name[64];
+static int recording_default_handler(const ts_heartbeat_failure *f, void *cl) {
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    R.invalidations++;
+    R.last_invalid_code = f->code;
+    snprintf(g_invalid_name, sizeof g_invalid_name, "%s", f->code_name);
+    pthread_mutex_unlock(&R.mu);
+    return ts_default_token_invalidation_handler(f, NULL);
+}
+
+static void a_lease_no_server_confirms_within_its_lease_timeout_expires_locally(ts_mode mode) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_info info;
+    ts_token_store *store = NULL;
+    int64_t killed_at, lost_within;
+    /* GIVEN the only server, with a lease timeout of 1 s and heartbeats every 200 ms */
+    memset(&f, 0, sizeof f);
+    f.lease_timeout_ms = 1000;
+    f.hb_interval_ms = 200;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    g_invalid_name[0] = '\0';
+    o = opts_for(mode, store, addr, NULL);
+    ts_options_set_token_invalidation_handler(o, recording_default_handler, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    /* AND while heartbeats are answered, the lease outlives its timeout several times over */
+    pump(c, mode, 2500);
+    CHECK_MSG(ts_lease_get_state(l) == TS_LEASE_HELD && rec_get(&R.lost) == 0, "state %d, lost %d (code %d)",
+              (int)ts_lease_get_state(l), rec_get(&R.lost), R.last_lost_code);
+    CHECK(count_tokens(store) == 1);
+    /* WHEN the only server dies and nothing answers any more */
+    fake_stop(&f);
+    killed_at = ts_now_ms();
+    /* THEN within its lease timeout (plus slack) the lease is expired locally: the lost
+     * callback fires with expiredLocally, the handler is asked with that name, the token goes */
+    pump_until(c, mode, &R.lost, 1, 1000 + SLACK_MS);
+    lost_within = ts_now_ms() - killed_at;
+    CHECK_MSG(rec_get(&R.lost) == 1, "lost %d after %lld ms; state %d", rec_get(&R.lost), (long long)lost_within,
+              (int)ts_lease_get_state(l));
+    CHECK_MSG(R.last_lost_code == TS_CODE_EXPIRED_LOCALLY, "code %d", R.last_lost_code);
+    CHECK(ts_code_name(R.last_lost_code) && strcmp(ts_code_name(R.last_lost_code), "expiredLocally") == 0);
+    pump(c, mode, 50);
+    CHECK_MSG(rec_get(&R.invalidations) == 1 && strcmp(g_invalid_name, "expiredLocally") == 0,
+              "handler asked %d times, last with \"%s\"", rec_get(&R.invalidations), g_invalid_name);
+    CHECK_MSG(count_tokens(store) == 0, "%d tokens", count_tokens(store));
+    /* AND the lease says expired (not MOVING), and the client no longer counts it */
+    ts_lease_get_info(l, &info);
+    CHECK_MSG(info.state == TS_LEASE_EXPIRED, "state %d", (int)info.state);
+    CHECK(info.last_code == TS_CODE_EXPIRED_LOCALLY);
+    CHECK(info.expires_at_ms <= ts_now_ms());
+    CHECK(ts_client_lease_count(c) == 0);
+    CHECK(ts_client_checkin(c, l, 100) == TS_ERR_NOT_HELD);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+}
+
+static void expiry_threaded(void) { a_lease_no_server_confirms_within_its_lease_timeout_expires_locally(TS_MODE_THREAD); }
+static void expiry_manual(void) { a_lease_no_server_confirms_within_its_lease_timeout_expires_locally(TS_MODE_MANUAL); }
+
+static void a_lease_expired_locally_is_given_back_when_a_server_greets_again(void) {
+    fake_server a;
+    char a1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id id;
+    int64_t end;
+    memset(&a, 0, sizeof a);
+    a.reclaim_known = 1;
+    REQUIRE(fake_start(&a) == 0);
+    fake_address(&a, a1, sizeof a1);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, a1, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    id = ts_lease_get_id(l);
+    /* GIVEN the session is lost and the server does not greet again for longer than the lease timeout */
+    pthread_mutex_lock(&a.mu);
+    a.on_connect = FK_SILENT;
+    pthread_mutex_unlock(&a.mu);
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE);
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.lost, 1, 1000 + SLACK_MS) == 1);
+    CHECK(R.last_lost_code == TS_CODE_EXPIRED_LOCALLY && ts_lease_get_state(l) == TS_LEASE_EXPIRED);
+    /* WHEN a session is up again (the server may still keep the seat for its reclaim grace) */
+    pthread_mutex_lock(&a.mu);
+    a.on_connect = FK_GOOD;
+    pthread_mutex_unlock(&a.mu);
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE); /* ends the silent connection */
+    /* THEN the client takes the seat back and checks it in, rather than leave it held for nobody */
+    end = ts_now_ms() + 5000;
+    while (fake_get(&a, &a.checkins) < 1 && ts_now_ms() < end) sleep_ms(10);
+    CHECK_MSG(fake_get(&a, &a.checkins) == 1, "checkins %d, reclaims %d", fake_get(&a, &a.checkins),
+              fake_get(&a, &a.reclaims));
+    pthread_mutex_lock(&a.mu);
+    CHECK(memcmp(a.last_checkin, id.bytes, 16) == 0);
+    pthread_mutex_unlock(&a.mu);
+    /* AND the program is not told it moved: it was told it is lost, and that stands */
+    CHECK(rec_get(&R.moved) == 0 && rec_get(&R.lost) == 1);
+    CHECK(ts_lease_get_state(l) == TS_LEASE_EXPIRED);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&a);
+}
+
 int main(void) {
     pthread_mutex_init(&R.mu, NULL);
     RUN(connect_threaded);
@@ -963,6 +1081,9 @@ int main(void) {
     RUN(a_checkout_refused_by_every_server_keeps_looking_with_backoff_until_its_timeout);
     RUN(a_lease_checked_in_while_no_session_is_up_is_given_back_on_the_next_session);
     RUN(a_heartbeat_answered_no_quorum_keeps_the_lease_and_fails_over);
+    RUN(expiry_threaded);
+    RUN(expiry_manual);
+    RUN(a_lease_expired_locally_is_given_back_when_a_server_greets_again);
     pthread_mutex_destroy(&R.mu);
     return TC_SUMMARY("client");
 }

@@ -275,6 +275,23 @@ static void every_code_name_maps_back_to_its_number_and_unknowns_are_null(void) 
     CHECK(ts_code_action_of(TS_CODE_NOT_MASTER) == TS_ACTION_FAIL_OVER);
 }
 
+static void expired_locally_is_a_local_reason_named_like_the_java_sdk_and_drops_the_token(void) {
+    ts_heartbeat_failure f;
+    /* GIVEN the local reason THEN it has the shared name, no server code can equal it, and the
+     * default handler deletes the token it is asked about */
+    CHECK(TS_CODE_EXPIRED_LOCALLY > 65535);
+    CHECK(strcmp(TS_NAME_EXPIRED_LOCALLY, "expiredLocally") == 0);
+    CHECK(ts_code_name(TS_CODE_EXPIRED_LOCALLY) && strcmp(ts_code_name(TS_CODE_EXPIRED_LOCALLY), "expiredLocally") == 0);
+    CHECK(ts_code_from_name("expiredLocally") == TS_CODE_EXPIRED_LOCALLY);
+    CHECK(ts_code_drops_token(TS_CODE_EXPIRED_LOCALLY));
+    CHECK(ts_code_action_of(TS_CODE_EXPIRED_LOCALLY) == TS_ACTION_DROP_TOKEN);
+    CHECK(!ts_code_closes_connection(TS_CODE_EXPIRED_LOCALLY));
+    memset(&f, 0, sizeof f);
+    f.code = TS_CODE_EXPIRED_LOCALLY;
+    f.code_name = TS_NAME_EXPIRED_LOCALLY;
+    CHECK(ts_default_token_invalidation_handler(&f, NULL));
+}
+
 static void every_status_has_a_text(void) {
     int s;
     for (s = 0; s <= TS_ERR_NOT_FOUND; s++) {
@@ -509,6 +526,7 @@ int main(void) {
     RUN(utf8_validation_follows_rfc_3629);
     RUN(the_preamble_is_checked_for_magic_and_version);
     RUN(the_seven_token_dropping_names_read_exactly_as_in_the_spec);
+    RUN(expired_locally_is_a_local_reason_named_like_the_java_sdk_and_drops_the_token);
     RUN(every_code_name_maps_back_to_its_number_and_unknowns_are_null);
     RUN(every_status_has_a_text);
     RUN(lease_ids_format_and_parse_as_uuids);
