@@ -111,7 +111,7 @@ final class Connection {
             byte[] hello = Codec.encode(helloCorrelationId,
                     new Message.Hello(cfg.clientId(), cfg.hwId(), cfg.clientVersion(), cfg.authToken()));
             byte[] first = new byte[Preamble.LENGTH + hello.length];
-            System.arraycopy(Preamble.client(Preamble.MIN_SUPPORTED, Preamble.MAX_SUPPORTED), 0, first, 0,
+            System.arraycopy(Preamble.client(Preamble.VERSION_1, Preamble.VERSION_1), 0, first, 0,
                     Preamble.LENGTH);
             System.arraycopy(hello, 0, first, Preamble.LENGTH, hello.length);
             c.out.write(first);
