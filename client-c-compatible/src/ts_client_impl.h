@@ -54,6 +54,10 @@ struct ts_lease {
      * older than lease_timeout_ms the lease expires locally. */
     int64_t confirmed_at_ms;
     int reclaimed;
+    /* Protocol 1.1: the reclaim secret GRANTED gave (has_secret 0: none, a 1.0 grant). Never
+     * printed, logged or put in an error text; wiped when the lease is freed. */
+    uint8_t secret[TS_RECLAIM_SECRET_LEN];
+    int has_secret;
     /* Guarded by the client's mutex: */
     int in_held;               /* in the client's held list */
     int64_t token_put_at_ms;   /* last time its token was written (throttles heartbeat updates) */

@@ -583,6 +583,64 @@ static void the_cli_checks_out_holds_reports_and_checks_in(void) {
     }
 }
 
+/* Runs the CLI; returns its exit status and everything it printed (stdout and stderr) in out. */
+static int run_cli_all(const char *token_file, char *out, size_t size, const char *a1, const char *a2) {
+    char cmd[1024];
+    FILE *p;
+    size_t n = 0;
+    int st, ch;
+    snprintf(cmd, sizeof cmd, "'%s' -s %s --hw-id hw-cli --token-file '%s' %s %s 2>&1", g_cli, A.addr, token_file, a1,
+             a2 ? a2 : "");
+    p = popen(cmd, "r");
+    if (!p) return -1;
+    while ((ch = fgetc(p)) != EOF) {
+        if (n + 1 < size) out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void the_cli_never_prints_a_reclaim_secret(void) {
+    char tf[320], out[8192], hex[2 * TS_RECLAIM_SECRET_LEN + 1], HEX[2 * TS_RECLAIM_SECRET_LEN + 1], id[40];
+    ts_token_store *store = NULL;
+    ts_token t;
+    int i;
+    /* GIVEN a token file holding a lease with a reclaim secret */
+    snprintf(tf, sizeof tf, "%s/secret-tokens", g_dir);
+    REQUIRE(ts_token_store_create_file(&store, tf) == TS_OK);
+    memset(&t, 0, sizeof t);
+    REQUIRE(ts_lease_id_parse("5ec2e7a1-0000-4000-8000-00000000c0de", &t.lease_id) == TS_OK);
+    t.product = "cad-pro";
+    t.license_key = "";
+    t.entitlement_id = "ent-cad";
+    t.quantity = 1;
+    t.enforcement = TS_ENFORCEMENT_SEATS;
+    t.server = A.addr;
+    t.hw_id = "hw-cli";
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) {
+        t.reclaim_secret[i] = (uint8_t)(0x3C + 5 * i);
+        snprintf(hex + 2 * i, 3, "%02x", t.reclaim_secret[i]);
+        snprintf(HEX + 2 * i, 3, "%02X", t.reclaim_secret[i]);
+    }
+    CHECK(ts_token_store_put(store, &t) == TS_OK);
+    ts_token_store_destroy(store);
+    ts_lease_id_format(&t.lease_id, id);
+    /* WHEN the CLI shows the store, and checks the lease in (reclaiming it with the secret) */
+    CHECK(run_cli_all(tf, out, sizeof out, "status", NULL) == 0);
+    /* THEN it shows the lease but never its secret, whole or in part */
+    CHECK_MSG(strstr(out, id) != NULL, "status printed:\n%s", out);
+    CHECK_MSG(strstr(out, hex) == NULL && strstr(out, HEX) == NULL, "status printed the secret:\n%s", out);
+    hex[16] = HEX[16] = '\0';
+    CHECK_MSG(strstr(out, hex) == NULL && strstr(out, HEX) == NULL, "status printed part of the secret:\n%s", out);
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) snprintf(hex + 2 * i, 3, "%02x", t.reclaim_secret[i]);
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) snprintf(HEX + 2 * i, 3, "%02X", t.reclaim_secret[i]);
+    run_cli_all(tf, out, sizeof out, "checkin", id);
+    CHECK_MSG(strstr(out, id) != NULL, "checkin printed:\n%s", out);
+    hex[16] = HEX[16] = '\0';
+    CHECK_MSG(strstr(out, hex) == NULL && strstr(out, HEX) == NULL, "checkin printed the secret:\n%s", out);
+}
+
 /* Issue 12, finding 2: the only appliance is killed; the client must not hold the seat "MOVING"
  * forever but expire it locally within its lease timeout (2 s here) and say so. Last in the
  * suite: it kills A. */
@@ -1082,6 +1140,7 @@ int main(int argc, char **argv) {
         RUN(with_token_automatic_invalidation_disabled_the_token_stays);
         RUN(refusals_carry_their_stable_names);
         RUN(the_cli_checks_out_holds_reports_and_checks_in);
+        RUN(the_cli_never_prints_a_reclaim_secret);
         RUN(the_only_appliance_killed_the_lease_expires_locally_within_its_lease_timeout);
         if (tc_failed) print_log_tail(&A);
         appliance_stop(&A, SIGTERM);
