@@ -246,7 +246,8 @@ static int cmd_status(cli *k) {
     } else {
         fmt_time(info.server_time_ms, t1, sizeof t1);
         fmt_time(info.license_valid_until_ms, t2, sizeof t2);
-        printf("server %s at %s\n", info.server_id, info.address);
+        printf("server %s at %s (protocol %s)\n", info.server_id, info.address,
+               info.protocol_version >= 2 ? "1.1" : "1.0");
         printf("  heartbeat interval %lu ms, lease timeout %lu ms\n", (unsigned long)info.heartbeat_interval_ms,
                (unsigned long)info.lease_timeout_ms);
         printf("  server time %s, license valid until %s%s%s\n", t1, t2, info.license_expiring ? " (EXPIRING)" : "",

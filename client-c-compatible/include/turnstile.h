@@ -672,6 +672,7 @@ typedef struct ts_server_info {
     int memory_only;
     int peer_count;
     char peers[16][256];
+    int protocol_version;            /* selected in the preambles: 1 = protocol 1.0, 2 = 1.1 */
 } ts_server_info;
 
 /** Fills info from the current connection's WELCOME. TS_ERR_CONNECTION_LOST when not

@@ -2591,6 +2591,7 @@ ts_status ts_client_server_info(ts_client *c, ts_server_info *info) {
     info->license_valid_until_ms = c->license_until_ms;
     info->license_expiring = (c->welcome_flags & TS_WELCOME_FLAG_LICENSE_EXPIRING) != 0;
     info->memory_only = (c->welcome_flags & TS_WELCOME_FLAG_MEMORY_ONLY) != 0;
+    info->protocol_version = c->version;
     for (i = 0; i < c->o->nservers && info->peer_count < 16; i++) {
         if (strcmp(c->o->servers[i], c->addr) != 0) copy_str(info->peers[info->peer_count++], 256, c->o->servers[i]);
     }

@@ -1110,6 +1110,10 @@ static void the_client_offers_1_0_and_1_1_and_waits_for_the_server_preamble_befo
     CHECK_MSG(f.early_bytes == 0, "%d bytes before the server preamble", f.early_bytes);
     CHECK(f.hellos == 1);
     pthread_mutex_unlock(&f.mu);
+    {
+        ts_server_info si;
+        CHECK(ts_client_server_info(c, &si) == TS_OK && si.protocol_version == 2);
+    }
     ts_client_destroy(c);
     ts_options_destroy(o);
     fake_stop(&f);
@@ -1192,6 +1196,10 @@ static void against_a_1_0_server_the_client_speaks_protocol_1_0_and_keeps_no_sec
     pthread_mutex_lock(&a.mu);
     CHECK(a.client_max == 2 && a.selected == 1);
     pthread_mutex_unlock(&a.mu);
+    {
+        ts_server_info si;
+        CHECK(ts_client_server_info(c, &si) == TS_OK && si.protocol_version == 1);
+    }
     /* WHEN a seat is checked out THEN it is granted as in 1.0, and its token has no secret */
     REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
     before = ts_lease_get_id(l);
