@@ -150,7 +150,7 @@ typedef struct ts_proto_error {
     char text[192];
 } ts_proto_error;
 
-/* Name of a message type ("HEARTBEAT_RESULT"), or NULL when v1 does not define the byte. */
+/* Name of a message type ("HEARTBEAT_RESULT"), or NULL when the protocol does not define the byte. */
 const char *ts_msg_type_name(int type);
 /* Type byte of a name, -1 when unknown. */
 int ts_msg_type_from_name(const char *name);
