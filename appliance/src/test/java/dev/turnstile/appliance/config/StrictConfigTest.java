@@ -114,6 +114,71 @@ class StrictConfigTest {
     }
 
     @Test
+    @DisplayName("GIVEN TURNSTILE_SERVER__PROTT WHEN the file is read and bound as the appliance does THEN the error "
+            + "names the variable, and a valid override (TURNSTILE_SERVER__PORT) still works")
+    void an_unknown_environment_override_names_the_variable() throws Exception {
+        ConfigLoader.ConfigSource source = ConfigLoader.read(vertx, write("env2.yaml", VALID).toString(),
+                Map.of("TURNSTILE_SERVER__PROTT", "7000", "TURNSTILE_CLIENT_TOKEN", "not an override"))
+                .await(20, TimeUnit.SECONDS);
+        ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> dev.turnstile.appliance.Configuration.bind(source));
+        assertEquals(java.util.List.of("server.prott: unknown key; did you mean server.port? (environment variable "
+                + "TURNSTILE_SERVER__PROTT)"), e.problems());
+
+        ConfigLoader.ConfigSource ok = ConfigLoader.read(vertx, write("env3.yaml", VALID).toString(),
+                Map.of("TURNSTILE_SERVER__PORT", "7999")).await(20, TimeUnit.SECONDS);
+        assertEquals(7999, dev.turnstile.appliance.Configuration.bind(ok).server().port());
+    }
+
+    @Test
+    @DisplayName("GIVEN a key with no near match WHEN bound THEN the error lists the keys known at that level")
+    void a_key_with_no_near_match_lists_the_known_keys() {
+        JsonObject tree = TestAppliances.config("strict-3", 1);
+        tree.getJsonObject("clients").put("password", "x");
+        ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> dev.turnstile.appliance.Configuration.bind(tree));
+        assertEquals(java.util.List.of("clients.password: unknown key (known keys of clients: allowed_versions, "
+                + "auth_token, min_version)"), e.problems());
+    }
+
+    @Test
+    @DisplayName("GIVEN every section with every key (the full fixture plus store, sync, license, triad, logging) WHEN "
+            + "bound strictly THEN nothing is unknown")
+    void every_documented_key_is_known() throws Exception {
+        JsonObject tree = ConfigLoader.load(vertx, Path.of(StrictConfigTest.class.getResource("/config/full.yaml").toURI())
+                .toString(), Map.of("TEST_CLIENT_TOKEN", "t")).await(20, TimeUnit.SECONDS);
+        tree.put("http", new JsonObject().put("enabled", false).put("host", "127.0.0.1").put("port", 8080)
+                .put("api_token", "").put("read_open", false).put("max_body", 1_048_576).put("history_interval", "10s")
+                .put("history_window", "1h").put("live_interval", "1s").put("tls", new JsonObject().put("enabled", false)
+                        .put("cert", "").put("key", "")));
+        tree.put("store", new JsonObject().put("url", "postgresql://turnstile@127.0.0.1:5432/turnstile")
+                .put("host", "127.0.0.1").put("port", 5432).put("database", "turnstile").put("user", "turnstile")
+                .put("password", "").put("flush_interval", "200ms").put("batch_size", 2000).put("queue_capacity", 50000)
+                .put("spill_dir", "data/spill").put("write_mode", "write_behind").put("snapshot_interval", "60s")
+                .put("connect_timeout", "3s").put("write_timeout", "15s").put("triad_buffer_events", 100000));
+        tree.put("logging", new JsonObject().put("levels", new JsonObject().put("root", "info")
+                .put("dev.turnstile.appliance.session", "debug")));
+        tree.put("triad", new JsonObject().put("enabled", false).put("self", "a").put("state_dir", "/tmp/t")
+                .put("members", new io.vertx.core.json.JsonArray().add(new JsonObject().put("id", "a")
+                        .put("raft", "127.0.0.1:7900").put("client", "127.0.0.1:7878").put("raft_advertise", "127.0.0.1:7900")))
+                .put("commit_timeout", "2s").put("failure_timeout", "4s").put("failure_interval", "500ms")
+                .put("verify_suspect", "500ms").put("max_log_bytes", 4194304).put("fsync", true)
+                .put("quorum_loss", new JsonObject().put("keep_leases_for", "14d")));
+        tree.put("sync", new JsonObject().put("enabled", false).put("cloud_server_url", "").put("local_server_id", "")
+                .put("schedule", new JsonObject().put("enabled", true).put("interval", "1h").put("timezone", "UTC"))
+                .put("conflict_resolution", "cloud_wins")
+                .put("authentication", new JsonObject().put("method", "bearer_token").put("token", ""))
+                .put("retry", new JsonObject().put("max_attempts", 5).put("initial_delay_seconds", 1)
+                        .put("max_delay_seconds", 300))
+                .put("circuit_breaker", new JsonObject().put("max_failures", 5).put("reset_timeout", "60s")
+                        .put("call_timeout", "30s"))
+                .put("alerts", new JsonObject().put("repeated_failures", 3).put("conflicts", 10))
+                .put("urgent_min_interval", "5m").put("state_dir", "data"));
+        ApplianceConfig c = dev.turnstile.appliance.Configuration.bind(tree);
+        assertEquals("plant-7", c.server().id());
+    }
+
+    @Test
     @DisplayName("GIVEN a second `server:` block WHEN check-config runs THEN it exits 2 naming the key and both lines")
     void a_duplicate_section_is_refused_naming_both_lines() throws Exception {
         MainRunner r = checkConfig(write("twice.yaml", VALID + "server:\n  port: 7001\n"));
