@@ -220,7 +220,8 @@ public final class Appliance implements SessionServices {
                 bindFailure(e, "http.port", config.http().host(), config.http().port())));
     }
 
-    // config: "server.port: 0.0.0.0:7878 is already in use ..." instead of a bare "Address already in use"
+    // config: "server.port: cannot listen on 0.0.0.0:7878: the port is already in use ..." instead of a bare
+    // "Address already in use"
     static Throwable bindFailure(Throwable e, String key, String host, int port) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof java.net.BindException) {
