@@ -51,7 +51,7 @@ public final class Appliance implements SessionServices {
     private volatile boolean memoryOnly = true;
     private volatile boolean ready;
     private long tickTimer = -1;
-    private int tcpPort;
+    private volatile int tcpPort; // volatile: the triad duty thread reads it (clientsCanConnect)
     private volatile ClientPolicy clients;
     /** The ledger's listener: sessions, journal sinks (metrics) and the store. */
     private final dev.turnstile.appliance.seat.LedgerListener listener;
@@ -135,7 +135,10 @@ public final class Appliance implements SessionServices {
         tickTimer = vertx.setPeriodic(TICK_MS, id -> ledger.tick(nowMs()));
         // sync: the last sync's and the license's entitlements are in the ledger before clients come
         // store: leases held at the last stop are restored after the pools exist and before clients come
-        return startSync().compose(v -> restoreLeases()).compose(v -> listen()).compose(v -> startHttp()).onSuccess(v -> {
+        // store: the restored leases' reclaim grace begins once the listener accepts (issue 12), not before the spill
+        // of an earlier run is written: clients cannot reclaim before they can connect
+        return startSync().compose(v -> restoreLeases()).compose(v -> listen()).onSuccess(v -> startRestartGrace())
+                .compose(v -> startHttp()).onSuccess(v -> {
             ready = true;
             LOG.info("Turnstile {} listening on {}:{} ({} entitlements, {} event loops, heartbeat {} ms, lease timeout {} ms, {})",
                     config.server().id(), config.server().host(), tcpPort, config.entitlements().size(), servers.size(),
@@ -151,6 +154,7 @@ public final class Appliance implements SessionServices {
         dev.turnstile.appliance.triad.TriadNode node = new dev.turnstile.appliance.triad.TriadNode(triadConfig, ledger,
                 this::nowMs, config.server().leaseTimeoutMs(), config.server().reclaimGraceMs());
         node.liveSessions(id -> registry.get(id) != null);
+        node.clientsCanConnect(() -> tcpPort > 0); // issue 12: the grace of lost sessions starts once clients can connect
         long detection = triadConfig.failureTimeoutMs() + triadConfig.verifySuspectMs() + config.server().leaseTimeoutMs();
         if (config.server().reclaimGraceMs() < detection) { // triad: see TRIAD.md, "Heartbeats are not fenced"
             LOG.warn("triad: server.reclaim_grace ({} ms) is shorter than triad.failure_timeout + triad.verify_suspect + "
@@ -267,11 +271,19 @@ public final class Appliance implements SessionServices {
                 });
     }
 
-    // store: restart recovery, held for the reclaim grace (issue 3)
+    // store: restart recovery (issue 3): the leases come back before the listener opens, holding their seats
     private Future<Void> restoreLeases() {
-        return dev.turnstile.appliance.store.RestartRecovery
-                .restore(store, ledger, nowMs(), config.server().reclaimGraceMs()).mapEmpty();
+        return dev.turnstile.appliance.store.RestartRecovery.restore(store, ledger).mapEmpty();
     }
+
+    // store: ... and their reclaim grace counts from the moment the listener accepts (issue 12)
+    private void startRestartGrace() {
+        dev.turnstile.appliance.store.RestartRecovery.startGrace(ledger, nowMs(), config.server().reclaimGraceMs(),
+                java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAtNanos));
+    }
+
+    /** When this appliance's start began (for the restart-recovery log line). */
+    private final long startedAtNanos = System.nanoTime();
 
     // sync: binds sync: and license:, loads the saved sync state and the license, then the first sync (issue 4)
     private Future<Void> startSync() {

@@ -7,7 +7,7 @@ import java.time.Instant;
  * One row of the sync audit: every sync attempt (and every license import), whatever its outcome.
  *
  * @param trigger  start, schedule, manual (POST /v1/sync/trigger), urgent:&lt;reason&gt;, import, file, retry
- * @param outcome  success, failed, auth_failed, invalid, breaker_open, store_failed
+ * @param outcome  success, failed, auth_failed, invalid, breaker_open, store_failed, stopped
  * @param attempts HTTP exchanges made (retries included)
  * @param error    what went wrong, or {@code null}
  */
