@@ -161,7 +161,9 @@ public final class Session {
                 }
                 byte[] p = pending.getBytes(readPos, readPos + Preamble.LENGTH);
                 readPos += Preamble.LENGTH;
-                int version = Preamble.negotiate(Preamble.minVersion(p, 0), Preamble.maxVersion(p, 0));
+                // Sessions speak protocol 1.0 only until the appliance keeps reclaim secrets (protocol 1.1).
+                int version = Preamble.negotiate(Preamble.minVersion(p, 0),
+                        Math.min(Preamble.maxVersion(p, 0), Preamble.VERSION_1));
                 socket.write(Buffer.buffer(Preamble.server(version)));
                 if (version == Preamble.NO_COMMON_VERSION) {
                     LOG.info("session {} from {}: no common protocol version (client offers {}..{}), closed", id,
