@@ -1,6 +1,7 @@
 package dev.turnstile.appliance.http;
 
 import dev.turnstile.appliance.Appliance;
+import dev.turnstile.appliance.log.LogText;
 import dev.turnstile.appliance.metrics.ApplianceMetrics;
 import dev.turnstile.appliance.metrics.SeatHistory;
 import dev.turnstile.appliance.seat.LeaseView;
@@ -411,7 +412,7 @@ public final class HttpApi {
                 } else {
                     appliance.metrics().leases().invalidate();
                     LOG.info("lease {} force-released through the admin API (triad term {}) by {}{}", id, a.term(),
-                            ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + why.replaceAll("[\\r\\n]", " "));
+                            ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + LogText.quote(why));
                     ctx.json(new JsonObject().put("lease_id", id.toString()).put("released", true));
                 }
             }));
@@ -426,7 +427,7 @@ public final class HttpApi {
         LeaseView l = before.orElse(null);
         LOG.info("lease {} ({}, client={}, hw={}) force-released through the admin API by {}{}", id,
                 l == null ? "?" : l.productId(), l == null ? "?" : l.clientId(), l == null ? "?" : l.hwId(),
-                ctx.request().remoteAddress(), reason.isEmpty() ? "" : ": " + reason.replaceAll("[\\r\\n]", " "));
+                ctx.request().remoteAddress(), reason.isEmpty() ? "" : ": " + LogText.quote(reason));
         JsonObject out = new JsonObject().put("lease_id", id.toString()).put("released", true);
         if (l != null) {
             out.put("product_id", l.productId()).put("client_id", l.clientId()).put("hw_id", l.hwId());
