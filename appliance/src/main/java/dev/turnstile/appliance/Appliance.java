@@ -98,7 +98,7 @@ public final class Appliance implements SessionServices {
     public static Future<Appliance> start(Vertx vertx, JsonObject configTree, Clock clock) {
         ApplianceConfig config;
         try {
-            config = ApplianceConfig.from(configTree);
+            config = Configuration.bind(configTree); // config: every section, unknown keys refused
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
@@ -123,6 +123,7 @@ public final class Appliance implements SessionServices {
         }
         store.recordEntitlements(config.entitlements()); // store: the entitlements table
         if (triadConfig.enabled()) { // triad: ticks are log entries the leader commits; the log replaces restart recovery
+            warnOpenSettings(); // config:
             return startSync().compose(v -> startTriad()).compose(v -> listen()).compose(v -> startHttp())
                     .onSuccess(v -> {
                         ready = true;
@@ -130,6 +131,7 @@ public final class Appliance implements SessionServices {
                                 config.server().host(), tcpPort, triadConfig.self(), triad.role());
                     });
         }
+        warnOpenSettings(); // config: settings that open the appliance to the network (also in /v1/status)
         tickTimer = vertx.setPeriodic(TICK_MS, id -> ledger.tick(nowMs()));
         // sync: the last sync's and the license's entitlements are in the ledger before clients come
         // store: leases held at the last stop are restored after the pools exist and before clients come
@@ -180,11 +182,13 @@ public final class Appliance implements SessionServices {
             tj.attach(node, ledger); // store: keyed journal events from the first applied entry (log replay at join)
         }
         triadJoining = node; // triad: the sync gate sees the member while it joins (it may win an election then)
+        dev.turnstile.appliance.triad.TriadConfig.Member self = triadConfig.selfMember();
         return vertx.<Void>executeBlocking(() -> {
             node.start();
             triad = node;
             return null;
-        });
+        }).recover(e -> Future.failedFuture(bindFailure(e, "triad.members[" + (triadConfig.selfIndex() - 1) + "].raft",
+                self.raftHost(), self.raftPort()))); // config: a taken port names its key
     }
 
     // triad: the member's figures for the status JSON, or null on a single server
@@ -212,7 +216,34 @@ public final class Appliance implements SessionServices {
         if (sync != null) {
             http.addRoutes(sync::mountRoutes); // sync: /v1/sync/*, /v1/entitlements, /v1/license
         }
-        return http.start().mapEmpty();
+        return http.start().<Void>mapEmpty().recover(e -> Future.failedFuture( // config: a taken port names its key
+                bindFailure(e, "http.port", config.http().host(), config.http().port())));
+    }
+
+    // config: "server.port: cannot listen on 0.0.0.0:7878: the port is already in use ..." instead of a bare
+    // "Address already in use"
+    static Throwable bindFailure(Throwable e, String key, String host, int port) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.net.BindException) {
+                String why = t.getMessage() == null ? "" : t.getMessage();
+                return new IllegalStateException(key + ": cannot listen on " + host + ":" + port + ": "
+                        + (why.contains("in use") || why.contains("No available port")
+                        ? "the port is already in use (another program, or another Turnstile, listens there)"
+                        : why), e);
+            }
+        }
+        return e;
+    }
+
+    // config: each open setting once in the log; the same list is in statusJson()'s "warnings"
+    private void warnOpenSettings() {
+        for (dev.turnstile.appliance.config.ConfigWarnings.Warning w : warnings()) {
+            LOG.warn("config: {}", w.message());
+        }
+    }
+
+    private List<dev.turnstile.appliance.config.ConfigWarnings.Warning> warnings() {
+        return dev.turnstile.appliance.config.ConfigWarnings.of(config.server(), clients, config.http());
     }
 
     // store: the write-behind store (issue 3): PostgreSQL when the YAML has a store: section, else memory only
@@ -285,10 +316,11 @@ public final class Appliance implements SessionServices {
         for (int i = 0; i < instances; i++) {
             all.add(deployOne(options));
         }
-        return Future.all(all).map(v -> {
+        int bound = port;
+        return Future.all(all).<Void>map(v -> {
             tcpPort = servers.get(0).actualPort();
             return null;
-        });
+        }).recover(e -> Future.failedFuture(bindFailure(e, "server.port", s.host(), bound))); // config:
     }
 
     private Future<TcpServerVerticle> deployOne(NetServerOptions options) {
@@ -334,7 +366,11 @@ public final class Appliance implements SessionServices {
             changed++;
         }
         configEntitlements = next.entitlements();
+        boolean tokenChanged = clients.requiresToken() != next.clients().requiresToken();
         clients = next.clients();
+        if (tokenChanged) {
+            warnOpenSettings(); // config: the client token came or went
+        }
         store.recordEntitlements(next.entitlements()); // store: the entitlements table follows the file
         for (String section : List.of("server", "http", "store", "sync")) {
             Object a = config.raw().getValue(section);
@@ -446,7 +482,9 @@ public final class Appliance implements SessionServices {
                 .put("leases", ledger.leaseCount())
                 .put("waiting", ledger.waiterCount())
                 .put("memory_only", memoryOnly)
-                .put("pools", pools);
+                .put("pools", pools)
+                .put("warnings", new io.vertx.core.json.JsonArray(warnings().stream() // config: open settings
+                        .map(w -> (Object) new JsonObject().put("code", w.code()).put("message", w.message())).toList()));
         if (sync != null) {
             sync.statusJson().forEach(status::put); // sync: the "sync" and "license" objects
         }

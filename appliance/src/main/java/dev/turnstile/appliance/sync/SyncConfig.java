@@ -189,7 +189,7 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
 
     /** A number of seconds (integer or decimal, 0 to one day) as milliseconds. */
     private static long seconds(JsonObject o, String name, String key, long defMs, ConfigReader r) {
-        Object v = o.getValue(name);
+        Object v = r.value(o, name, key);
         if (v == null) {
             return defMs;
         }
