@@ -15,6 +15,11 @@ public record AuditRecord(long startedAtMs, long finishedAtMs, String trigger, S
                           String tokenBefore, String tokenAfter, int created, int updated, int deleted, int conflicts,
                           String error) {
 
+    /** The error text never carries a secret (it is shown by /v1/sync/status and the audit API). */
+    public AuditRecord {
+        error = dev.turnstile.appliance.log.Redaction.redact(error);
+    }
+
     public boolean success() {
         return "success".equals(outcome);
     }

@@ -221,7 +221,8 @@ public final class SyncService {
             return;
         }
         LOG.info("sync: cloud {} as '{}', schedule {}, conflicts {}, retries {} (backoff {}..{} ms), breaker {} failures / "
-                        + "{} ms open / {} ms per call, state in {}", config.cloudServerUrl(), config.localServerId(),
+                        + "{} ms open / {} ms per call, state in {}", dev.turnstile.appliance.log.Redaction.redactUrl(config.cloudServerUrl()),
+                config.localServerId(),
                 schedule.describe(), config.conflictResolution().configName(), config.retry().maxAttempts(),
                 config.retry().initialDelayMs(), config.retry().maxDelayMs(), config.breaker().maxFailures(),
                 config.breaker().resetTimeoutMs(), config.breaker().callTimeoutMs(), store.describe());
@@ -972,7 +973,7 @@ public final class SyncService {
         alerts.values().forEach(al::add);
         o.put("status", status)
                 .put("enabled", config.enabled())
-                .put("cloud_server_url", config.enabled() ? config.cloudServerUrl() : null)
+                .put("cloud_server_url", config.enabled() ? dev.turnstile.appliance.log.Redaction.redactUrl(config.cloudServerUrl()) : null)
                 .put("local_server_id", config.localServerId())
                 .put("conflict_resolution", config.conflictResolution().configName())
                 .put("schedule", schedule.describe())
