@@ -130,7 +130,7 @@
     else if (s.ready) { ready.textContent = 'ready'; setClass(ready, 'badge', 'ok'); }
     else { ready.textContent = 'not ready'; setClass(ready, 'badge', 'bad'); }
 
-    $('legacy-reclaim-badge').hidden = s.legacy_reclaim !== 'identity'; // PROTOCOL.md 10.6: the insecure mode
+    renderWarnings(s.warnings || []);
     renderLicense(s.license);
     renderSync(s.sync);
     renderStore(s.store, s.memory_only);
@@ -143,6 +143,20 @@
     renderProducts(s.pools || []);
     updateProductFilter(s.pools || []);
     drawChart();
+  }
+
+  // Settings that open the appliance to the network (server.host without clients.auth_token, ...): one line each.
+  function renderWarnings(list) {
+    const box = $('warnings');
+    box.replaceChildren();
+    for (const w of list) {
+      const p = document.createElement('p');
+      p.className = 'warning';
+      p.dataset.code = w.code;
+      p.textContent = '\u26a0 ' + w.message;
+      box.appendChild(p);
+    }
+    box.hidden = list.length === 0;
   }
 
   function renderLicense(l) {

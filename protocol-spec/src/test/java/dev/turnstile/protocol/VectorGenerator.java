@@ -272,6 +272,7 @@ public final class VectorGenerator {
         v.add(new Valid("127-granted-v2-frame-read-as-version-1",
                 "a version 2 GRANTED read by a version 1 receiver: the 32 secret bytes are trailing bytes, ignored", s, 2,
                 new Granted(LEASE_A, ENTITLEMENT, PRODUCT, 1, 30_000, 0, 0, 0), SECRET));
+        v.addAll(CheckOrderVectors.valid()); // 140-159: the points of issue 12, finding 13
         return v;
     }
 
@@ -457,6 +458,7 @@ public final class VectorGenerator {
         v.add(new Invalid("123-granted-v2-without-secret", "version 2 GRANTED that ends after flags", s,
                 frame(MessageType.GRANTED.code(), 0, 123, new Body().uuid(LEASE_A).str(ENTITLEMENT).str(PRODUCT).u32(1)
                         .u32(30_000).u64(0).u64(0).u8(0)), ErrorCode.MALFORMED_FRAME, 123, v2));
+        v.addAll(CheckOrderVectors.invalid()); // 140-159: the order of checks (PROTOCOL.md 3.5)
         return v;
     }
 

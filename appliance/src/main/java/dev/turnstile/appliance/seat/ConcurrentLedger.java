@@ -139,6 +139,16 @@ public final class ConcurrentLedger {
         }
     }
 
+    /** See {@link SeatLedger#startRestartGrace}. */
+    public int startRestartGrace(long graceUntilMs) {
+        lock.lock();
+        try {
+            return ledger.startRestartGrace(graceUntilMs);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public List<PoolView> pools() {
         return read(ledger::pools);
     }

@@ -525,6 +525,29 @@ public final class SeatLedger {
         deadlines.schedule(l, graceUntilMs);
     }
 
+    /**
+     * The deadline of a lease restored at start ({@link #restoreLease}) whose reclaim grace has not begun: its clients
+     * cannot connect yet. {@link #startRestartGrace} replaces it once the TCP listener accepts.
+     */
+    public static final long GRACE_NOT_STARTED = Long.MAX_VALUE;
+
+    /**
+     * Restart recovery (issue 12): the clients can connect from now on, so the reclaim grace of every restored lease
+     * still waiting for it ({@link #GRACE_NOT_STARTED}) begins: it ends at {@code graceUntilMs}. Leases reclaimed
+     * meanwhile (none: nobody could connect) and other orphans are left alone. Returns how many leases it set.
+     */
+    public int startRestartGrace(long graceUntilMs) {
+        int n = 0;
+        for (Lease l : leases.values()) {
+            if (l.state == LeaseState.ORPHANED && l.endReason == ErrorCode.SERVER_RESTART
+                    && l.deadlineMs == GRACE_NOT_STARTED) {
+                deadlines.schedule(l, graceUntilMs);
+                n++;
+            }
+        }
+        return n;
+    }
+
     // triad: what the Raft state machine (dev.turnstile.appliance.triad) needs beyond the commands above.
     // In a triad, heartbeats are not log entries: the replicated ledger runs with a lease timeout too long to
     // matter and the leader commits an explicit expiry when a lease misses its heartbeats.

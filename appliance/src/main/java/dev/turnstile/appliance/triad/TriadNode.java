@@ -193,6 +193,20 @@ public final class TriadNode implements AutoCloseable {
         leadershipGained.add(listener);
     }
 
+    /**
+     * issue 12: whether this member's client listener accepts connections (the appliance sets it once its TCP
+     * listener is bound; default: always). A leader commits sessionLost for the sessions it does not hold, which
+     * starts their leases' reclaim grace, only while it leads with quorum <em>and</em> its clients can connect: the
+     * grace counts from the moment the clients can reclaim here, not from an election won before the listener opened.
+     */
+    public void clientsCanConnect(java.util.function.BooleanSupplier accepting) {
+        this.clientsCanConnect = accepting == null ? () -> true : accepting;
+    }
+
+    private volatile java.util.function.BooleanSupplier clientsCanConnect = () -> true;
+    /** Whether the leader duties already said that the grace of foreign sessions waits for the listener. */
+    private volatile boolean graceWaitLogged;
+
     // ------------------------------------------------------------------ state
 
     public boolean isLeader() {
@@ -811,6 +825,16 @@ public final class TriadNode implements AutoCloseable {
             }
             // Leases of the previous leader's sessions: those sockets are gone; the sessions are lost, so the
             // leases wait ORPHANED for the reclaim grace (clients reclaim them by id here), and their waiters leave.
+            // issue 12: the grace starts (the command's time) once this member leads with quorum (checked above) and
+            // its clients can connect; until then those leases stay HELD and keep their seats.
+            if (!foreign.isEmpty() && !clientsCanConnect.getAsBoolean()) {
+                if (!graceWaitLogged) {
+                    graceWaitLogged = true;
+                    LOG.info("triad: {} leads with quorum; the reclaim grace of {} session(s) it does not hold starts "
+                            + "when its client listener accepts", config.self(), foreign.size());
+                }
+                foreign.clear();
+            }
             for (Long sid : foreign) {
                 submitDuty("session-" + sid, new LedgerCommand.SessionLost(sid, now));
             }

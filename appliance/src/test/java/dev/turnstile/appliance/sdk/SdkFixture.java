@@ -3,6 +3,7 @@ package dev.turnstile.appliance.sdk;
 import dev.turnstile.appliance.Appliance;
 import dev.turnstile.client.Lease;
 import dev.turnstile.client.LeaseListener;
+import dev.turnstile.client.LeaseLossReason;
 import dev.turnstile.client.SessionInfo;
 import dev.turnstile.client.TurnstileClient;
 import dev.turnstile.client.TurnstileClientBuilder;
@@ -198,7 +199,8 @@ final class SdkFixture implements AutoCloseable {
 
     /** Records listener calls. Thread-safe. */
     static final class Events implements LeaseListener {
-        record Lost(Lease lease, ErrorCode reason) {
+        /** {@code reason} as the ErrorCode callback gets it, {@code named} as the client names it, and when. */
+        record Lost(Lease lease, ErrorCode reason, LeaseLossReason named, long atNanos) {
         }
 
         record Moved(Lease lease, String from, String to) {
@@ -211,8 +213,8 @@ final class SdkFixture implements AutoCloseable {
         final List<String> reconnected = new CopyOnWriteArrayList<>();
 
         @Override
-        public void leaseLost(Lease lease, ErrorCode reason) {
-            lost.add(new Lost(lease, reason));
+        public void leaseLost(Lease lease, LeaseLossReason reason) {
+            lost.add(new Lost(lease, reason.errorCode(), reason, System.nanoTime()));
         }
 
         @Override
@@ -233,6 +235,10 @@ final class SdkFixture implements AutoCloseable {
         @Override
         public void reconnected(SessionInfo session) {
             reconnected.add(session.server());
+        }
+
+        boolean lostWith(UUID id, LeaseLossReason reason) {
+            return lost.stream().anyMatch(l -> l.lease().id().equals(id) && l.named().equals(reason));
         }
 
         boolean lostWith(UUID id, ErrorCode reason) {

@@ -264,8 +264,10 @@ class ReclaimOwnershipTest {
         for (Message m : r) {
             assertTrue(assertInstanceOf(Message.Granted.class, m).reclaimed());
         }
-        assertEquals("identity", new JsonObject(get("/v1/status")).getString("legacy_reclaim"),
-                "the status names the insecure mode (the page shows a warning badge for it)");
+        JsonObject status = new JsonObject(get("/v1/status"));
+        assertEquals("identity", status.getString("legacy_reclaim"));
+        assertTrue(status.getJsonArray("warnings").stream().anyMatch(w -> "legacyReclaimIdentity".equals(
+                ((JsonObject) w).getString("code"))), "the status (and so the page) warns: " + status.getJsonArray("warnings"));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.store.impl;
 
+import dev.turnstile.appliance.log.Redaction;
 import static dev.turnstile.appliance.store.impl.PgPersistenceService.LOG;
 
 import dev.turnstile.appliance.seat.Entitlement;
@@ -869,7 +870,7 @@ final class StoreWriter implements Runnable {
     }
 
     private void noteError(String message) {
-        s.lastError = message;
+        s.lastError = Redaction.redact(message); // shown by /v1/status, which may be open to the LAN
         s.lastErrorAtMs = now();
     }
 
