@@ -22,7 +22,8 @@ public record ServerConfig(
         long defaultWaitMs,
         long maxWaitMs,
         List<String> peers,
-        TlsConfig tls) {
+        TlsConfig tls,
+        SessionLimitsConfig limits) {
 
     public static final String DEFAULT_ID = "turnstile";
     public static final String DEFAULT_HOST = "0.0.0.0";
@@ -32,7 +33,7 @@ public record ServerConfig(
     public static final long DEFAULT_RECLAIM_GRACE_MS = 0;
     public static final long DEFAULT_HELLO_TIMEOUT_MS = 10_000;
     public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
-    public static final long DEFAULT_SLOW_CONSUMER_TIMEOUT_MS = 30_000;
+    public static final long DEFAULT_SLOW_CONSUMER_TIMEOUT_MS = 10_000;
     public static final int DEFAULT_MAX_SESSIONS = 250_000;
     public static final int DEFAULT_MAX_LEASES_PER_SESSION = 1_024;
     public static final int DEFAULT_MAX_QUEUE_PER_POOL = 10_000;
@@ -90,6 +91,7 @@ public record ServerConfig(
                 r.durationMs(o, "default_wait", "server.default_wait", DEFAULT_WAIT_MS, 0, 86_400_000),
                 r.durationMs(o, "max_wait", "server.max_wait", DEFAULT_MAX_WAIT_MS, 0, 86_400_000),
                 peers,
-                TlsConfig.bind(r.object(o, "tls", "server.tls"), r, "server.tls"));
+                TlsConfig.bind(r.object(o, "tls", "server.tls"), r, "server.tls"),
+                SessionLimitsConfig.bind(o, r));
     }
 }
