@@ -267,6 +267,9 @@ public final class Appliance implements SessionServices {
         int instances = s.eventLoops() > 0 ? s.eventLoops() : Math.max(1, 2 * Runtime.getRuntime().availableProcessors());
         NetServerOptions options = new NetServerOptions().setHost(s.host()).setPort(s.port())
                 .setTcpNoDelay(true).setTcpKeepAlive(true).setReuseAddress(true).setAcceptBacklog(4096);
+        if (s.limits().socketSendBuffer() > 0) { // limits: what a client that does not read can park in the kernel
+            options.setSendBufferSize(s.limits().socketSendBuffer());
+        }
         if (s.tls().enabled()) {
             options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
                     .setCertPath(s.tls().certPath()).setKeyPath(s.tls().keyPath()));

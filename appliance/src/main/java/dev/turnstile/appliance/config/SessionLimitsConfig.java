@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
  * {@code server.max_sessions_per_address}, {@code server.fd_headroom}, {@code server.evict_idle_after},
  * {@code server.partial_frame_budget}, {@code server.partial_frame_budget_per_address},
  * {@code server.auth_failures_before_backoff}, {@code server.auth_backoff}, {@code server.auth_backoff_max},
- * {@code server.slow_consumer_close_wait}). PROTOCOL.md sections 5.5 and 7 say what a client sees;
+ * {@code server.slow_consumer_close_wait}, {@code server.socket_send_buffer}). PROTOCOL.md sections 5.5 and 7 say what a client sees;
  * systemd/turnstile.yaml documents each key.
  *
  * @param maxSessionsPerAddress    connections one source address may hold open at once
@@ -26,6 +26,9 @@ import java.util.regex.Pattern;
  * @param authBackoffMaxMs         the longest wait; an address quiet for twice this long starts afresh
  * @param slowConsumerCloseWaitMs  after a closing ERROR or GOODBYE, how long the server waits for the
  *                                 client to read it and close before it cuts the connection
+ * @param socketSendBuffer         SO_SNDBUF of each client connection in bytes (the kernel doubles it), or 0
+ *                                 for the system's autotuning: bounds what a client that does not read can
+ *                                 park in the kernel, and so what its slowConsumer ERROR queues behind
  */
 public record SessionLimitsConfig(
         int maxSessionsPerAddress,
@@ -36,7 +39,8 @@ public record SessionLimitsConfig(
         int authFailuresBeforeBackoff,
         long authBackoffMs,
         long authBackoffMaxMs,
-        long slowConsumerCloseWaitMs) {
+        long slowConsumerCloseWaitMs,
+        int socketSendBuffer) {
 
     public static final int DEFAULT_MAX_SESSIONS_PER_ADDRESS = 1_000;
     public static final int DEFAULT_FD_HEADROOM = 512;
@@ -47,6 +51,7 @@ public record SessionLimitsConfig(
     public static final long DEFAULT_AUTH_BACKOFF_MS = 1_000;
     public static final long DEFAULT_AUTH_BACKOFF_MAX_MS = 60_000;
     public static final long DEFAULT_SLOW_CONSUMER_CLOSE_WAIT_MS = 5_000;
+    public static final int DEFAULT_SOCKET_SEND_BUFFER = 64 * 1024;
 
     private static final Pattern SIZE = Pattern.compile("^\\s*(\\d+)\\s*(|b|kib|mib|gib|kb|mb|gb)\\s*$");
 
@@ -54,7 +59,7 @@ public record SessionLimitsConfig(
         return new SessionLimitsConfig(DEFAULT_MAX_SESSIONS_PER_ADDRESS, DEFAULT_FD_HEADROOM,
                 DEFAULT_EVICT_IDLE_AFTER_MS, DEFAULT_PARTIAL_FRAME_BUDGET, DEFAULT_PARTIAL_FRAME_BUDGET_PER_ADDRESS,
                 DEFAULT_AUTH_FAILURES_BEFORE_BACKOFF, DEFAULT_AUTH_BACKOFF_MS, DEFAULT_AUTH_BACKOFF_MAX_MS,
-                DEFAULT_SLOW_CONSUMER_CLOSE_WAIT_MS);
+                DEFAULT_SLOW_CONSUMER_CLOSE_WAIT_MS, DEFAULT_SOCKET_SEND_BUFFER);
     }
 
     /** Binds the limit keys of the {@code server:} mapping {@code o}. */
@@ -64,9 +69,10 @@ public record SessionLimitsConfig(
         int headroom = (int) r.integer(o, "fd_headroom", "server.fd_headroom", DEFAULT_FD_HEADROOM, 16, 1_000_000);
         long idle = r.durationMs(o, "evict_idle_after", "server.evict_idle_after", DEFAULT_EVICT_IDLE_AFTER_MS,
                 100, 86_400_000);
-        long budget = size(o, r, "partial_frame_budget", DEFAULT_PARTIAL_FRAME_BUDGET);
+        long frame = 64 * 1024 + 4; // one whole frame must fit
+        long budget = size(o, r, "partial_frame_budget", DEFAULT_PARTIAL_FRAME_BUDGET, frame, 1L << 40);
         long budgetPerAddress = size(o, r, "partial_frame_budget_per_address",
-                DEFAULT_PARTIAL_FRAME_BUDGET_PER_ADDRESS);
+                DEFAULT_PARTIAL_FRAME_BUDGET_PER_ADDRESS, frame, 1L << 40);
         if (budgetPerAddress > budget) {
             r.problem("server.partial_frame_budget_per_address: expected at most server.partial_frame_budget ("
                     + budget + " bytes), got " + budgetPerAddress + " bytes");
@@ -82,21 +88,26 @@ public record SessionLimitsConfig(
         }
         long closeWait = r.durationMs(o, "slow_consumer_close_wait", "server.slow_consumer_close_wait",
                 DEFAULT_SLOW_CONSUMER_CLOSE_WAIT_MS, 0, 600_000);
+        int sendBuffer = (int) size(o, r, "socket_send_buffer", DEFAULT_SOCKET_SEND_BUFFER, 0, 64L << 20);
+        if (sendBuffer > 0 && sendBuffer < 4096) {
+            r.problem("server.socket_send_buffer", "0 (the system's autotuning) or from 4096 bytes to 64MiB",
+                    String.valueOf(sendBuffer));
+            sendBuffer = DEFAULT_SOCKET_SEND_BUFFER;
+        }
         return new SessionLimitsConfig(perAddress, headroom, idle, budget, budgetPerAddress, failures, backoff,
-                backoffMax, closeWait);
+                backoffMax, closeWait, sendBuffer);
     }
 
     /** A byte size: a bare number of bytes, or a number with KiB, MiB, GiB (or kB, MB, GB, powers of ten). */
-    private static long size(JsonObject o, ConfigReader r, String name, long def) {
+    private static long size(JsonObject o, ConfigReader r, String name, long def, long min, long max) {
         String key = "server." + name;
         String text = r.string(o, name, key, null);
         if (text == null) {
             return def;
         }
         Long bytes = parseSize(text);
-        long min = 64 * 1024 + 4; // one whole frame must fit
-        if (bytes == null || bytes < min || bytes > (1L << 40)) {
-            r.problem(key, "a size like 65540, 512KiB, 64MiB or 1GiB, from " + min + " bytes to 1TiB", text);
+        if (bytes == null || bytes < min || bytes > max) {
+            r.problem(key, "a size like 65540, 512KiB, 64MiB or 1GiB, from " + min + " to " + max + " bytes", text);
             return def;
         }
         return bytes;

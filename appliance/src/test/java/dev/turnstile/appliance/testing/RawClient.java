@@ -140,9 +140,10 @@ public final class RawClient implements AutoCloseable {
 
     /** True when the server closed the connection (EOF) within the timeout. */
     public boolean closedByServer() {
+        byte[] skipped = new byte[64 * 1024]; // what the server sent before closing (read in chunks: it may be megabytes)
         try {
             while (true) {
-                if (in.read() < 0) {
+                if (in.read(skipped) < 0) {
                     return true;
                 }
             }
