@@ -291,7 +291,7 @@ public final class Session {
             LOG.debug("session {} from {}: HELLO refused unchecked, the address is in authentication back-off for {} ms",
                     id, remoteAddress, backoff);
             closeReason = "authentication back-off";
-            closeGracefully(0, new Message.Goodbye(ErrorCode.SERVER_BUSY.code(),
+            closeTold(new Message.Goodbye(ErrorCode.SERVER_BUSY.code(),
                     "too many failed HELLOs from this address; retry in " + backoff + " ms"));
             return;
         }
@@ -690,8 +690,23 @@ public final class Session {
         LOG.info("session {} from {} (client={}): evicted ({}): the server is full and it was idle for {} ms, closing",
                 id, remoteAddress, client == null ? "-" : client.clientId(), why.label, services.nowMs() - activityMs);
         closeReason = "evicted: " + why.label;
-        closeGracefully(0, new Message.Goodbye(ErrorCode.SERVER_BUSY.code(),
+        closeTold(new Message.Goodbye(ErrorCode.SERVER_BUSY.code(),
                 "the server is full and this connection was idle; reconnect when needed"));
+    }
+
+    /**
+     * limits: says why (GOODBYE, once the preamble is sent) and closes at once. An evicted or shed
+     * session gives its descriptor back now, not after a close wait: the kernel delivers the GOODBYE
+     * and the FIN on its own.
+     */
+    private void closeTold(Message goodbye) {
+        pending = Buffer.buffer(0);
+        readPos = 0;
+        limits().partialBytes(slot, 0);
+        if (state != State.PREAMBLE) {
+            send(0, goodbye);
+        }
+        closeNow();
     }
 
     /** limits: this session's incomplete frame is among the largest while the budget is exceeded. */
@@ -702,8 +717,7 @@ public final class Session {
         LOG.info("session {} from {} (client={}): incomplete frames over budget ({}): {} bytes buffered, closing", id,
                 remoteAddress, client == null ? "-" : client.clientId(), why.label, bytes);
         closeReason = why.label;
-        closeGracefully(0, new Message.Goodbye(ErrorCode.SERVER_BUSY.code(),
-                "incomplete frames exceed the server's memory budget"));
+        closeTold(new Message.Goodbye(ErrorCode.SERVER_BUSY.code(), "incomplete frames exceed the server's memory budget"));
     }
 
     /** Closes the channel at once, dropping whatever the peer has not read. */
