@@ -11,7 +11,9 @@ import java.util.Set;
  * lease can never be used again by this client, that is for the codes
  * {@code leaseIdNotFound}, {@code licenseCheckoutExpired}, {@code licenseKeyVsLeaseIdMismatch},
  * {@code licenseConsumptionQtyEnforcementTypeMismatch}, {@code clientHwIdMismatch},
- * {@code clientVersionNotAllowed} and {@code clientVersionMissing} (PROTOCOL.md section 7). Every
+ * {@code clientVersionNotAllowed}, {@code clientVersionMissing} and (protocol 1.1)
+ * {@code reclaimSecretMismatch} (PROTOCOL.md section 8), and
+ * when the client expired the lease itself ({@link LeaseLossReason#EXPIRED_LOCALLY}). Every
  * other code (no seats, server busy, not master, codes this SDK does not know, ...) keeps the
  * token: the lease may still be reclaimable.
  *
@@ -27,7 +29,7 @@ public final class DefaultTokenInvalidationHandler implements TokenInvalidationH
     /** The shared instance. */
     public static final DefaultTokenInvalidationHandler INSTANCE = new DefaultTokenInvalidationHandler();
 
-    /** The seven codes that delete a token. */
+    /** The codes that delete a token: the seven of protocol 1.0, and {@code reclaimSecretMismatch} (1.1). */
     public static final Set<ErrorCode> INVALIDATING_CODES = Collections.unmodifiableSet(EnumSet.of(
             ErrorCode.LEASE_ID_NOT_FOUND,
             ErrorCode.LICENSE_CHECKOUT_EXPIRED,
@@ -35,7 +37,8 @@ public final class DefaultTokenInvalidationHandler implements TokenInvalidationH
             ErrorCode.LICENSE_CONSUMPTION_QTY_ENFORCEMENT_TYPE_MISMATCH,
             ErrorCode.CLIENT_HW_ID_MISMATCH,
             ErrorCode.CLIENT_VERSION_NOT_ALLOWED,
-            ErrorCode.CLIENT_VERSION_MISSING));
+            ErrorCode.CLIENT_VERSION_MISSING,
+            ErrorCode.RECLAIM_SECRET_MISMATCH));
 
     private DefaultTokenInvalidationHandler() {
     }
@@ -45,6 +48,16 @@ public final class DefaultTokenInvalidationHandler implements TokenInvalidationH
         return code != null && INVALIDATING_CODES.contains(code);
     }
 
+    /** True when a lease lost for {@code reason} loses its token: one of the codes above, or {@code expiredLocally}. */
+    public static boolean invalidates(LeaseLossReason reason) {
+        return reason.isLocal() || invalidates(reason.errorCode());
+    }
+
+    @Override
+    public boolean shouldInvalidate(LeaseToken token, LeaseLossReason reason) {
+        return invalidates(reason);
+    }
+
     @Override
     public boolean shouldInvalidate(LeaseToken token, LeaseStatus result) {
         return invalidates(result.errorCode());
@@ -52,6 +65,6 @@ public final class DefaultTokenInvalidationHandler implements TokenInvalidationH
 
     @Override
     public String toString() {
-        return "DefaultTokenInvalidationHandler" + INVALIDATING_CODES;
+        return "DefaultTokenInvalidationHandler" + INVALIDATING_CODES + "+" + LeaseLossReason.EXPIRED_LOCALLY_NAME;
     }
 }

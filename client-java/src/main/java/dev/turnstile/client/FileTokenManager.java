@@ -1,6 +1,7 @@
 package dev.turnstile.client;
 
 import dev.turnstile.protocol.Enforcement;
+import dev.turnstile.protocol.Limits;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringWriter;
@@ -18,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +36,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The file is a {@link Properties} file in UTF-8 (readable, and editable by an admin in an
  * emergency): a line {@code format=turnstile-lease-tokens/1}, then one group of
- * {@code <lease-id>.<field>=value} lines per token. Every change rewrites the whole file
+ * {@code <lease-id>.<field>=value} lines per token. A token's reclaim secret (protocol 1.1) is the
+ * field {@code reclaim_secret} (64 hex digits); a token without it (a file written for protocol
+ * 1.0 or by an older SDK) loads and reclaims as 1.0 would, and an older SDK reading a newer file
+ * ignores the field. The file holds secrets: it is written with owner-only permissions, and the
+ * directory should be the program's own. Every change rewrites the whole file
  * atomically: the new content goes to a temporary file in the same directory (owner-only
  * permissions on POSIX systems), is forced to disk, and is moved over the old file, so a crash
  * leaves either the old or the new file, never a mix.
@@ -52,6 +58,8 @@ public final class FileTokenManager implements TokenManager {
     private static final Logger LOG = LoggerFactory.getLogger(FileTokenManager.class);
     /** The value of the {@code format} line. */
     public static final String FORMAT = "turnstile-lease-tokens/1";
+    /** The field that holds a token's reclaim secret (protocol 1.1), as 64 hex digits; absent when it has none. */
+    static final String SECRET_FIELD = "reclaim_secret";
 
     private final Path file;
     private final Map<UUID, LeaseToken> tokens = new LinkedHashMap<>();
@@ -212,7 +220,26 @@ public final class FileTokenManager implements TokenManager {
         return new LeaseToken(leaseId, field(p, id, "product"), p.getProperty(id + ".license_key", ""),
                 p.getProperty(id + ".entitlement_id", ""), quantity, enforcement, field(p, id, "server"),
                 field(p, id, "hw_id"), checkedOut,
-                confirmed == null || confirmed.isEmpty() ? checkedOut : instant(p, id, "last_confirmed_at"));
+                confirmed == null || confirmed.isEmpty() ? checkedOut : instant(p, id, "last_confirmed_at"),
+                secret(p.getProperty(id + "." + SECRET_FIELD, "")));
+    }
+
+    /** The reclaim secret (64 hex digits), or null when absent (a token of protocol 1.0 or an older SDK). */
+    private static byte[] secret(String hex) {
+        if (hex.isEmpty()) {
+            return null;
+        }
+        // The value is never quoted in the error: it is a secret.
+        if (hex.length() != 2 * Limits.RECLAIM_SECRET) {
+            throw new IllegalArgumentException("field " + SECRET_FIELD + " is not " + 2 * Limits.RECLAIM_SECRET
+                    + " hex digits");
+        }
+        try {
+            return HexFormat.of().parseHex(hex);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("field " + SECRET_FIELD + " is not " + 2 * Limits.RECLAIM_SECRET
+                    + " hex digits");
+        }
     }
 
     private static String field(Properties p, String id, String name) {
@@ -261,6 +288,10 @@ public final class FileTokenManager implements TokenManager {
             p.setProperty(k + "hw_id", t.hwId());
             p.setProperty(k + "checked_out_at", t.checkedOutAt().toString());
             p.setProperty(k + "last_confirmed_at", t.lastConfirmedAt().toString());
+            byte[] secret = t.reclaimSecret();
+            if (secret != null) {
+                p.setProperty(k + SECRET_FIELD, HexFormat.of().formatHex(secret));
+            }
         }
         StringWriter text = new StringWriter();
         p.store(text, "Turnstile lease tokens: written by the Java client SDK, rewritten on every change");

@@ -18,14 +18,28 @@ public interface LeaseListener {
 
     /**
      * The application no longer holds {@code lease}: it expired, the server revoked it (NOTICE
-     * LEASE_REVOKED), a heartbeat reported it gone, or its reclaim after a reconnect or restart
-     * was refused. The client stopped heartbeating it.
+     * LEASE_REVOKED), a heartbeat reported it gone, its reclaim after a reconnect or restart
+     * was refused, or no server confirmed it for longer than its lease timeout (then
+     * {@code reason} is {@code null}: see {@link #leaseLost(Lease, LeaseLossReason)}, which names
+     * it {@code expiredLocally}). The client stopped heartbeating it.
      *
      * @param reason the server's code ({@code licenseCheckoutExpired}, {@code leaseIdNotFound},
      *               {@code forcedRelease}, ...), or {@code null} when the server sent a code
-     *               this SDK does not know
+     *               this SDK does not know or the client expired the lease locally
      */
     default void leaseLost(Lease lease, ErrorCode reason) {
+    }
+
+    /**
+     * The application no longer holds {@code lease}, with the reason named: a server's code, or
+     * {@link LeaseLossReason#EXPIRED_LOCALLY} when the client expired the lease itself because no
+     * server confirmed it for longer than its lease timeout (every server unreachable). The client
+     * calls this method; its default calls {@link #leaseLost(Lease, ErrorCode)} with
+     * {@link LeaseLossReason#errorCode()}, which is {@code null} for {@code expiredLocally}.
+     * Override this one to tell the local expiry from an unknown server code.
+     */
+    default void leaseLost(Lease lease, LeaseLossReason reason) {
+        leaseLost(lease, reason.errorCode());
     }
 
     /**

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.function.LongSupplier;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -78,6 +79,7 @@ public final class TurnstileClientBuilder {
     };
     private SSLContext sslContext;
     private boolean tlsHostnameVerification = DEFAULT_TLS_HOSTNAME_VERIFICATION;
+    private LongSupplier ticker = System::nanoTime;
 
     /** Use {@link TurnstileClient#builder()}. */
     TurnstileClientBuilder() {
@@ -195,6 +197,18 @@ public final class TurnstileClientBuilder {
         return this;
     }
 
+    /**
+     * The monotonic time source (nanoseconds, like {@link System#nanoTime()}, the default) from which
+     * the client measures how long ago a server last confirmed each lease, to expire it locally
+     * after its lease timeout. For tests that must not wait a real lease timeout; never needed by
+     * applications. Wall-clock time is not used for this on purpose: a clock step (NTP, a manual
+     * correction) must not expire a lease that is still held.
+     */
+    public TurnstileClientBuilder ticker(LongSupplier nanoTime) {
+        this.ticker = Objects.requireNonNull(nanoTime, "nanoTime");
+        return this;
+    }
+
     /** Applies the keys of {@code properties} that this builder knows; see the class comment. */
     public TurnstileClientBuilder fromProperties(Properties properties) {
         Objects.requireNonNull(properties, "properties");
@@ -303,7 +317,7 @@ public final class TurnstileClientBuilder {
                 backoffInitial, backoffMax, backoffJitter,
                 tokenManager == null ? new InMemoryTokenManager() : tokenManager, tokenInvalidationHandler,
                 tokenAutomaticInvalidationDisabled, reclaimStoredTokens, listener, sslContext,
-                tlsHostnameVerification);
+                tlsHostnameVerification, ticker);
     }
 
     private static void checkString(String key, String v, int min, int max) {

@@ -1,6 +1,8 @@
 package dev.turnstile.client;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -141,5 +143,98 @@ class TokenManagerTest {
         m.store(early2);
         // THEN all() is ordered by checkout time and holds the replacement
         assertEquals(List.of(early2, late), m.all());
+    }
+
+    // ------------------------------------------------------------------ reclaim secrets (protocol 1.1)
+
+    private static byte[] secret(int seed) {
+        byte[] b = new byte[dev.turnstile.protocol.Limits.RECLAIM_SECRET];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) (seed + 7 * i);
+        }
+        return b;
+    }
+
+    private static String hex(byte[] b) {
+        return java.util.HexFormat.of().formatHex(b);
+    }
+
+    @Test
+    void a_token_file_keeps_the_reclaim_secret_across_a_restart_and_a_move() throws IOException {
+        // GIVEN a file token manager holding a token with a secret and one without (protocol 1.0)
+        Path file = dir.resolve("tokens.properties");
+        FileTokenManager first = new FileTokenManager(file);
+        byte[] s = secret(3);
+        LeaseToken with = token("cad", 1, Enforcement.SEATS, Instant.parse("2026-03-01T10:00:00Z")).withReclaimSecret(s);
+        LeaseToken without = token("sim", 1, Enforcement.SEATS, Instant.parse("2026-03-01T11:00:00Z"));
+        first.store(with);
+        first.store(without);
+        first.storeAll(List.of(with.movedTo("10.0.0.8:7070", Instant.parse("2026-03-02T00:00:00Z"))));
+        // WHEN the program restarts and opens the same file
+        FileTokenManager second = new FileTokenManager(file);
+        // THEN the secret comes back byte for byte (a move keeps it), and the other token still has none
+        LeaseToken back = second.get(with.leaseId()).orElseThrow();
+        assertArrayEquals(s, back.reclaimSecret());
+        assertEquals("10.0.0.8:7070", back.server());
+        assertFalse(second.get(without.leaseId()).orElseThrow().hasReclaimSecret());
+        assertEquals(List.of(back, without), second.all());
+        // AND the file holds it as 64 hex digits in the reclaim_secret field, owner-only
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        assertTrue(text.contains(with.leaseId() + ".reclaim_secret=" + hex(s)), text);
+        if (file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(file)));
+        }
+        // AND the in-memory manager keeps it too
+        InMemoryTokenManager mem = new InMemoryTokenManager();
+        mem.store(with);
+        assertArrayEquals(s, mem.get(with.leaseId()).orElseThrow().reclaimSecret());
+    }
+
+    @Test
+    void a_token_file_written_before_protocol_1_1_still_loads_and_has_no_secret() throws IOException {
+        // GIVEN a token file as the SDK wrote it for protocol 1.0 (no reclaim_secret field)
+        Path file = dir.resolve("old.properties");
+        UUID id = UUID.randomUUID();
+        Files.writeString(file, String.join("\n",
+                "format=turnstile-lease-tokens/1",
+                id + ".product=cad", id + ".license_key=", id + ".entitlement_id=ent-cad", id + ".quantity=2",
+                id + ".enforcement=seats", id + ".server=10.0.0.7\\:7070", id + ".hw_id=hw-1",
+                id + ".checked_out_at=2026-03-01T10:00:00Z", id + ".last_confirmed_at=2026-03-01T10:05:00Z", ""),
+                StandardCharsets.UTF_8);
+        // WHEN it is opened
+        LeaseToken t = new FileTokenManager(file).get(id).orElseThrow();
+        // THEN the token is there, complete, without a secret
+        assertEquals(List.of("cad", 2L, "10.0.0.7:7070", "hw-1"), List.of(t.product(), t.quantity(), t.server(), t.hwId()));
+        assertFalse(t.hasReclaimSecret());
+        assertNull(t.reclaimSecret());
+    }
+
+    @Test
+    void a_token_whose_secret_is_damaged_is_skipped_and_the_others_load() throws IOException {
+        // GIVEN a token file whose secret field was damaged (63 hex digits)
+        Path file = dir.resolve("broken.properties");
+        FileTokenManager m = new FileTokenManager(file);
+        LeaseToken good = token("cad", 1, Enforcement.SEATS, Instant.now()).withReclaimSecret(secret(9));
+        m.store(good);
+        String damaged = hex(secret(9)).substring(1);
+        Files.writeString(file, Files.readString(file).replace(hex(secret(9)), damaged));
+        // WHEN it is opened; THEN the token is skipped (it could not prove ownership anyway) and nothing throws
+        assertTrue(new FileTokenManager(file).all().isEmpty());
+    }
+
+    @Test
+    void a_tokens_text_never_shows_its_secret() {
+        byte[] s = secret(42);
+        LeaseToken t = token("cad", 1, Enforcement.SEATS, Instant.now()).withReclaimSecret(s);
+        String text = t.toString();
+        assertTrue(text.contains("reclaimSecret=***"), text);
+        assertFalse(text.toLowerCase().contains(hex(s).substring(0, 8)), text);
+        assertFalse(text.contains(java.util.Arrays.toString(s)), text);
+        // AND a copy is handed out: changing it changes nothing stored
+        t.reclaimSecret()[0] ^= 1;
+        assertArrayEquals(s, t.reclaimSecret());
+        // AND an all-zero secret means none
+        assertFalse(t.withReclaimSecret(new byte[32]).hasReclaimSecret());
     }
 }

@@ -23,8 +23,9 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * Encodes and decodes whole frames of protocol v1 (PROTOCOL.md sections 3 and 6). Stateless and
- * thread-safe. A frame here always includes its 4-byte length prefix.
+ * Encodes and decodes whole frames of protocol 1.0 and 1.1 (versions 1 and 2 of the preamble;
+ * PROTOCOL.md sections 3, 4.1 and 6). Stateless and thread-safe. The forms without a version mean
+ * version 1. A frame here always includes its 4-byte length prefix.
  *
  * <p>Decoding never trusts the peer: every string and list is checked against {@link Limits}
  * before anything is allocated for it, truncation is {@code malformedFrame}, and bytes after the
@@ -48,6 +49,17 @@ public final class Codec {
      * them).
      */
     public static byte[] encode(int correlationId, Message message) {
+        return encode(correlationId, message, Preamble.VERSION_1);
+    }
+
+    /**
+     * Encodes {@code message} as one frame of the negotiated protocol {@code version} (1 or 2,
+     * PROTOCOL.md section 4.1). Version 2 appends the 32-byte {@code reclaim_secret} to GRANTED,
+     * CHECKOUT and CHECKIN (all zero when the message carries none); version 1 never writes it.
+     */
+    public static byte[] encode(int correlationId, Message message, int version) {
+        checkVersion(version);
+        boolean v11 = version >= Preamble.VERSION_1_1;
         Writer w = new Writer(64);
         w.u32(0); // length, patched below
         w.u8(message.type().code());
@@ -88,6 +100,9 @@ public final class Codec {
                 w.u8(m.flags());
                 w.u32(m.waitTimeoutMs());
                 w.uuid(m.reclaimLeaseId());
+                if (v11) {
+                    w.secret(m.reclaimSecret());
+                }
             }
             case GRANTED -> {
                 Granted m = (Granted) message;
@@ -99,6 +114,9 @@ public final class Codec {
                 w.u64(m.term());
                 w.u64(m.logIndex());
                 w.u8(m.flags());
+                if (v11) {
+                    w.secret(m.reclaimSecret());
+                }
             }
             case QUEUED -> {
                 Queued m = (Queued) message;
@@ -134,7 +152,13 @@ public final class Codec {
                     w.u32(s.remainingMs());
                 }
             }
-            case CHECKIN -> w.uuid(((Checkin) message).leaseId());
+            case CHECKIN -> {
+                Checkin m = (Checkin) message;
+                w.uuid(m.leaseId());
+                if (v11) {
+                    w.secret(m.reclaimSecret());
+                }
+            }
             case CHECKED_IN -> w.uuid(((CheckedIn) message).leaseId());
             case NOTICE -> {
                 Notice m = (Notice) message;
@@ -232,8 +256,23 @@ public final class Codec {
         return decode(frame, 0, frame.length, from);
     }
 
+    /**
+     * As {@link #decode(byte[], MessageType.Sender)} for the negotiated protocol {@code version} (1 or 2):
+     * in version 2 GRANTED, CHECKOUT and CHECKIN end with a 32-byte {@code reclaim_secret}, and a frame
+     * without it is {@code malformedFrame}.
+     */
+    public static Envelope decode(byte[] frame, MessageType.Sender from, int version) throws ProtocolException {
+        return decode(frame, 0, frame.length, from, version);
+    }
+
     /** As {@link #decode(byte[], MessageType.Sender)}, from {@code b[off, off+len)}. */
     public static Envelope decode(byte[] b, int off, int len, MessageType.Sender from) throws ProtocolException {
+        return decode(b, off, len, from, Preamble.VERSION_1);
+    }
+
+    /** As {@link #decode(byte[], MessageType.Sender, int)}, from {@code b[off, off+len)}. */
+    public static Envelope decode(byte[] b, int off, int len, MessageType.Sender from, int version)
+            throws ProtocolException {
         if (len < Limits.LENGTH_PREFIX) {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME, 0, "frame shorter than its length prefix");
         }
@@ -242,7 +281,7 @@ public final class Codec {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME, 0,
                     "length prefix says " + length + " bytes but " + (len - Limits.LENGTH_PREFIX) + " follow");
         }
-        return decodeAfterPrefix(b, off + Limits.LENGTH_PREFIX, length, from);
+        return decodeAfterPrefix(b, off + Limits.LENGTH_PREFIX, length, from, version);
     }
 
     /** Decodes the {@code length} bytes that follow a length prefix already checked. */
@@ -256,7 +295,15 @@ public final class Codec {
      */
     public static Envelope decodeAfterPrefix(byte[] b, int off, int length, MessageType.Sender from)
             throws ProtocolException {
+        return decodeAfterPrefix(b, off, length, from, Preamble.VERSION_1);
+    }
+
+    /** As {@link #decodeAfterPrefix(byte[], int, int, MessageType.Sender)} for protocol {@code version}. */
+    public static Envelope decodeAfterPrefix(byte[] b, int off, int length, MessageType.Sender from, int version)
+            throws ProtocolException {
         java.util.Objects.requireNonNull(from, "from");
+        checkVersion(version);
+        boolean v11 = version >= Preamble.VERSION_1_1;
         Reader r = new Reader(b, off, length);
         int typeByte = r.u8();
         int flags = r.u8();
@@ -284,12 +331,12 @@ public final class Codec {
                 requireRequestId(type, corr);
                 String clientId = r.str("client_id", Limits.MAX_CLIENT_ID);
                 String hwId = r.str("hw_id", Limits.MAX_HW_ID);
-                String version = r.str("client_version", Limits.MAX_CLIENT_VERSION);
+                String clientVersion = r.str("client_version", Limits.MAX_CLIENT_VERSION);
                 String token = r.str("auth_token", Limits.MAX_AUTH_TOKEN);
                 if (clientId.isEmpty() || hwId.isEmpty()) {
                     throw r.malformed("client_id and hw_id must not be empty");
                 }
-                yield new Hello(clientId, hwId, version, token);
+                yield new Hello(clientId, hwId, clientVersion, token);
             }
             case WELCOME -> {
                 String serverId = r.str("server_id", Limits.MAX_SERVER_ID);
@@ -322,6 +369,7 @@ public final class Codec {
                 int cflags = r.u8();
                 long wait = r.u32();
                 UUID reclaim = r.uuid();
+                byte[] secret = v11 ? r.secret() : null;
                 if ((cflags & ~Checkout.KNOWN_FLAGS) != 0) {
                     throw new ProtocolException(ErrorCode.RESERVED_BITS_SET, corr,
                             String.format("CHECKOUT flags 0x%02X set reserved bits", cflags));
@@ -336,7 +384,7 @@ public final class Codec {
                     throw new ProtocolException(ErrorCode.INVALID_QUANTITY, corr,
                             "quantity " + qty + " is outside 1.." + Limits.MAX_QUANTITY);
                 }
-                yield new Checkout(product, key, qty, enforcement, cflags, wait, reclaim);
+                yield new Checkout(product, key, qty, enforcement, cflags, wait, reclaim, secret);
             }
             case GRANTED -> {
                 UUID id = r.uuid();
@@ -347,11 +395,12 @@ public final class Codec {
                 long term = r.u64();
                 long index = r.u64();
                 int gflags = r.u8();
+                byte[] secret = v11 ? r.secret() : null;
                 if ((gflags & ~Granted.KNOWN_FLAGS) != 0) {
                     throw new ProtocolException(ErrorCode.RESERVED_BITS_SET, corr,
                             String.format("GRANTED flags 0x%02X set reserved bits", gflags));
                 }
-                yield new Granted(id, ent, product, qty, lt, term, index, gflags);
+                yield new Granted(id, ent, product, qty, lt, term, index, gflags, secret);
             }
             case QUEUED -> new Queued(r.u32(), r.u32());
             case DENIED -> new Denied(r.u16(), r.u32(), r.str("leader", Limits.MAX_ADDRESS), r.str("message", Limits.MAX_TEXT));
@@ -384,7 +433,8 @@ public final class Codec {
             }
             case CHECKIN -> {
                 requireRequestId(type, corr);
-                yield new Checkin(r.uuid());
+                UUID id = r.uuid();
+                yield new Checkin(id, v11 ? r.secret() : null);
             }
             case CHECKED_IN -> new CheckedIn(r.uuid());
             case NOTICE -> new Notice(r.u8(), r.uuid(), r.u16(), r.str("product", Limits.MAX_PRODUCT), r.u64(),
@@ -394,6 +444,13 @@ public final class Codec {
         };
         // Bytes after the last known field are ignored (PROTOCOL.md section 9, forward compatibility).
         return new Envelope(corr, m);
+    }
+
+    private static void checkVersion(int version) {
+        if (version < Preamble.MIN_SUPPORTED || version > Preamble.MAX_SUPPORTED) {
+            throw new IllegalArgumentException("protocol version " + version + " is not one of "
+                    + Preamble.MIN_SUPPORTED + ".." + Preamble.MAX_SUPPORTED);
+        }
     }
 
     private static void requireRequestId(MessageType type, int corr) throws ProtocolException {
@@ -470,6 +527,15 @@ public final class Codec {
             pos += b.length;
         }
 
+        /** A reclaim secret (version 2): its 32 bytes, or 32 zero bytes for none. */
+        void secret(byte[] s) {
+            ensure(Limits.RECLAIM_SECRET);
+            if (s != null) {
+                System.arraycopy(s, 0, buf, pos, Limits.RECLAIM_SECRET);
+            }
+            pos += Limits.RECLAIM_SECRET;
+        }
+
         byte[] toByteArray() {
             return java.util.Arrays.copyOf(buf, pos);
         }
@@ -528,6 +594,13 @@ public final class Codec {
         UUID uuid() throws ProtocolException {
             need(16, "lease_id");
             return new UUID(u64(), u64());
+        }
+
+        byte[] secret() throws ProtocolException {
+            need(Limits.RECLAIM_SECRET, "reclaim_secret");
+            byte[] s = java.util.Arrays.copyOfRange(b, pos, pos + Limits.RECLAIM_SECRET);
+            pos += Limits.RECLAIM_SECRET;
+            return s;
         }
 
         String str(String field, int max) throws ProtocolException {

@@ -28,6 +28,8 @@ public enum ErrorCode {
     CLIENT_VERSION_MISSING(101, "clientVersionMissing", true, Action.DROP_TOKEN),
     CLIENT_VERSION_NOT_ALLOWED(102, "clientVersionNotAllowed", true, Action.DROP_TOKEN),
     CLIENT_HW_ID_MISMATCH(103, "clientHwIdMismatch", false, Action.DROP_TOKEN),
+    /** Protocol 1.1: a RECLAIM or CHECKIN did not prove ownership of the lease with its secret. */
+    RECLAIM_SECRET_MISMATCH(104, "reclaimSecretMismatch", false, Action.DROP_TOKEN),
 
     // 200..299: leases and seats (business refusals; the connection survives)
     NO_SEATS_AVAILABLE(200, "noSeatsAvailable", false, Action.RETRY),

@@ -25,4 +25,6 @@ public final class Limits {
     public static final int MAX_TEXT = 1024;
     public static final int MAX_HEARTBEAT_LEASES = 1024;
     public static final int MAX_QUANTITY = 10_000;
+    /** Bytes of a reclaim secret (protocol 1.1, version 2): GRANTED, CHECKOUT and CHECKIN carry one. */
+    public static final int RECLAIM_SECRET = 32;
 }

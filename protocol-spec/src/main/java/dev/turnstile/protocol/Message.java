@@ -54,8 +54,12 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * A CHECKOUT. {@code reclaimSecret} exists from protocol 1.1 (version 2) on: the lease's secret with
+     * RECLAIM, all zero for none; {@code null} in version 1 (the field is not on the wire).
+     */
     record Checkout(String product, String licenseKey, long quantity, int enforcement, int flags,
-                    long waitTimeoutMs, UUID reclaimLeaseId) implements Message {
+                    long waitTimeoutMs, UUID reclaimLeaseId, byte[] reclaimSecret) implements Message {
         public static final int FLAG_WAIT = 0x01;
         public static final int FLAG_RECLAIM = 0x02;
         public static final int KNOWN_FLAGS = FLAG_WAIT | FLAG_RECLAIM;
@@ -64,6 +68,44 @@ public sealed interface Message {
             Objects.requireNonNull(product);
             Objects.requireNonNull(licenseKey);
             Objects.requireNonNull(reclaimLeaseId);
+            reclaimSecret = Secrets.checked(reclaimSecret);
+        }
+
+        /** A version 1 CHECKOUT (no secret field). */
+        public Checkout(String product, String licenseKey, long quantity, int enforcement, int flags,
+                        long waitTimeoutMs, UUID reclaimLeaseId) {
+            this(product, licenseKey, quantity, enforcement, flags, waitTimeoutMs, reclaimLeaseId, null);
+        }
+
+        /** The secret presented, or {@code null} when none was (version 1, or all zero). */
+        public byte[] presentedSecret() {
+            return Secrets.present(reclaimSecret);
+        }
+
+        @Override
+        public byte[] reclaimSecret() {
+            return reclaimSecret == null ? null : reclaimSecret.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Checkout c && product.equals(c.product) && licenseKey.equals(c.licenseKey)
+                    && quantity == c.quantity && enforcement == c.enforcement && flags == c.flags
+                    && waitTimeoutMs == c.waitTimeoutMs && reclaimLeaseId.equals(c.reclaimLeaseId)
+                    && java.util.Arrays.equals(reclaimSecret, c.reclaimSecret);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(product, licenseKey, quantity, enforcement, flags, waitTimeoutMs, reclaimLeaseId)
+                    * 31 + java.util.Arrays.hashCode(reclaimSecret);
+        }
+
+        @Override
+        public String toString() {
+            return "Checkout[product=" + product + ", licenseKey=" + licenseKey + ", quantity=" + quantity
+                    + ", enforcement=" + enforcement + ", flags=" + flags + ", waitTimeoutMs=" + waitTimeoutMs
+                    + ", reclaimLeaseId=" + reclaimLeaseId + ", reclaimSecret=" + Secrets.mask(reclaimSecret) + "]";
         }
 
         public boolean waitForSeat() {
@@ -79,8 +121,12 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * A GRANTED. {@code reclaimSecret} exists from protocol 1.1 (version 2) on: the secret that proves
+     * ownership of the lease in a RECLAIM; {@code null} in version 1.
+     */
     record Granted(UUID leaseId, String entitlementId, String product, long quantity, long leaseTimeoutMs,
-                   long term, long logIndex, int flags) implements Message {
+                   long term, long logIndex, int flags, byte[] reclaimSecret) implements Message {
         public static final int FLAG_RECLAIMED = 0x01;
         public static final int KNOWN_FLAGS = FLAG_RECLAIMED;
 
@@ -88,6 +134,40 @@ public sealed interface Message {
             Objects.requireNonNull(leaseId);
             Objects.requireNonNull(entitlementId);
             Objects.requireNonNull(product);
+            reclaimSecret = Secrets.checked(reclaimSecret);
+        }
+
+        /** A version 1 GRANTED (no secret field). */
+        public Granted(UUID leaseId, String entitlementId, String product, long quantity, long leaseTimeoutMs,
+                       long term, long logIndex, int flags) {
+            this(leaseId, entitlementId, product, quantity, leaseTimeoutMs, term, logIndex, flags, null);
+        }
+
+        @Override
+        public byte[] reclaimSecret() {
+            return reclaimSecret == null ? null : reclaimSecret.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Granted g && leaseId.equals(g.leaseId) && entitlementId.equals(g.entitlementId)
+                    && product.equals(g.product) && quantity == g.quantity && leaseTimeoutMs == g.leaseTimeoutMs
+                    && term == g.term && logIndex == g.logIndex && flags == g.flags
+                    && java.util.Arrays.equals(reclaimSecret, g.reclaimSecret);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(leaseId, entitlementId, product, quantity, leaseTimeoutMs, term, logIndex, flags)
+                    * 31 + java.util.Arrays.hashCode(reclaimSecret);
+        }
+
+        @Override
+        public String toString() {
+            return "Granted[leaseId=" + leaseId + ", entitlementId=" + entitlementId + ", product=" + product
+                    + ", quantity=" + quantity + ", leaseTimeoutMs=" + leaseTimeoutMs + ", term=" + term
+                    + ", logIndex=" + logIndex + ", flags=" + flags + ", reclaimSecret=" + Secrets.mask(reclaimSecret)
+                    + "]";
         }
 
         public boolean reclaimed() {
@@ -160,9 +240,45 @@ public sealed interface Message {
         }
     }
 
-    record Checkin(UUID leaseId) implements Message {
+    /**
+     * A CHECKIN. {@code reclaimSecret} exists from protocol 1.1 (version 2) on: the lease's secret when
+     * checking in an orphaned lease from another connection, all zero otherwise; {@code null} in version 1.
+     */
+    record Checkin(UUID leaseId, byte[] reclaimSecret) implements Message {
         public Checkin {
             Objects.requireNonNull(leaseId);
+            reclaimSecret = Secrets.checked(reclaimSecret);
+        }
+
+        /** A version 1 CHECKIN (no secret field). */
+        public Checkin(UUID leaseId) {
+            this(leaseId, null);
+        }
+
+        /** The secret presented, or {@code null} when none was (version 1, or all zero). */
+        public byte[] presentedSecret() {
+            return Secrets.present(reclaimSecret);
+        }
+
+        @Override
+        public byte[] reclaimSecret() {
+            return reclaimSecret == null ? null : reclaimSecret.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Checkin c && leaseId.equals(c.leaseId)
+                    && java.util.Arrays.equals(reclaimSecret, c.reclaimSecret);
+        }
+
+        @Override
+        public int hashCode() {
+            return leaseId.hashCode() * 31 + java.util.Arrays.hashCode(reclaimSecret);
+        }
+
+        @Override
+        public String toString() {
+            return "Checkin[leaseId=" + leaseId + ", reclaimSecret=" + Secrets.mask(reclaimSecret) + "]";
         }
 
         public MessageType type() {

@@ -12,10 +12,13 @@ public final class Preamble {
 
     public static final int LENGTH = 8;
     public static final byte[] MAGIC = {0x54, 0x53, 0x54, 0x4C}; // "TSTL"
+    /** Protocol 1.0. */
     public static final int VERSION_1 = 1;
+    /** Protocol 1.1: version 1 plus the reclaim secret in GRANTED, CHECKOUT and CHECKIN (PROTOCOL.md 4.1). */
+    public static final int VERSION_1_1 = 2;
     /** Versions this implementation speaks. */
     public static final int MIN_SUPPORTED = 1;
-    public static final int MAX_SUPPORTED = 1;
+    public static final int MAX_SUPPORTED = VERSION_1_1;
     /** Selected version meaning "none in common". */
     public static final int NO_COMMON_VERSION = 0;
 

@@ -172,4 +172,46 @@ class CodecTest {
         assertEquals(6 + 2 + 1024 * 22, length);
         assertTrue(length < Limits.MAX_FRAME_LENGTH / 2);
     }
+
+    @org.junit.jupiter.api.Test
+    void a_version_2_grant_carries_its_secret_and_a_version_1_receiver_ignores_it() throws ProtocolException {
+        byte[] secret = Secrets.fresh();
+        java.util.UUID id = java.util.UUID.randomUUID();
+        Message.Granted g = new Message.Granted(id, "ent", "cad-pro", 1, 30_000, 0, 0, 0, secret);
+        byte[] v2 = Codec.encode(7, g, Preamble.VERSION_1_1);
+        byte[] v1 = Codec.encode(7, g);
+        org.junit.jupiter.api.Assertions.assertEquals(v1.length + Limits.RECLAIM_SECRET, v2.length);
+        Message.Granted back = (Message.Granted) Codec.decode(v2, MessageType.Sender.SERVER, Preamble.VERSION_1_1)
+                .message();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(secret, back.reclaimSecret());
+        org.junit.jupiter.api.Assertions.assertEquals(g, back);
+        Message.Granted asV1 = (Message.Granted) Codec.decode(v2, MessageType.Sender.SERVER).message();
+        org.junit.jupiter.api.Assertions.assertNull(asV1.reclaimSecret(), "version 1 has no secret field");
+    }
+
+    @org.junit.jupiter.api.Test
+    void a_secret_never_shows_in_a_message_printed_for_a_log() {
+        byte[] secret = Secrets.fresh();
+        String hex = java.util.HexFormat.of().formatHex(secret);
+        java.util.UUID id = java.util.UUID.randomUUID();
+        for (Message m : java.util.List.<Message>of(
+                new Message.Granted(id, "ent", "cad-pro", 1, 30_000, 0, 0, 0, secret),
+                new Message.Checkout("cad-pro", "", 1, 1, Message.Checkout.FLAG_RECLAIM, 0, id, secret),
+                new Message.Checkin(id, secret))) {
+            String printed = m.toString();
+            org.junit.jupiter.api.Assertions.assertFalse(printed.contains(hex), printed);
+            org.junit.jupiter.api.Assertions.assertFalse(printed.contains(java.util.Arrays.toString(secret)), printed);
+            org.junit.jupiter.api.Assertions.assertTrue(printed.contains("reclaimSecret=***"), printed);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void a_zero_secret_means_none_was_presented() {
+        java.util.UUID id = java.util.UUID.randomUUID();
+        org.junit.jupiter.api.Assertions.assertNull(new Message.Checkout("p", "", 1, 1, 2, 0, id,
+                new byte[Limits.RECLAIM_SECRET]).presentedSecret());
+        org.junit.jupiter.api.Assertions.assertNull(new Message.Checkin(id).presentedSecret());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new Message.Checkin(id, new byte[16]), "a secret has exactly 32 bytes");
+    }
 }

@@ -15,7 +15,7 @@ class ErrorCodeTest {
 
     /** The names DESIGN.md fixes as part of the contract; spelled here by hand on purpose. */
     private static final Set<String> TOKEN_DROPPING = Set.of("leaseIdNotFound", "licenseCheckoutExpired",
-            "licenseKeyVsLeaseIdMismatch", "licenseConsumptionQtyEnforcementTypeMismatch", "clientHwIdMismatch",
+            "licenseKeyVsLeaseIdMismatch", "licenseConsumptionQtyEnforcementTypeMismatch", "clientHwIdMismatch", "reclaimSecretMismatch",
             "clientVersionNotAllowed", "clientVersionMissing");
 
     @Test
@@ -31,7 +31,7 @@ class ErrorCodeTest {
     }
 
     @Test
-    void the_seven_token_dropping_names_are_spelled_exactly_and_are_the_only_ones_that_drop_the_token() {
+    void the_eight_token_dropping_names_are_spelled_exactly_and_are_the_only_ones_that_drop_the_token() {
         Set<String> dropping = new TreeSet<>();
         for (ErrorCode c : ErrorCode.values()) {
             if (c.action() == ErrorCode.Action.DROP_TOKEN) {

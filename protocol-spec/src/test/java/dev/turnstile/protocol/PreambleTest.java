@@ -20,14 +20,16 @@ class PreambleTest {
 
     @Test
     void the_server_selects_the_highest_version_both_sides_speak() {
-        assertEquals(1, Preamble.negotiate(1, 1));
-        assertEquals(1, Preamble.negotiate(1, 5), "a newer client offering 1..5 gets 1 from a v1 server");
+        assertEquals(1, Preamble.negotiate(1, 1), "a 1.0 client keeps protocol 1.0");
+        assertEquals(2, Preamble.negotiate(1, 2), "a 1.1 client offering 1..2 gets 1.1");
+        assertEquals(2, Preamble.negotiate(1, 5), "a newer client offering 1..5 gets 2 from a 1.1 server");
+        assertEquals(2, Preamble.negotiate(2, 2));
         assertEquals(1, Preamble.negotiate(0, 1));
     }
 
     @Test
     void a_range_without_a_common_version_selects_zero() {
-        assertEquals(Preamble.NO_COMMON_VERSION, Preamble.negotiate(2, 3), "a client that dropped v1");
+        assertEquals(Preamble.NO_COMMON_VERSION, Preamble.negotiate(3, 4), "a client that speaks only later versions");
         assertEquals(Preamble.NO_COMMON_VERSION, Preamble.negotiate(0, 0));
         assertEquals(Preamble.NO_COMMON_VERSION, Preamble.negotiate(1, 0), "min above max is an empty range");
         assertEquals(Preamble.NO_COMMON_VERSION, Preamble.negotiate(255, 255));

@@ -17,7 +17,8 @@ final class SpecFragments {
     private SpecFragments() {
     }
 
-    enum Kind { U8, U16, U32, U64, STR, ID, PEERS, IDS, RESULTS }
+    /** SECRET: the 32-byte reclaim_secret, on the wire in version 2 (protocol 1.1) only. */
+    enum Kind { U8, U16, U32, U64, STR, ID, PEERS, IDS, RESULTS, SECRET }
 
     record Field(String name, Kind kind) {
     }
@@ -32,16 +33,16 @@ final class SpecFragments {
                 f("flags", Kind.U8), f("peers", Kind.PEERS)));
         LAYOUT.put(MessageType.CHECKOUT, List.of(f("product", Kind.STR), f("license_key", Kind.STR),
                 f("quantity", Kind.U32), f("enforcement", Kind.U8), f("flags", Kind.U8), f("wait_timeout_ms", Kind.U32),
-                f("reclaim_lease_id", Kind.ID)));
+                f("reclaim_lease_id", Kind.ID), f("reclaim_secret", Kind.SECRET)));
         LAYOUT.put(MessageType.GRANTED, List.of(f("lease_id", Kind.ID), f("entitlement_id", Kind.STR),
                 f("product", Kind.STR), f("quantity", Kind.U32), f("lease_timeout_ms", Kind.U32), f("term", Kind.U64),
-                f("log_index", Kind.U64), f("flags", Kind.U8)));
+                f("log_index", Kind.U64), f("flags", Kind.U8), f("reclaim_secret", Kind.SECRET)));
         LAYOUT.put(MessageType.QUEUED, List.of(f("position", Kind.U32), f("wait_timeout_ms", Kind.U32)));
         LAYOUT.put(MessageType.DENIED, List.of(f("code", Kind.U16), f("retry_after_ms", Kind.U32),
                 f("leader", Kind.STR), f("message", Kind.STR)));
         LAYOUT.put(MessageType.HEARTBEAT, List.of(f("lease_ids", Kind.IDS)));
         LAYOUT.put(MessageType.HEARTBEAT_RESULT, List.of(f("results", Kind.RESULTS)));
-        LAYOUT.put(MessageType.CHECKIN, List.of(f("lease_id", Kind.ID)));
+        LAYOUT.put(MessageType.CHECKIN, List.of(f("lease_id", Kind.ID), f("reclaim_secret", Kind.SECRET)));
         LAYOUT.put(MessageType.CHECKED_IN, List.of(f("lease_id", Kind.ID)));
         LAYOUT.put(MessageType.NOTICE, List.of(f("kind", Kind.U8), f("lease_id", Kind.ID), f("code", Kind.U16),
                 f("product", Kind.STR), f("deadline_ms", Kind.U64), f("text", Kind.STR)));
@@ -73,6 +74,8 @@ final class SpecFragments {
         m(ErrorCode.CLIENT_VERSION_MISSING, "HELLO with an empty client_version");
         m(ErrorCode.CLIENT_VERSION_NOT_ALLOWED, "client_version below the server's minimum or on its deny list");
         m(ErrorCode.CLIENT_HW_ID_MISMATCH, "the lease named belongs to another hw_id");
+        m(ErrorCode.RECLAIM_SECRET_MISMATCH, "a RECLAIM or CHECKIN of another connection's lease did not present the "
+                + "lease's reclaim secret (protocol 1.1), or the server refuses 1.0 reclaims (10.6)");
         m(ErrorCode.NO_SEATS_AVAILABLE, "pool full (or its queue non-empty) and WAIT not set");
         m(ErrorCode.UNKNOWN_PRODUCT, "no entitlement for this product");
         m(ErrorCode.ENTITLEMENT_NOT_ACTIVE, "entitlement not yet started or already ended");
@@ -129,8 +132,13 @@ final class SpecFragments {
         return sb.toString();
     }
 
-    /** An annotated dump of one frame: hex bytes, two spaces, then what they are. */
+    /** An annotated dump of one version 1 frame. */
     static String annotate(byte[] b) {
+        return annotate(b, Preamble.VERSION_1);
+    }
+
+    /** An annotated dump of one frame of protocol {@code version}: hex bytes, two spaces, then what they are. */
+    static String annotate(byte[] b, int version) {
         StringBuilder sb = new StringBuilder();
         int length = ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
         MessageType type = MessageType.of(b[4] & 0xFF);
@@ -147,6 +155,11 @@ final class SpecFragments {
                 case U64 -> c.line(8, f.name() + " " + Long.toUnsignedString(c.peekLong()));
                 case STR -> c.str(f.name());
                 case ID -> c.line(16, f.name() + " " + c.peekUuid());
+                case SECRET -> {
+                    if (version >= Preamble.VERSION_1_1) {
+                        c.line(Limits.RECLAIM_SECRET, f.name() + " (32 bytes, version 2)");
+                    }
+                }
                 case PEERS -> {
                     int n = (int) c.peek(1);
                     c.line(1, "peer_count " + n);
@@ -288,7 +301,9 @@ final class SpecFragments {
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             String hex = java.nio.file.Files.readString(vectors.resolve(m.group(2) + ".hex")).strip();
-            String dump = annotate(java.util.HexFormat.of().parseHex(hex));
+            String json = java.nio.file.Files.readString(vectors.resolve(m.group(2) + ".json"));
+            int version = json.contains("\n  \"version\": 2,") ? Preamble.VERSION_1_1 : Preamble.VERSION_1;
+            String dump = annotate(java.util.HexFormat.of().parseHex(hex), version);
             m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(m.group(1) + dump + m.group(4)));
         }
         m.appendTail(out);

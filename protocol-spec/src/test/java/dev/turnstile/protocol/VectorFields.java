@@ -61,6 +61,7 @@ final class VectorFields {
                 f.put("flags", n(m.flags()));
                 f.put("wait_timeout_ms", n(m.waitTimeoutMs()));
                 f.put("reclaim_lease_id", id(m.reclaimLeaseId()));
+                secret(f, m.reclaimSecret());
             }
             case GRANTED -> {
                 Granted m = (Granted) message;
@@ -72,6 +73,7 @@ final class VectorFields {
                 f.put("term", u64(m.term()));
                 f.put("log_index", u64(m.logIndex()));
                 f.put("flags", n(m.flags()));
+                secret(f, m.reclaimSecret());
             }
             case QUEUED -> {
                 Queued m = (Queued) message;
@@ -103,7 +105,10 @@ final class VectorFields {
                 }
                 f.put("results", results);
             }
-            case CHECKIN -> f.put("lease_id", id(((Checkin) message).leaseId()));
+            case CHECKIN -> {
+                f.put("lease_id", id(((Checkin) message).leaseId()));
+                secret(f, ((Checkin) message).reclaimSecret());
+            }
             case CHECKED_IN -> f.put("lease_id", id(((CheckedIn) message).leaseId()));
             case NOTICE -> {
                 Notice m = (Notice) message;
@@ -141,9 +146,10 @@ final class VectorFields {
                         l(f, "server_time_ms"), l(f, "license_valid_until_ms"), i(f, "flags"), peers);
             }
             case CHECKOUT -> new Checkout(s(f, "product"), s(f, "license_key"), l(f, "quantity"), i(f, "enforcement"),
-                    i(f, "flags"), l(f, "wait_timeout_ms"), uuid(req(f, "reclaim_lease_id")));
+                    i(f, "flags"), l(f, "wait_timeout_ms"), uuid(req(f, "reclaim_lease_id")), secret(f));
             case GRANTED -> new Granted(uuid(req(f, "lease_id")), s(f, "entitlement_id"), s(f, "product"),
-                    l(f, "quantity"), l(f, "lease_timeout_ms"), l(f, "term"), l(f, "log_index"), i(f, "flags"));
+                    l(f, "quantity"), l(f, "lease_timeout_ms"), l(f, "term"), l(f, "log_index"), i(f, "flags"),
+                    secret(f));
             case QUEUED -> new Queued(l(f, "position"), l(f, "wait_timeout_ms"));
             case DENIED -> new Denied(i(f, "code"), l(f, "retry_after_ms"), s(f, "leader"), s(f, "message"));
             case HEARTBEAT -> {
@@ -160,13 +166,25 @@ final class VectorFields {
                 }
                 yield new HeartbeatResult(results);
             }
-            case CHECKIN -> new Checkin(uuid(req(f, "lease_id")));
+            case CHECKIN -> new Checkin(uuid(req(f, "lease_id")), secret(f));
             case CHECKED_IN -> new CheckedIn(uuid(req(f, "lease_id")));
             case NOTICE -> new Notice(i(f, "kind"), uuid(req(f, "lease_id")), i(f, "code"), s(f, "product"),
                     l(f, "deadline_ms"), s(f, "text"));
             case GOODBYE -> new Goodbye(i(f, "code"), s(f, "message"));
             case ERROR -> new Message.Error(i(f, "code"), s(f, "message"));
         };
+    }
+
+    /** A version 2 reclaim_secret as lowercase hex (64 digits); absent in version 1. */
+    private static void secret(Map<String, Object> f, byte[] secret) {
+        if (secret != null) {
+            f.put("reclaim_secret", java.util.HexFormat.of().formatHex(secret));
+        }
+    }
+
+    private static byte[] secret(JsonNode f) {
+        JsonNode s = f.get("reclaim_secret");
+        return s == null ? null : java.util.HexFormat.of().parseHex(s.textValue());
     }
 
     /** Turns parsed JSON (Jackson with big integers) into the shapes {@link #toFields} produces. */

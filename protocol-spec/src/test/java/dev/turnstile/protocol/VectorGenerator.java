@@ -65,9 +65,15 @@ public final class VectorGenerator {
     static final String PRODUCT = "cad-pro";
     static final String ENTITLEMENT = "ent-cad";
 
-    record Valid(String name, String description, Sender sender, int correlationId, Message message, byte[] trailing) {
+    /** A valid vector of protocol {@code version} (1, or 2 for protocol 1.1; vectors/README.md). */
+    record Valid(String name, String description, Sender sender, int correlationId, Message message, byte[] trailing,
+                 int version) {
+        Valid(String name, String description, Sender sender, int correlationId, Message message, byte[] trailing) {
+            this(name, description, sender, correlationId, message, trailing, Preamble.VERSION_1);
+        }
+
         byte[] bytes() {
-            byte[] frame = Codec.encode(correlationId, message);
+            byte[] frame = Codec.encode(correlationId, message, version);
             if (trailing.length == 0) {
                 return frame;
             }
@@ -82,7 +88,23 @@ public final class VectorGenerator {
         }
     }
 
-    record Invalid(String name, String description, Sender sender, byte[] bytes, ErrorCode error, int correlationId) {
+    record Invalid(String name, String description, Sender sender, byte[] bytes, ErrorCode error, int correlationId,
+                   int version) {
+        Invalid(String name, String description, Sender sender, byte[] bytes, ErrorCode error, int correlationId) {
+            this(name, description, sender, bytes, error, correlationId, Preamble.VERSION_1);
+        }
+    }
+
+    /** A fixed reclaim secret for the 1.1 vectors: bytes 3, 10, 17, ... (7 apart), never all zero. */
+    static final byte[] SECRET = secretBytes();
+    static final byte[] ZERO_SECRET = new byte[Limits.RECLAIM_SECRET];
+
+    private static byte[] secretBytes() {
+        byte[] b = new byte[Limits.RECLAIM_SECRET];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) (3 + 7 * i);
+        }
+        return b;
     }
 
     // ------------------------------------------------------------------ the valid vectors
@@ -220,6 +242,37 @@ public final class VectorGenerator {
                 new byte[] {0x00, 0x00, 0x00, 0x2a}));
         v.add(new Valid("082-checkin-largest-correlation-id", "CHECKIN with correlation id 0xFFFFFFFF", c, -1,
                 new Checkin(LEASE_C), none));
+
+        // Protocol 1.1 (version 2): the reclaim secret (PROTOCOL.md 4.1, 6.4, 6.5, 6.10, 10.6)
+        final int v2 = Preamble.VERSION_1_1;
+        v.add(new Valid("120-granted-v2-with-reclaim-secret",
+                "version 2 GRANTED of a new lease: reclaim_secret, the lease's 32-byte secret, follows flags", s, 2,
+                new Granted(LEASE_A, ENTITLEMENT, PRODUCT, 1, 30_000, 0, 0, 0, SECRET), none, v2));
+        v.add(new Valid("121-granted-v2-reclaimed-echoes-the-secret",
+                "version 2 GRANTED answering a RECLAIM: RECLAIMED set, the secret the client presented echoed", s, 4,
+                new Granted(LEASE_A, ENTITLEMENT, PRODUCT, 1, 30_000, 0, 0, Granted.FLAG_RECLAIMED, SECRET), none,
+                v2));
+        v.add(new Valid("122-checkout-v2-new-lease-zero-secret",
+                "version 2 CHECKOUT of a new lease: reclaim_secret is sent as 32 zero bytes", c, 2,
+                new Checkout(PRODUCT, "", 1, Enforcement.SEATS.code(), 0, 0, ZERO, ZERO_SECRET), none, v2));
+        v.add(new Valid("123-checkout-v2-reclaim-with-secret",
+                "version 2 CHECKOUT with RECLAIM presenting the lease's secret", c, 4,
+                new Checkout(PRODUCT, "", 1, Enforcement.SEATS.code(), Checkout.FLAG_RECLAIM, 0, LEASE_A, SECRET),
+                none, v2));
+        v.add(new Valid("124-checkin-v2-own-lease-zero-secret",
+                "version 2 CHECKIN of a lease held by this connection: reclaim_secret all zero", c, 13,
+                new Checkin(LEASE_A, ZERO_SECRET), none, v2));
+        v.add(new Valid("125-checkin-v2-orphaned-lease-with-secret",
+                "version 2 CHECKIN of an orphaned lease from a new connection, presenting its secret", c, 13,
+                new Checkin(LEASE_A, SECRET), none, v2));
+        v.add(new Valid("126-denied-v2-reclaim-secret-mismatch",
+                "DENIED reclaimSecretMismatch: a RECLAIM whose secret did not prove ownership", s, 4,
+                new Denied(ErrorCode.RECLAIM_SECRET_MISMATCH.code(), 0, "",
+                        "lease 3b241101-e2bb-4255-8caf-4136c566a962: reclaimSecretMismatch"), none, v2));
+        v.add(new Valid("127-granted-v2-frame-read-as-version-1",
+                "a version 2 GRANTED read by a version 1 receiver: the 32 secret bytes are trailing bytes, ignored", s, 2,
+                new Granted(LEASE_A, ENTITLEMENT, PRODUCT, 1, 30_000, 0, 0, 0), SECRET));
+        v.addAll(CheckOrderVectors.valid()); // 140-159: the points of issue 12, finding 13
         return v;
     }
 
@@ -390,6 +443,22 @@ public final class VectorGenerator {
                 frame(MessageType.WELCOME.code(), 0, 101, welcomeBody(0, 0)), ErrorCode.UNEXPECTED_MESSAGE, 101));
         v.add(new Invalid("102-server-sends-checkout", "a server sending CHECKOUT, a client-only message", s,
                 frame(checkout, 0, 102, checkoutBody(1, 0)), ErrorCode.UNEXPECTED_MESSAGE, 102));
+
+        // Protocol 1.1 (version 2): the 32-byte reclaim_secret is required
+        final int v2 = Preamble.VERSION_1_1;
+        v.add(new Invalid("120-checkout-v2-without-secret",
+                "version 2 CHECKOUT laid out as in version 1: it ends where reclaim_secret should start", c,
+                frame(checkout, 0, 120, checkoutBody(1, 0)), ErrorCode.MALFORMED_FRAME, 120, v2));
+        v.add(new Invalid("121-checkout-v2-secret-31-bytes", "version 2 CHECKOUT with RECLAIM and 31 of the 32 secret bytes",
+                c, frame(checkout, 0, 121, new Body().str(PRODUCT).str("").u32(1).u8(Enforcement.SEATS.code())
+                        .u8(Checkout.FLAG_RECLAIM).u32(0).uuid(LEASE_A).raw(Arrays.copyOf(SECRET, 31))),
+                ErrorCode.MALFORMED_FRAME, 121, v2));
+        v.add(new Invalid("122-checkin-v2-without-secret", "version 2 CHECKIN carrying only the lease id", c,
+                frame(MessageType.CHECKIN.code(), 0, 122, new Body().uuid(LEASE_A)), ErrorCode.MALFORMED_FRAME, 122, v2));
+        v.add(new Invalid("123-granted-v2-without-secret", "version 2 GRANTED that ends after flags", s,
+                frame(MessageType.GRANTED.code(), 0, 123, new Body().uuid(LEASE_A).str(ENTITLEMENT).str(PRODUCT).u32(1)
+                        .u32(30_000).u64(0).u64(0).u8(0)), ErrorCode.MALFORMED_FRAME, 123, v2));
+        v.addAll(CheckOrderVectors.invalid()); // 140-159: the order of checks (PROTOCOL.md 3.5)
         return v;
     }
 
@@ -518,7 +587,7 @@ public final class VectorGenerator {
     static void check(List<Valid> valid, List<Invalid> invalid) {
         for (Valid v : valid) {
             try {
-                Envelope e = Codec.decode(v.bytes(), v.sender());
+                Envelope e = Codec.decode(v.bytes(), v.sender(), v.version());
                 if (!e.message().equals(v.message()) || e.correlationId() != v.correlationId()) {
                     throw new IllegalStateException(v.name() + " decodes to " + e);
                 }
@@ -528,7 +597,7 @@ public final class VectorGenerator {
         }
         for (Invalid v : invalid) {
             try {
-                Codec.decode(v.bytes(), v.sender());
+                Codec.decode(v.bytes(), v.sender(), v.version());
                 throw new IllegalStateException(v.name() + " decodes, but should be " + v.error());
             } catch (ProtocolException e) {
                 if (e.code() != v.error() || e.correlationId() != v.correlationId()) {
@@ -547,6 +616,9 @@ public final class VectorGenerator {
             Map<String, Object> top = new LinkedHashMap<>();
             top.put("description", v.description());
             top.put("sender", v.sender().name().toLowerCase(Locale.ROOT));
+            if (v.version() != Preamble.VERSION_1) {
+                top.put("version", v.version());
+            }
             top.put("roundtrip", v.trailing().length == 0);
             top.put("correlation_id", Integer.toUnsignedLong(v.correlationId()));
             top.put("type", v.message().type().name());
@@ -558,6 +630,9 @@ public final class VectorGenerator {
             Map<String, Object> top = new LinkedHashMap<>();
             top.put("description", v.description());
             top.put("sender", v.sender().name().toLowerCase(Locale.ROOT));
+            if (v.version() != Preamble.VERSION_1) {
+                top.put("version", v.version());
+            }
             top.put("error", v.error().wireName());
             top.put("closes", v.error().closesConnection());
             top.put("correlation_id", Integer.toUnsignedLong(v.correlationId()));

@@ -57,6 +57,11 @@ class VectorsTest {
         int correlationId() {
             return (int) json.get("correlation_id").longValue();
         }
+
+        /** The protocol version the frame is of: the "version" key, 1 when absent (vectors/README.md). */
+        int version() {
+            return json.has("version") ? json.get("version").intValue() : Preamble.VERSION_1;
+        }
     }
 
     static List<Vector> load(String folder) {
@@ -92,8 +97,8 @@ class VectorsTest {
             // GIVEN a valid frame and its decoding
             MessageType type = MessageType.valueOf(v.json().get("type").textValue());
             // WHEN the receiver decodes it (direction-aware and direction-blind)
-            Envelope e = Codec.decode(v.bytes(), v.sender());
-            assertEquals(e, Codec.decode(v.bytes()));
+            Envelope e = Codec.decode(v.bytes(), v.sender(), v.version());
+            assertEquals(e, Codec.decode(v.bytes(), 0, v.bytes().length, Sender.EITHER, v.version()));
             // THEN it is the message the JSON states, field for field
             assertEquals(type, e.message().type(), "type");
             assertEquals(Integer.toUnsignedLong(v.correlationId()), Integer.toUnsignedLong(e.correlationId()),
@@ -105,10 +110,11 @@ class VectorsTest {
             assertEquals(fromJson, e.message(), "message built from the JSON");
             if (v.json().get("roundtrip").booleanValue()) {
                 assertEquals(HexFormat.of().formatHex(v.bytes()),
-                        HexFormat.of().formatHex(Codec.encode(v.correlationId(), fromJson)), "re-encoded bytes");
+                        HexFormat.of().formatHex(Codec.encode(v.correlationId(), fromJson, v.version())),
+                        "re-encoded bytes");
             } else {
                 // Only trailing bytes may be lost: the re-encoded frame is a prefix of the vector's body.
-                byte[] again = Codec.encode(v.correlationId(), fromJson);
+                byte[] again = Codec.encode(v.correlationId(), fromJson, v.version());
                 assertTrue(again.length < v.bytes().length, "a non-roundtrip vector carries extra bytes");
                 for (int i = Limits.LENGTH_PREFIX; i < again.length; i++) {
                     assertEquals(v.bytes()[i], again[i], "byte " + i);
@@ -124,7 +130,8 @@ class VectorsTest {
     Stream<DynamicTest> invalidVectorsAreRefused() {
         return load("invalid").stream().map(v -> DynamicTest.dynamicTest(v.name(), () -> {
             // GIVEN a frame the receiver must refuse WHEN it decodes it
-            ProtocolException e = assertThrows(ProtocolException.class, () -> Codec.decode(v.bytes(), v.sender()));
+            ProtocolException e = assertThrows(ProtocolException.class,
+                    () -> Codec.decode(v.bytes(), v.sender(), v.version()));
             // THEN the code, the id to echo and whether the connection closes are those stated
             assertEquals(v.json().get("error").textValue(), e.code().wireName(), e.getMessage());
             assertEquals(Integer.toUnsignedLong(v.correlationId()), Integer.toUnsignedLong(e.correlationId()),
@@ -175,7 +182,8 @@ class VectorsTest {
         assertArrayEquals(v.bytes(), frames.get(0));
         assertEquals(0, assembler.pendingBytes());
         if (invalid) {
-            ProtocolException e = assertThrows(ProtocolException.class, () -> Codec.decode(frames.get(0), v.sender()));
+            ProtocolException e = assertThrows(ProtocolException.class,
+                    () -> Codec.decode(frames.get(0), v.sender(), v.version()));
             assertEquals(v.json().get("error").textValue(), e.code().wireName());
         }
     }
@@ -255,6 +263,10 @@ class VectorsTest {
             }
             Set<String> keys = new TreeSet<>();
             v.json().fieldNames().forEachRemaining(keys::add);
+            if (keys.remove("version")) {
+                assertEquals(Preamble.VERSION_1_1, v.json().get("version").intValue(),
+                        v.name() + ": \"version\" is written only for version 2");
+            }
             Set<String> expected = v.json().has("error")
                     ? Set.of("description", "sender", "error", "closes", "correlation_id")
                     : Set.of("description", "sender", "roundtrip", "correlation_id", "type", "fields");

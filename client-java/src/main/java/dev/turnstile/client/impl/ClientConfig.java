@@ -5,6 +5,7 @@ import dev.turnstile.client.TokenInvalidationHandler;
 import dev.turnstile.client.TokenManager;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.LongSupplier;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -16,7 +17,8 @@ public record ClientConfig(List<ServerAddress> servers, String clientId, String 
                            Duration backoffInitial, Duration backoffMax, double backoffJitter,
                            TokenManager tokenManager, TokenInvalidationHandler tokenInvalidationHandler,
                            boolean tokenAutomaticInvalidationDisabled, boolean reclaimStoredTokens,
-                           LeaseListener listener, SSLContext sslContext, boolean tlsHostnameVerification) {
+                           LeaseListener listener, SSLContext sslContext, boolean tlsHostnameVerification,
+                           LongSupplier ticker) {
     public ClientConfig {
         servers = List.copyOf(servers);
     }

@@ -6,6 +6,7 @@ import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.FrameAssembler;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.protocol.MessageType;
 import dev.turnstile.protocol.Preamble;
 import dev.turnstile.protocol.ProtocolException;
 import java.io.EOFException;
@@ -58,6 +59,8 @@ final class Connection {
     private final ArrayDeque<byte[]> frames = new ArrayDeque<>();
     private final byte[] buf = new byte[16 * 1024];
     private volatile Message.Welcome welcome;
+    /** The protocol version the server selected (1 = 1.0, 2 = 1.1), fixed for the connection. */
+    private volatile int version = Preamble.VERSION_1;
     private volatile boolean closed;
     private volatile long lastReceivedNanos = System.nanoTime();
 
@@ -66,6 +69,16 @@ final class Connection {
         this.socket = socket;
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
+    }
+
+    /** The negotiated protocol version: {@link Preamble#VERSION_1} or {@link Preamble#VERSION_1_1}. */
+    int version() {
+        return version;
+    }
+
+    /** Protocol 1.1 (version 2): GRANTED, CHECKOUT and CHECKIN carry the reclaim secret. */
+    boolean speaks11() {
+        return version >= Preamble.VERSION_1_1;
     }
 
     /** What the server said in WELCOME. */
@@ -108,20 +121,16 @@ final class Connection {
                 s = ssl;
             }
             c = new Connection(address, s);
-            byte[] hello = Codec.encode(helloCorrelationId,
-                    new Message.Hello(cfg.clientId(), cfg.hwId(), cfg.clientVersion(), cfg.authToken()));
-            byte[] first = new byte[Preamble.LENGTH + hello.length];
-            System.arraycopy(Preamble.client(Preamble.MIN_SUPPORTED, Preamble.MAX_SUPPORTED), 0, first, 0,
-                    Preamble.LENGTH);
-            System.arraycopy(hello, 0, first, Preamble.LENGTH, hello.length);
-            c.out.write(first);
+            // Offers 1..2 (protocol 1.0 and 1.1), so it must wait for the server's choice before HELLO
+            // (PROTOCOL.md section 4).
+            c.out.write(Preamble.client(Preamble.MIN_SUPPORTED, Preamble.MAX_SUPPORTED));
             c.out.flush();
 
             byte[] pre = new byte[Preamble.LENGTH];
             c.readFully(pre, deadline);
             if (!Preamble.hasMagic(pre, 0)) {
                 throw new TurnstileException(TurnstileException.Kind.PROTOCOL, address
-                        + " is not a Turnstile server: its first bytes are not the TSTL preamble (PROTOCOL.md section 2)");
+                        + " is not a Turnstile server: its first bytes are not the TSTL preamble (PROTOCOL.md section 4)");
             }
             int version = Preamble.selectedVersion(pre, 0);
             if (version == Preamble.NO_COMMON_VERSION) {
@@ -130,8 +139,12 @@ final class Connection {
             }
             if (version < Preamble.MIN_SUPPORTED || version > Preamble.MAX_SUPPORTED) {
                 throw new TurnstileException(TurnstileException.Kind.PROTOCOL, address + " selected protocol version "
-                        + version + ", which this client did not offer (PROTOCOL.md section 2)");
+                        + version + ", which this client did not offer (PROTOCOL.md section 4)");
             }
+            c.version = version;
+            c.out.write(Codec.encode(helloCorrelationId,
+                    new Message.Hello(cfg.clientId(), cfg.hwId(), cfg.clientVersion(), cfg.authToken()), version));
+            c.out.flush();
             while (true) {
                 Envelope e = c.next(deadline);
                 Message m = e.message();
@@ -203,7 +216,7 @@ final class Connection {
             lastReceivedNanos = System.nanoTime();
             assembler.feed(buf, 0, n, frames::add);
         }
-        return Codec.decode(frames.poll());
+        return Codec.decode(frames.poll(), MessageType.Sender.EITHER, version);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.turnstile.client.impl;
 import dev.turnstile.client.CheckoutRequest;
 import dev.turnstile.client.Lease;
 import dev.turnstile.client.LeaseListener;
+import dev.turnstile.client.LeaseLossReason;
 import dev.turnstile.client.LeaseToken;
 import dev.turnstile.client.SessionInfo;
 import dev.turnstile.client.TokenManager;
@@ -23,6 +24,7 @@ import dev.turnstile.protocol.Message.Notice;
 import dev.turnstile.protocol.Message.Welcome;
 import dev.turnstile.protocol.MessageType;
 import dev.turnstile.protocol.NoticeKind;
+import dev.turnstile.protocol.Secrets;
 import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
@@ -64,6 +66,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
     static final int MAX_RECLAIM_RETRIES = 3;
     /** A session that lived shorter than this after being ready counts as churn (backoff applies). */
     static final long STABLE_SESSION_MS = 1_000;
+    /** Bounds of the local-expiry check period (a tenth of the shortest lease timeout seen). */
+    static final long MIN_EXPIRY_CHECK_MS = 20;
+    static final long MAX_EXPIRY_CHECK_MS = 1_000;
 
     private final ClientConfig cfg;
     private final TokenManager tokens;
@@ -108,6 +113,8 @@ public final class TurnstileClientImpl implements TurnstileClient {
     private Throwable lastFailure;
     private Future<?> heartbeatTask;
     private Future<?> retryTask;
+    private Future<?> expiryTask;
+    private long expiryPeriodMs;
 
     public TurnstileClientImpl(ClientConfig cfg) {
         this.cfg = Objects.requireNonNull(cfg, "cfg");
@@ -281,6 +288,21 @@ public final class TurnstileClientImpl implements TurnstileClient {
      */
     public void pauseLeaseHeartbeats(boolean paused) {
         this.leaseHeartbeatsPaused = paused;
+    }
+
+    /**
+     * Runs the local-expiry check now (it also runs on its own schedule) and completes once it
+     * has: with a {@code ticker} moved by a test, the test need not wait for the next check.
+     */
+    public CompletableFuture<Void> checkLocalExpiryNow() {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (!onClientThread(() -> {
+            expireUnconfirmedLeases();
+            f.complete(null);
+        })) {
+            f.completeExceptionally(closedException());
+        }
+        return external(f);
     }
 
     /** Sends a heartbeat for every held lease now (the scheduled ones continue). */
@@ -563,8 +585,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
         // The leases cannot be reclaimed by this client: they are lost, and the codes decide the tokens.
         for (Held h : new ArrayList<>(held.values())) {
             held.remove(h.lease.id());
-            emitLost(h.lease, te.errorCode());
-            decideToken(h.lease.id(), new LeaseStatus(h.lease.id(), te.rawCode(), 0));
+            LeaseLossReason reason = LeaseLossReason.server(Math.max(0, te.rawCode()));
+            emitLost(h.lease, reason);
+            decideToken(h.lease.id(), reason);
         }
     }
 
@@ -633,7 +656,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
             try {
                 for (LeaseToken t : tokens.all()) {
                     if (t.hwId().equals(cfg.hwId()) && !held.containsKey(t.leaseId())) {
-                        held.put(t.leaseId(), new Held(Lease.of(t), t.server(), true));
+                        Held r = new Held(Lease.of(t), t.server(), true);
+                        r.secret = t.reclaimSecret();
+                        held.put(t.leaseId(), r);
                     }
                 }
             } catch (RuntimeException e) {
@@ -783,6 +808,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
         if (heartbeatTask != null) {
             heartbeatTask.cancel(false);
         }
+        if (expiryTask != null) {
+            expiryTask.cancel(false);
+        }
         TurnstileException closed = closedException();
         failWaiters(closed);
         for (CompletableFuture<SessionInfo> f : connectWaiters) {
@@ -839,7 +867,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
         c.pending.put(id, p);
         p.timeout = schedule(() -> requestTimedOut(c, p), timeoutMs);
         try {
-            c.write(Codec.encode(id, m));
+            c.write(Codec.encode(id, m, c.version()));
         } catch (IOException e) {
             connectionLost(c, e);
         }
@@ -975,10 +1003,10 @@ public final class TurnstileClientImpl implements TurnstileClient {
                 if (h != null) {
                     LOG.warn("lease {} ({}) revoked by {}: {} ({})", n.leaseId(), h.lease.product(), c.address,
                             n.reason() == null ? "code " + n.code() : n.reason().wireName(), n.text());
-                    emitLost(h.lease, n.reason());
+                    emitLost(h.lease, LeaseLossReason.server(n.code()));
                     // The same decision as for a failed heartbeat: on expiry the server pushes this
                     // notice and may answer a heartbeat in flight with the same code.
-                    decideToken(n.leaseId(), new LeaseStatus(n.leaseId(), n.code(), 0));
+                    decideToken(n.leaseId(), LeaseLossReason.server(n.code()));
                 }
             }
             case LICENSE_EXPIRING -> {
@@ -1109,9 +1137,17 @@ public final class TurnstileClientImpl implements TurnstileClient {
         Lease lease = new Lease(g.leaseId(), g.product().isEmpty() ? req.product() : g.product(), g.entitlementId(),
                 g.quantity(), req.enforcement(), req.licenseKey());
         String server = c.address.toString();
-        held.put(lease.id(), new Held(lease, server, false));
+        Held h = new Held(lease, server, false);
+        confirmed(h, cfg.ticker().getAsLong(), leaseTimeoutOf(c, g));
+        h.boundTo = c;
+        h.secret = secretOf(c, g);
+        if (c.speaks11() && h.secret == null) {
+            LOG.warn("{} granted lease {} over protocol 1.1 without a reclaim secret; it can be reclaimed only as "
+                    + "1.0 allows", c.address, lease.id());
+        }
+        held.put(lease.id(), h);
         try {
-            tokens.store(LeaseToken.of(lease, server, cfg.hwId(), Instant.now()));
+            tokens.store(LeaseToken.of(lease, server, cfg.hwId(), Instant.now(), h.secret));
         } catch (RuntimeException e) {
             LOG.error("lease {} granted, but its token could not be stored in {}: it cannot be reclaimed after a "
                     + "restart", lease.id(), tokens, e);
@@ -1151,7 +1187,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
             return;
         }
         h.checkingIn = true;
-        send(c, new Message.Checkin(id), requestTimeoutMs, new Responder() {
+        send(c, checkinOf(h, c), requestTimeoutMs, new Responder() {
             @Override
             public void onResponse(Envelope e) {
                 h.checkingIn = false;
@@ -1165,6 +1201,10 @@ public final class TurnstileClientImpl implements TurnstileClient {
                 if (ec == ErrorCode.LEASE_ID_NOT_FOUND || ec == ErrorCode.LICENSE_CHECKOUT_EXPIRED) {
                     forget(h, "the server no longer knew it (" + ec.wireName() + ")");
                     f.complete(null);
+                } else if (ec != null && ec.action() == ErrorCode.Action.DROP_TOKEN) {
+                    // e.g. reclaimSecretMismatch: this client cannot end the lease; its token is worthless
+                    forget(h, "the server refused the checkin with " + ec.wireName() + "; the token is dropped");
+                    f.completeExceptionally(new TurnstileException(err.code(), err.message(), 0, ""));
                 } else {
                     f.completeExceptionally(new TurnstileException(err.code(), err.message(), 0, ""));
                 }
@@ -1199,8 +1239,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
     private void sendReclaim(Connection c, Held h) {
         reclaimsInFlight++;
         Lease l = h.lease;
+        // Protocol 1.1: the lease's secret proves ownership (none: zero bytes, the server's legacy rule applies).
         Checkout m = new Checkout(l.product(), l.licenseKey(), l.quantity(), l.enforcement().code(),
-                Checkout.FLAG_RECLAIM, 0, l.id());
+                Checkout.FLAG_RECLAIM, 0, l.id(), c.speaks11() ? h.secret : null);
         send(c, m, requestTimeoutMs, new Responder() {
             @Override
             public void onResponse(Envelope e) {
@@ -1233,6 +1274,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
             }
             returning.remove(id, h);
             if (m instanceof Granted g) {
+                h.boundTo = c;
                 checkInUnwanted(c, g, "the application, which checked it in while no session was up", true);
             } else {
                 LOG.info("lease {} (checked in while no session was up): {} no longer holds it ({})", id, to,
@@ -1255,10 +1297,16 @@ public final class TurnstileClientImpl implements TurnstileClient {
             h.server = to;
             h.restoring = false;
             h.reclaimRetries = 0;
+            confirmed(h, cfg.ticker().getAsLong(), leaseTimeoutOf(c, g));
+            h.boundTo = c;
+            byte[] echoed = secretOf(c, g);
+            if (echoed != null) {
+                h.secret = echoed; // the one presented, or a fresh one for a lease that had none
+            }
             try {
                 Optional<LeaseToken> t = tokens.get(id);
                 if (t.isPresent()) {
-                    tokens.store(t.get().movedTo(to, Instant.now()));
+                    tokens.store(t.get().movedTo(to, Instant.now()).withReclaimSecret(h.secret));
                 }
             } catch (RuntimeException e) {
                 LOG.error("cannot update the token of lease {} in {}", id, tokens, e);
@@ -1318,12 +1366,109 @@ public final class TurnstileClientImpl implements TurnstileClient {
         ErrorCode ec = ErrorCode.ofCode(code);
         LOG.warn("lease {} ({}) lost: {} refused its reclaim with {} ({})", id, h.lease.product(), c.address,
                 ec == null ? "code " + code : ec.wireName(), text);
-        emitLost(h.lease, ec);
-        decideToken(id, new LeaseStatus(id, code, 0));
+        emitLost(h.lease, LeaseLossReason.server(code));
+        decideToken(id, LeaseLossReason.server(code));
     }
 
-    private void emitLost(Lease lease, ErrorCode reason) {
+    private void emitLost(Lease lease, LeaseLossReason reason) {
         emit(l -> l.leaseLost(lease, reason));
+    }
+
+    // ================================================================== reclaim secrets (protocol 1.1)
+
+    /** GRANTED's secret on a 1.1 connection, or null (1.0, or a server that sent none: all zero). */
+    private static byte[] secretOf(Connection c, Granted g) {
+        byte[] s = g.reclaimSecret();
+        return !c.speaks11() || s == null || Secrets.isZero(s) ? null : s;
+    }
+
+    /**
+     * A CHECKIN of {@code h} on {@code c}: with the lease's secret when {@code c} does not hold the lease (an
+     * ORPHANED lease ended from a new connection, PROTOCOL.md 10.5), all zero when it does.
+     */
+    private static Message.Checkin checkinOf(Held h, Connection c) {
+        return new Message.Checkin(h.lease.id(), c.speaks11() && h.boundTo != c ? h.secret : null);
+    }
+
+    // ================================================================== local expiry
+
+    /** The lease timeout of a granted lease: GRANTED's, else WELCOME's; 0 = unknown (never expired locally). */
+    private static long leaseTimeoutOf(Connection c, Granted g) {
+        if (g.leaseTimeoutMs() > 0) {
+            return g.leaseTimeoutMs();
+        }
+        Welcome w = c.welcome();
+        return w == null ? 0 : Math.max(0, w.leaseTimeoutMs());
+    }
+
+    /** A server confirmed {@code h} (GRANTED) at {@code nowNanos}; from now on it is checked for local expiry. */
+    private void confirmed(Held h, long nowNanos, long leaseTimeoutMs) {
+        h.confirmedNanos = nowNanos;
+        h.leaseTimeoutMs = leaseTimeoutMs;
+        if (leaseTimeoutMs <= 0) {
+            return;
+        }
+        long period = Math.max(MIN_EXPIRY_CHECK_MS, Math.min(MAX_EXPIRY_CHECK_MS, leaseTimeoutMs / 10));
+        if (expiryTask != null && expiryPeriodMs <= period) {
+            return;
+        }
+        if (expiryTask != null) {
+            expiryTask.cancel(false);
+        }
+        expiryPeriodMs = period;
+        try {
+            expiryTask = actor.scheduleAtFixedRate(guard(this::expireUnconfirmedLeases), period, period,
+                    TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            expiryTask = null;
+        }
+    }
+
+    /**
+     * Issue 12, finding 2: a lease no server confirmed (GRANTED, or a HEARTBEAT_RESULT that renewed it) for longer
+     * than its lease timeout is no longer held by any server for this client, whatever the connection state: the
+     * application is told ({@code expiredLocally}) and the handler decides about the token. Should a server still
+     * have it (a reclaim grace), it is given back on the next session, as a lease checked in while disconnected.
+     * Leases of an earlier run that are still being reclaimed are not the application's yet and are not checked.
+     */
+    private void expireUnconfirmedLeases() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        long now = cfg.ticker().getAsLong();
+        for (Held h : new ArrayList<>(held.values())) {
+            if (h.restoring || h.checkingIn || h.leaseTimeoutMs <= 0) {
+                continue;
+            }
+            long silentMs = TimeUnit.NANOSECONDS.toMillis(now - h.confirmedNanos);
+            if (silentMs <= h.leaseTimeoutMs) {
+                continue;
+            }
+            UUID id = h.lease.id();
+            held.remove(id, h);
+            LOG.warn("lease {} ({}) lost: no server confirmed it for {} ms, longer than its lease timeout of {} ms "
+                    + "({}, state {})", id, h.lease.product(), silentMs, h.leaseTimeoutMs,
+                    LeaseLossReason.EXPIRED_LOCALLY_NAME, state);
+            emitLost(h.lease, LeaseLossReason.EXPIRED_LOCALLY);
+            decideToken(id, LeaseLossReason.EXPIRED_LOCALLY);
+            Connection c = conn;
+            if (state == State.CONNECTED && c != null) {
+                h.checkingIn = true;
+                send(c, checkinOf(h, c), requestTimeoutMs, new Responder() {
+                    @Override
+                    public void onResponse(Envelope e) {
+                        LOG.debug("locally expired lease {} given back: {}", id, e.message().type());
+                    }
+
+                    @Override
+                    public void onFailure(TurnstileException e) {
+                        LOG.debug("locally expired lease {} not given back: {}", id, e.getMessage());
+                    }
+                });
+            } else {
+                returning.put(id, h);
+            }
+        }
     }
 
     // ================================================================== heartbeats and tokens
@@ -1394,6 +1539,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
 
     private void heartbeatAnswered(Connection c, HeartbeatResult r) {
         Instant now = Instant.now();
+        long nowNanos = cfg.ticker().getAsLong();
         List<LeaseToken> confirmed = new ArrayList<>();
         boolean failOver = false;
         for (LeaseStatus s : r.results()) {
@@ -1403,6 +1549,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
                 continue; // checked in (or being checked in) or lost meanwhile
             }
             if (s.ok()) {
+                h.confirmedNanos = nowNanos;
                 try {
                     tokens.get(id).ifPresent(t -> confirmed.add(t.confirmedAt(now)));
                 } catch (RuntimeException e) {
@@ -1420,9 +1567,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
                 held.remove(id, h);
                 LOG.warn("lease {} ({}) lost: {} answered its heartbeat with {}", id, h.lease.product(), c.address,
                         ec == null ? "code " + s.code() : ec.wireName());
-                emitLost(h.lease, ec);
+                emitLost(h.lease, LeaseLossReason.server(s.code()));
             }
-            decideToken(id, s);
+            decideToken(id, LeaseLossReason.server(s.code()));
         }
         if (!confirmed.isEmpty()) {
             try {
@@ -1436,10 +1583,9 @@ public final class TurnstileClientImpl implements TurnstileClient {
         }
     }
 
-    /** A failed check of lease {@code id}: the handler decides about its token (unless disabled). */
-    private void decideToken(UUID id, LeaseStatus status) {
-        ErrorCode ec = status.errorCode();
-        String codeName = ec == null ? "code " + status.code() : ec.wireName();
+    /** A lost lease {@code id}: the handler decides about its token (unless disabled). */
+    private void decideToken(UUID id, LeaseLossReason reason) {
+        String codeName = reason.name();
         if (cfg.tokenAutomaticInvalidationDisabled()) {
             LOG.debug("token of lease {} kept after {}: automatic invalidation is disabled", id, codeName);
             return;
@@ -1456,7 +1602,7 @@ public final class TurnstileClientImpl implements TurnstileClient {
         }
         boolean remove;
         try {
-            remove = cfg.tokenInvalidationHandler().shouldInvalidate(token.get(), status);
+            remove = cfg.tokenInvalidationHandler().shouldInvalidate(token.get(), reason);
         } catch (RuntimeException e) {
             LOG.warn("token invalidation handler threw for lease {} ({}); token kept", id, codeName, e);
             remove = false;
@@ -1484,6 +1630,14 @@ public final class TurnstileClientImpl implements TurnstileClient {
         int reclaimRetries;
         /** A CHECKIN is on its way: not heartbeated, and a heartbeat answer about it means nothing now. */
         boolean checkingIn;
+        /** When a server last confirmed it (GRANTED, renewing HEARTBEAT_RESULT), on the client's ticker. */
+        long confirmedNanos;
+        /** Its lease timeout (GRANTED's, else WELCOME's); 0 = unknown, never expired locally. */
+        long leaseTimeoutMs;
+        /** Its reclaim secret (protocol 1.1), or null. Never logged. */
+        byte[] secret;
+        /** The connection that holds it on the server (granted or reclaimed there); null: none of ours yet. */
+        Connection boundTo;
 
         Held(Lease lease, String server, boolean restoring) {
             this.lease = lease;

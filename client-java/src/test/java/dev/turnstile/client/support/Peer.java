@@ -28,6 +28,10 @@ public final class Peer implements AutoCloseable {
     private final FrameAssembler assembler = new FrameAssembler();
     private final ArrayDeque<byte[]> frames = new ArrayDeque<>();
     private final byte[] buf = new byte[8192];
+    /** The protocol version frames are read and written in: what the last preamble sent selected. */
+    private volatile int version = Preamble.VERSION_1;
+    /** The raw bytes (length prefix included) of the last frame {@link #read()} returned. */
+    private volatile byte[] lastFrame;
 
     public Peer(Socket socket) throws IOException {
         this.socket = socket;
@@ -50,18 +54,43 @@ public final class Peer implements AutoCloseable {
         return b;
     }
 
+    /** Sends the server preamble selecting {@code version}; frames are read and written in it from now on. */
     public void sendPreamble(int version) throws IOException {
         sendRaw(Preamble.server(version));
+        if (version != Preamble.NO_COMMON_VERSION) {
+            this.version = version;
+        }
+    }
+
+    /** The negotiated version (1 = protocol 1.0, 2 = 1.1). */
+    public int version() {
+        return version;
+    }
+
+    /** Bytes the client sent that nobody has read yet (what the client sent ahead of an answer). */
+    public int available() throws IOException {
+        return in.available() + assembler.pendingBytes() + frames.size();
+    }
+
+    /** The raw bytes of the last frame read, length prefix included. */
+    public byte[] lastFrame() {
+        return lastFrame;
     }
 
     /**
-     * Answers the preamble with version 1, reads HELLO and answers it with {@code welcome}.
+     * Answers the preamble as a server of protocol 1.1 would (versions 1..2), reads HELLO and
+     * answers it with {@code welcome}.
      *
      * @return the HELLO envelope
      */
     public Envelope handshake(Message.Welcome welcome) throws IOException, ProtocolException {
-        readPreamble();
-        sendPreamble(Preamble.VERSION_1);
+        return handshake(welcome, Preamble.VERSION_1_1);
+    }
+
+    /** As {@link #handshake(Message.Welcome)} for a server that speaks versions 1..{@code serverMax}. */
+    public Envelope handshake(Message.Welcome welcome, int serverMax) throws IOException, ProtocolException {
+        byte[] pre = readPreamble();
+        sendPreamble(Preamble.negotiate(Preamble.minVersion(pre, 0), Math.min(Preamble.maxVersion(pre, 0), serverMax)));
         Envelope hello = read();
         if (hello == null || !(hello.message() instanceof Message.Hello)) {
             throw new IOException("expected HELLO, got " + hello);
@@ -84,11 +113,13 @@ public final class Peer implements AutoCloseable {
             }
             assembler.feed(buf, 0, n, frames::add);
         }
-        return Codec.decode(frames.poll());
+        byte[] frame = frames.poll();
+        lastFrame = frame;
+        return Codec.decode(frame, dev.turnstile.protocol.MessageType.Sender.EITHER, version);
     }
 
     public synchronized void send(int correlationId, Message m) throws IOException {
-        out.write(Codec.encode(correlationId, m));
+        out.write(Codec.encode(correlationId, m, version));
         out.flush();
     }
 

@@ -2,6 +2,7 @@ package dev.turnstile.client.support;
 
 import dev.turnstile.client.Lease;
 import dev.turnstile.client.LeaseListener;
+import dev.turnstile.client.LeaseLossReason;
 import dev.turnstile.client.SessionInfo;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message.Notice;
@@ -12,7 +13,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Records every listener call, for assertions. Thread-safe. */
 public final class RecordingListener implements LeaseListener {
-    public record Lost(Lease lease, ErrorCode reason) {
+    /** {@code reason} as the old callback gets it; {@code named} as the client gives it. */
+    public record Lost(Lease lease, ErrorCode reason, LeaseLossReason named) {
     }
 
     public record Moved(Lease lease, String from, String to) {
@@ -32,8 +34,8 @@ public final class RecordingListener implements LeaseListener {
     public final List<String> events = new CopyOnWriteArrayList<>();
 
     @Override
-    public void leaseLost(Lease lease, ErrorCode reason) {
-        lost.add(new Lost(lease, reason));
+    public void leaseLost(Lease lease, LeaseLossReason reason) {
+        lost.add(new Lost(lease, reason.errorCode(), reason));
         events.add("lost " + lease.id() + " " + reason);
     }
 
@@ -71,6 +73,15 @@ public final class RecordingListener implements LeaseListener {
     public void reconnected(SessionInfo session) {
         reconnected.add(session);
         events.add("reconnected " + session.server());
+    }
+
+    public boolean lostWith(UUID id, LeaseLossReason reason) {
+        for (Lost l : lost) {
+            if (l.lease().id().equals(id) && l.named().equals(reason)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public boolean lostWith(UUID id, ErrorCode reason) {

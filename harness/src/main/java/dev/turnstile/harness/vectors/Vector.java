@@ -26,6 +26,12 @@ public record Vector(String name, boolean valid, byte[] bytes, JsonNode json) {
         return n == null || n.isNull() ? null : n.asText();
     }
 
+    /** The protocol version of the frame: the JSON's "version" (2 for protocol 1.1), 1 when absent. */
+    public int version() {
+        JsonNode n = json.get("version");
+        return n == null || !n.canConvertToInt() ? 1 : n.asInt();
+    }
+
     /** The correlation id the frame carries (valid) or the error must echo (invalid); null when absent. */
     public Long correlationId() {
         JsonNode n = json.get("correlation_id");
