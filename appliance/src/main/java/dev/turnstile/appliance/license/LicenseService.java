@@ -108,6 +108,10 @@ public final class LicenseService {
     private final Counter installs;
     private final Counter refusedDocuments;
 
+    /** One help text for both kinds: Prometheus has one per metric family. */
+    private static final String ALERTS_HELP = "License alerts raised, by kind (expiring: less than license.expiry_warning "
+            + "of validity left; expired)";
+
     /**
      * @param registry where the meters go, each tagged {@code server_id} = {@code license.local_server_id}
      */
@@ -127,9 +131,10 @@ public final class LicenseService {
                 .description("1 while the license allows checkouts")
                 .tag("server_id", config.localServerId()).register(registry));
         alertsExpiring = track(Counter.builder("turnstile_license_alerts_total").tag("kind", "expiring")
-                .description("License alerts raised")
+                .description(ALERTS_HELP)
                 .tag("server_id", config.localServerId()).register(registry));
         alertsExpired = track(Counter.builder("turnstile_license_alerts_total").tag("kind", "expired")
+                .description(ALERTS_HELP)
                 .tag("server_id", config.localServerId()).register(registry));
         installs = track(Counter.builder("turnstile_license_installs_total").description("License documents installed")
                 .tag("server_id", config.localServerId()).register(registry));

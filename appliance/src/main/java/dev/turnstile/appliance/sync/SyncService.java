@@ -95,6 +95,9 @@ public final class SyncService {
     private final MeterRegistry registry;
     private volatile long lastSuccessMs = -1;
 
+    /** One help text for both outcomes: Prometheus has one per metric family. */
+    private static final String ATTEMPTS_HELP = "Syncs by outcome (success rate = success / all)";
+
     /** Meters this service registered: removed again on stop, so a restart in one JVM registers fresh ones. */
     private final java.util.Set<io.micrometer.core.instrument.Meter> meters = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -120,9 +123,10 @@ public final class SyncService {
         this.backoff = new Backoff(config.retry().initialDelayMs(), config.retry().maxDelayMs(), random);
         this.schedule = new SyncSchedule(config.schedule());
         successes = track(Counter.builder("turnstile_sync_attempts_total").tag("outcome", "success")
-                .description("Syncs by outcome (success rate = success / all)")
+                .description(ATTEMPTS_HELP)
                 .tag("server_id", config.localServerId()).register(registry));
         failures = track(Counter.builder("turnstile_sync_attempts_total").tag("outcome", "failure")
+                .description(ATTEMPTS_HELP)
                 .tag("server_id", config.localServerId()).register(registry));
         duration = track(Timer.builder("turnstile_sync_duration_seconds").description("Duration of whole syncs, retries included")
                 .tag("server_id", config.localServerId()).register(registry));
