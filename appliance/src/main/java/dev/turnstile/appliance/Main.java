@@ -8,7 +8,6 @@ import dev.turnstile.appliance.systemd.SystemdService;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -179,12 +178,6 @@ public final class Main implements Callable<Integer> {
             } finally {
                 vertx.close();
             }
-        }
-    }
-
-    static String readResource(String name) throws IOException {
-        try (InputStream in = Main.class.getResourceAsStream(name)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 }

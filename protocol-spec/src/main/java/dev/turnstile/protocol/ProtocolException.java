@@ -28,8 +28,4 @@ public final class ProtocolException extends Exception {
     public boolean closesConnection() {
         return code.closesConnection();
     }
-
-    public ProtocolException withCorrelationId(int id) {
-        return new ProtocolException(code, id, getMessage().substring(code.wireName().length() + 2));
-    }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -11,19 +12,23 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import org.erdtman.jcs.JsonCanonicalizer;
 
 /**
- * The canonical JSON form that license signatures cover (appliance/LICENSE.md, "Canonical JSON"):
- * RFC 8785 (JCS) restricted to integers. Objects have their members sorted by key (UTF-16 code
- * units, i.e. {@link String#compareTo}), no insignificant whitespace, strings escaped exactly as
- * JCS says ({@code \"} {@code \\} {@code \b} {@code \f} {@code \n} {@code \r} {@code \t}, other
- * controls as a lowercase backslash-u00xx escape, everything else literal), integers in plain decimal. Numbers
- * with a fraction or exponent, integers beyond ±(2^53-1) and duplicate keys are refused, so two
- * implementations can never disagree about the bytes.
+ * The canonical JSON form that license signatures and changes digests cover (appliance/LICENSE.md,
+ * "Canonical JSON"): RFC 8785 (JCS) restricted to integers.
+ *
+ * <p>The canonical bytes come from java-json-canonicalization ({@link JsonCanonicalizer}), the
+ * RFC 8785 implementation by one of the RFC's authors: key order by UTF-16 code units, JCS string
+ * escapes, no whitespace. This class adds the profile the library does not enforce, checked
+ * before the library sees a value: integers only and within ±(2^53-1) (the library would format
+ * fractions and round larger integers, so two documents could share one signature), string keys,
+ * and no lone UTF-16 surrogate (RFC 8785 section 3.2.2.2 requires an error; the library writes
+ * {@code ?}). {@link #parse} refuses duplicate keys, fractions, exponents and huge integers in the
+ * text, so two implementations can never disagree about the bytes.
  *
  * <p>Thread-safe; pure functions.
  */
@@ -38,11 +43,20 @@ public final class CanonicalJson {
     private CanonicalJson() {
     }
 
-    /** The canonical text of {@code value} (a JsonObject, JsonArray, String, integer, Boolean or null). */
+    /**
+     * The canonical text of {@code value} (a JsonObject, JsonArray, Map, List, String, integer,
+     * Boolean or null).
+     *
+     * @throws IllegalArgumentException when {@code value} is outside the profile (see the class comment)
+     */
     public static String encode(Object value) {
-        StringBuilder sb = new StringBuilder(256);
-        write(sb, value);
-        return sb.toString();
+        checkProfile(value);
+        if (value instanceof JsonObject || value instanceof Map || value instanceof JsonArray || value instanceof List) {
+            return canonicalizer(value).getEncodedString();
+        }
+        // The library reads only an object or an array at the top; [x] is canonically "[" + x + "]".
+        String inArray = canonicalizer(new JsonArray().add(value)).getEncodedString();
+        return inArray.substring(1, inArray.length() - 1);
     }
 
     /** The UTF-8 bytes of {@link #encode}: what an Ed25519 signature covers. */
@@ -60,31 +74,36 @@ public final class CanonicalJson {
         }
     }
 
-    private static void write(StringBuilder sb, Object v) {
-        if (v == null) {
-            sb.append("null");
+    /** For a value {@link #checkProfile} accepted. */
+    private static JsonCanonicalizer canonicalizer(Object value) {
+        try {
+            return new JsonCanonicalizer(Json.encode(value));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("no canonical form: " + e.getMessage(), e);
+        }
+    }
+
+    private static void checkProfile(Object v) {
+        if (v == null || v instanceof Boolean) {
+            return;
+        }
+        if (v instanceof String s) {
+            checkString(s);
         } else if (v instanceof JsonObject o) {
-            writeObject(sb, o.getMap());
+            checkObject(o.getMap());
         } else if (v instanceof Map<?, ?> m) {
-            writeObject(sb, m);
+            checkObject(m);
         } else if (v instanceof JsonArray a) {
-            writeArray(sb, a.getList());
+            checkArray(a.getList());
         } else if (v instanceof List<?> l) {
-            writeArray(sb, l);
-        } else if (v instanceof String s) {
-            writeString(sb, s);
-        } else if (v instanceof Boolean b) {
-            sb.append(b.booleanValue() ? "true" : "false");
+            checkArray(l);
         } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
-            long n = ((Number) v).longValue();
-            checkRange(n);
-            sb.append(n);
+            checkRange(((Number) v).longValue());
         } else if (v instanceof BigInteger bi) {
             if (bi.bitLength() > 53) {
                 throw new IllegalArgumentException("integer out of the safe range: " + bi);
             }
             checkRange(bi.longValue());
-            sb.append(bi);
         } else if (v instanceof Number) {
             throw new IllegalArgumentException("canonical JSON carries integers only, not " + v);
         } else {
@@ -98,59 +117,33 @@ public final class CanonicalJson {
         }
     }
 
-    private static void writeObject(StringBuilder sb, Map<?, ?> m) {
-        List<String> keys = new ArrayList<>(m.size());
-        for (Object k : m.keySet()) {
-            keys.add((String) k);
-        }
-        keys.sort(String::compareTo); // UTF-16 code unit order, as RFC 8785 section 3.2.3 says
-        sb.append('{');
-        boolean first = true;
-        for (String k : keys) {
-            if (!first) {
-                sb.append(',');
+    private static void checkObject(Map<?, ?> m) {
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            if (!(e.getKey() instanceof String k)) {
+                throw new IllegalArgumentException("object keys must be strings");
             }
-            first = false;
-            writeString(sb, k);
-            sb.append(':');
-            write(sb, m.get(k));
+            checkString(k);
+            checkProfile(e.getValue());
         }
-        sb.append('}');
     }
 
-    private static void writeArray(StringBuilder sb, List<?> l) {
-        sb.append('[');
-        for (int i = 0; i < l.size(); i++) {
-            if (i > 0) {
-                sb.append(',');
-            }
-            write(sb, l.get(i));
+    private static void checkArray(List<?> l) {
+        for (Object o : l) {
+            checkProfile(o);
         }
-        sb.append(']');
     }
 
-    static void writeString(StringBuilder sb, String s) {
-        sb.append('"');
+    /** A lone surrogate has no UTF-8 form; RFC 8785 section 3.2.2.2 says to stop with an error. */
+    private static void checkString(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xF, 16));
-                    } else {
-                        sb.append(c);
-                    }
-                }
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new IllegalArgumentException(String.format(
+                        "a string holds a lone UTF-16 surrogate (U+%04X at index %d), which has no UTF-8 form", (int) c, i));
             }
         }
-        sb.append('"');
     }
 
     /**
@@ -212,7 +205,7 @@ public final class CanonicalJson {
                 return p.getText();
             case VALUE_NUMBER_INT: {
                 BigInteger bi = p.getBigIntegerValue();
-                if (bi.bitLength() > 53) {
+                if (bi.bitLength() > 53 || bi.longValue() == -MAX_SAFE_INTEGER - 1) {
                     throw new IllegalArgumentException("integer out of the safe range at "
                             + p.currentLocation().offsetDescription() + ": " + bi);
                 }

@@ -155,16 +155,4 @@ public record StoreConfig(String url, String host, int port, String database, St
                 + ", queue_capacity=" + queueCapacity + ", spill_dir=" + spillDir + ", write_mode="
                 + writeMode.configName() + "]";
     }
-
-    /** A copy with another spill directory (tests, benchmarks). */
-    public StoreConfig withSpillDir(Path dir) {
-        return new StoreConfig(url, host, port, database, user, password, flushIntervalMs, batchSize, queueCapacity,
-                dir, writeMode, snapshotIntervalMs, connectTimeoutMs, writeTimeoutMs, triadBufferEvents);
-    }
-
-    /** A copy with another write mode (the benchmark). */
-    public StoreConfig withWriteMode(WriteMode mode) {
-        return new StoreConfig(url, host, port, database, user, password, flushIntervalMs, batchSize, queueCapacity,
-                spillDir, mode, snapshotIntervalMs, connectTimeoutMs, writeTimeoutMs, triadBufferEvents);
-    }
 }

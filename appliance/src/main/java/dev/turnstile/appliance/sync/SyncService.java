@@ -887,11 +887,6 @@ public final class SyncService {
         this.triadGated = maySync != null;
     }
 
-    /** triad: syncs this member skipped because it was not the leader. */
-    public long triadSkippedSyncs() {
-        return triadSkipped;
-    }
-
     // triad: the triad member, when the appliance runs in a triad (null before it joins, and on a single server)
     private volatile java.util.function.Supplier<dev.turnstile.appliance.triad.TriadNode> triad = () -> null;
 

@@ -92,11 +92,6 @@ public final class SystemdNotifier implements AutoCloseable {
         }
     }
 
-    /** A notifier that sends nothing. */
-    public static SystemdNotifier noop() {
-        return new SystemdNotifier(NOOP, false, OptionalLong.empty());
-    }
-
     /**
      * The watchdog interval systemd expects pings within ({@code WatchdogSec=}), following
      * sd_watchdog_enabled(3): empty when {@code WATCHDOG_USEC} is unset, not a positive number, or

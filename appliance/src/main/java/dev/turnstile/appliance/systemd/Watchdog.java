@@ -153,11 +153,6 @@ public final class Watchdog implements AutoCloseable {
         return gate.loops();
     }
 
-    /** WATCHDOG=1 datagrams handed to the notifier so far. */
-    public long pingsSent() {
-        return pings.get();
-    }
-
     /** Cancels the periodic tasks. Idempotent. */
     @Override
     public void close() {

@@ -139,11 +139,6 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
                 maxLogBytes, fsync, QuorumLoss.REVOKE);
     }
 
-    public TriadConfig withQuorumLoss(QuorumLoss q) {
-        return new TriadConfig(enabled, self, members, stateDir, commitTimeoutMs, failureTimeoutMs, failureIntervalMs,
-                verifySuspectMs, maxLogBytes, fsync, q);
-    }
-
     public Member selfMember() {
         for (Member m : members) {
             if (m.id().equals(self)) {
