@@ -286,9 +286,9 @@ final class TriadChaos {
         sb.append(String.format("SUMMARY schedules=%d (%s) wall_s=%d violations=%d grants_seen=%d max_overlap=%d"
                         + " (max_seats %d)%n", outs.size(), counts, wallMs / 1000, violations, grants, maxOverlap, SEATS));
         sb.append(String.format("SUMMARY leases held across a failover=%d: kept with their id=%d (%.1f %% of those"
-                        + " kept or lost; moved to another member %d), lost with a justified reason=%d, checked in by"
-                        + " the application during the outage=%d%n", held, kept, decided == 0 ? 100.0 : 100.0 * kept / decided,
-                moved, lostJustified, released));
+                        + " kept or lost with a server's code; moved to another member %d), lost with a justified reason=%d,"
+                        + " checked in by the application during the outage=%d, expired locally without a majority (below)%n",
+                held, kept, decided == 0 ? 100.0 : 100.0 * kept / decided, moved, lostJustified, released));
         sb.append(String.format("SUMMARY leases the SDK reported lost after the application had sent their CHECKIN"
                 + " (already released; not a loss)=%d%n", lostInFlight));
         sb.append(String.format("SUMMARY leases the SDK expired locally while its client could not reach a majority for"
