@@ -65,6 +65,7 @@ http:
   enabled: true
   host: "127.0.0.1"
   port: $BENCH_HTTP_PORT
+  read_open: true          # the benches read /v1/status without a token (loopback only)
 entitlements:
   - entitlement_id: "bench-seats"
     tenant_id: "bench"

@@ -107,4 +107,23 @@ else
     echo "install, reinstall (no change), uninstall (data kept): OK"
 fi
 
+step "the shipped turnstile.yaml: strict check-config, HTTP on loopback with reads behind the token"
+jar="$here/../appliance/target/turnstile-appliance-all.jar"
+if [ ! -f "$jar" ] || ! command -v java >/dev/null 2>&1; then
+    echo "skipped: no $jar or no java (build the appliance first)"
+else
+    # env -i: no TURNSTILE_... override of the caller's shell changes what is checked
+    if ! config_out="$(env -i PATH="$PATH" java -jar "$jar" check-config -c "$here/turnstile.yaml" 2>&1)"; then
+        printf '%s\n' "$config_out"
+        fail "check-config refused systemd/turnstile.yaml"
+    fi
+    printf '%s\n' "$config_out" | grep -E '^(configuration OK|warning:)' || true
+    http_section="$(sed -n '/^http:/,/^[a-z]/p' "$here/turnstile.yaml")"
+    printf '%s\n' "$http_section" | grep -qE '^  host: "127\.0\.0\.1"' || fail "http.host is not loopback"
+    printf '%s\n' "$http_section" | grep -qE '^  read_open: false' || fail "http.read_open is not false"
+    printf '%s\n' "$config_out" | grep -q 'clients.auth_token is empty' \
+        || fail "check-config did not warn about server.host 0.0.0.0 without a client token"
+    echo "turnstile.yaml: OK"
+fi
+
 printf '\nsystemd/check.sh: all checks passed\n'

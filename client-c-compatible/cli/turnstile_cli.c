@@ -42,8 +42,8 @@ static void usage(FILE *f) {
             "      --wait                 wait in the server's queue until --timeout\n"
             "  status                     the server's WELCOME, and the leases in the token store\n"
             "  checkin LEASE_ID | --all   release a lease: asks the holding turnstile-cli to check\n"
-            "                             it in, or reclaims it (within the server's reclaim grace)\n"
-            "                             and checks it in\n"
+            "                             it in, or checks it in from here with its stored reclaim\n"
+            "                             secret (within the server's reclaim grace)\n"
             "\n"
             "options:\n"
             "  -s, --server HOST:PORT     a server, repeatable, tried in order (default: the\n"
@@ -246,7 +246,8 @@ static int cmd_status(cli *k) {
     } else {
         fmt_time(info.server_time_ms, t1, sizeof t1);
         fmt_time(info.license_valid_until_ms, t2, sizeof t2);
-        printf("server %s at %s\n", info.server_id, info.address);
+        printf("server %s at %s (protocol %s)\n", info.server_id, info.address,
+               info.protocol_version >= 2 ? "1.1" : "1.0");
         printf("  heartbeat interval %lu ms, lease timeout %lu ms\n", (unsigned long)info.heartbeat_interval_ms,
                (unsigned long)info.lease_timeout_ms);
         printf("  server time %s, license valid until %s%s%s\n", t1, t2, info.license_expiring ? " (EXPIRING)" : "",
@@ -361,6 +362,20 @@ static int cmd_checkin(cli *k, const char *arg) {
                 rc = fail("connect", st);
                 break;
             }
+        }
+        /* The holder is gone: check its orphaned lease in from here, proving ownership with the
+         * token's reclaim secret (protocol 1.1). A triad follower (notMaster) or a connection
+         * lost on the way: reclaim it (which follows the leader), then check it in. */
+        st = ts_client_checkin_token(c, t, k->timeout_ms);
+        if (st == TS_OK) {
+            printf("%s checked in\n", id);
+            continue;
+        }
+        if (st == TS_ERR_REFUSED && ts_code_action_of(ts_last_code()) != TS_ACTION_FAIL_OVER) {
+            const char *name = ts_code_name(ts_last_code());
+            ts_token_store_remove_safely_by_lease_id(k->store, &t->lease_id);
+            printf("%s was already released (%s)\n", id, name ? name : "refused");
+            continue;
         }
         st = ts_client_reclaim(c, t, k->timeout_ms, &lease);
         if (st == TS_OK) {

@@ -1,5 +1,5 @@
 /*
- * turnstile.h - C client library for the Turnstile license appliance (protocol v1).
+ * turnstile.h - C client library for the Turnstile license appliance (protocol 1.0 and 1.1).
  *
  * One header, a C ABI, C99, no dependency beyond libc and POSIX threads (TLS through
  * OpenSSL when the library was built with TURNSTILE_WITH_TLS=ON). The header compiles as
@@ -54,15 +54,20 @@ extern "C" {
 /* Version                                                                                */
 /* ------------------------------------------------------------------------------------- */
 
-#define TS_VERSION_MAJOR 1
+#define TS_VERSION_MAJOR 2
 #define TS_VERSION_MINOR 0
 #define TS_VERSION_PATCH 0
-#define TS_VERSION_STRING "1.0.0"
+#define TS_VERSION_STRING "2.0.0"
 /** One number for comparisons: 0xMMmmpp. */
 #define TS_VERSION_NUMBER ((TS_VERSION_MAJOR << 16) | (TS_VERSION_MINOR << 8) | TS_VERSION_PATCH)
-/** Protocol versions this library speaks (sent in the connection preamble). */
+/** Protocol versions this library speaks, as the connection preamble counts them: 1 = protocol
+ *  1.0, 2 = protocol 1.1 (PROTOCOL.md section 4.1). The library offers 1..2, waits for the
+ *  server's preamble before it sends HELLO, and speaks the version the server selected for the
+ *  whole connection: against a 1.0 server, exactly protocol 1.0. */
 #define TS_PROTOCOL_VERSION_MIN 1
-#define TS_PROTOCOL_VERSION_MAX 1
+#define TS_PROTOCOL_VERSION_MAX 2
+/** Bytes of a lease's reclaim secret (protocol 1.1). */
+#define TS_RECLAIM_SECRET_LEN 32
 
 #if defined(_WIN32)
 #define TS_API
@@ -145,7 +150,9 @@ TS_API uint32_t ts_last_retry_after_ms(void);
 /* Protocol error codes (PROTOCOL.md section 7)                                          */
 /* ------------------------------------------------------------------------------------- */
 
-/** Numeric codes as sent on the wire. The names (TS_NAME_*) are part of the contract. */
+/** Numeric codes as sent on the wire (0..65535), plus local reasons above that range that the
+ *  library reports itself (TS_CODE_EXPIRED_LOCALLY). The names (TS_NAME_*) are part of the
+ *  contract. */
 typedef enum ts_code {
     TS_CODE_OK = 0,
     TS_CODE_MALFORMED_FRAME = 1,
@@ -163,6 +170,10 @@ typedef enum ts_code {
     TS_CODE_CLIENT_VERSION_MISSING = 101,
     TS_CODE_CLIENT_VERSION_NOT_ALLOWED = 102,
     TS_CODE_CLIENT_HW_ID_MISMATCH = 103,
+    /** Protocol 1.1: a RECLAIM (DENIED) or a CHECKIN of another connection's lease (ERROR) did
+     *  not present the lease's reclaim secret, or the server refuses 1.0 reclaims. Drops the
+     *  token. */
+    TS_CODE_RECLAIM_SECRET_MISMATCH = 104,
     TS_CODE_NO_SEATS_AVAILABLE = 200,
     TS_CODE_UNKNOWN_PRODUCT = 201,
     TS_CODE_ENTITLEMENT_NOT_ACTIVE = 202,
@@ -185,7 +196,14 @@ typedef enum ts_code {
     TS_CODE_ENTITLEMENT_ENDED = 402,
     TS_CODE_SERVER_RESTART = 403,
     TS_CODE_SESSION_LOST = 404,
-    TS_CODE_CHECKED_IN = 405
+    TS_CODE_CHECKED_IN = 405,
+    /** Local reason, never on the wire (hence above 65535, where no server code can be): the
+     *  lease's last confirmation by a server (its GRANTED, or the last HEARTBEAT_RESULT that
+     *  renewed it) is older than its lease timeout, so the library gave it up on its own. The
+     *  lease-lost callback fires with this code, the lease's state is TS_LEASE_EXPIRED and
+     *  the token-invalidation handler is asked with the name "expiredLocally" (the default
+     *  handler deletes the token). The Java SDK uses the same name. */
+    TS_CODE_EXPIRED_LOCALLY = 65536
 } ts_code;
 
 #define TS_NAME_OK "ok"
@@ -204,6 +222,7 @@ typedef enum ts_code {
 #define TS_NAME_CLIENT_VERSION_MISSING "clientVersionMissing"
 #define TS_NAME_CLIENT_VERSION_NOT_ALLOWED "clientVersionNotAllowed"
 #define TS_NAME_CLIENT_HW_ID_MISMATCH "clientHwIdMismatch"
+#define TS_NAME_RECLAIM_SECRET_MISMATCH "reclaimSecretMismatch"
 #define TS_NAME_NO_SEATS_AVAILABLE "noSeatsAvailable"
 #define TS_NAME_UNKNOWN_PRODUCT "unknownProduct"
 #define TS_NAME_ENTITLEMENT_NOT_ACTIVE "entitlementNotActive"
@@ -227,6 +246,7 @@ typedef enum ts_code {
 #define TS_NAME_SERVER_RESTART "serverRestart"
 #define TS_NAME_SESSION_LOST "sessionLost"
 #define TS_NAME_CHECKED_IN "checkedIn"
+#define TS_NAME_EXPIRED_LOCALLY "expiredLocally"
 
 /** What a client should do on a code (PROTOCOL.md section 7). */
 typedef enum ts_code_action {
@@ -247,9 +267,11 @@ TS_API int ts_code_from_name(const char *name);
 TS_API int ts_code_closes_connection(int code);
 /** The action PROTOCOL.md gives for a code (TS_ACTION_NONE for unknown codes). Thread-safe. */
 TS_API ts_code_action ts_code_action_of(int code);
-/** 1 exactly for the seven token-dropping names: leaseIdNotFound, licenseCheckoutExpired,
- *  licenseKeyVsLeaseIdMismatch, licenseConsumptionQtyEnforcementTypeMismatch,
- *  clientHwIdMismatch, clientVersionNotAllowed, clientVersionMissing. Thread-safe. */
+/** 1 exactly for the eight token-dropping names (PROTOCOL.md section 8.2): leaseIdNotFound,
+ *  licenseCheckoutExpired, licenseKeyVsLeaseIdMismatch,
+ *  licenseConsumptionQtyEnforcementTypeMismatch, clientHwIdMismatch, reclaimSecretMismatch,
+ *  clientVersionNotAllowed, clientVersionMissing; and for the local reason expiredLocally
+ *  (TS_CODE_EXPIRED_LOCALLY). Thread-safe. */
 TS_API int ts_code_drops_token(int code);
 
 /* ------------------------------------------------------------------------------------- */
@@ -307,6 +329,12 @@ typedef struct ts_token {
     int64_t updated_at_ms;      /* Unix ms of the last grant or successful heartbeat */
     uint32_t remaining_ms;      /* time to expiry the server gave at updated_at_ms */
     int64_t pid;                /* process that holds it, 0 when unknown */
+    /* Protocol 1.1: the lease's reclaim secret from GRANTED, all zero when it has none (granted
+     * by a 1.0 server, or a token written by an older library). Only it takes the lease back
+     * after a restart or a failover (RECLAIM), so a store keeps it like a password: the file
+     * store writes it to a file readable by its owner only (0600), and the library never puts
+     * it in an error text or a log line; a store or program must not show it either. */
+    uint8_t reclaim_secret[TS_RECLAIM_SECRET_LEN];
 } ts_token;
 
 /** Visitor for ts_token_store_ops.list: return 0 to go on, non-zero to stop. */
@@ -339,7 +367,9 @@ TS_API ts_status ts_token_store_create(ts_token_store **out, const ts_token_stor
 /**
  * The default store: one text file (one token per line, tab-separated, escaped), rewritten
  * atomically (temporary file + rename) under an flock() on `path` + ".lock", so several
- * processes and threads may share it. The folder must exist. When path is NULL, the default
+ * processes and threads may share it. The file is mode 0600 (it holds reclaim secrets, as
+ * 64 hex digits in the last field of each line, "-" for none); files written by the 1.0
+ * library (no secret field) still load, their tokens without a secret. The folder must exist. When path is NULL, the default
  * is $TURNSTILE_TOKEN_FILE, else $XDG_STATE_HOME/turnstile/tokens, else
  * $HOME/.local/state/turnstile/tokens (folders created with mode 0700). Thread-safe.
  */
@@ -374,14 +404,15 @@ typedef struct ts_heartbeat_failure {
 /**
  * Token-invalidation handler: decides whether the stored token of a lease whose heartbeat
  * failed must be deleted (also asked when a reclaim after a failover or a restart is refused,
- * and when a NOTICE revokes a lease, with that code). Return non-zero to delete it. Called
- * on the thread that runs the client, with no lock held. Not called at all when
+ * and when a NOTICE revokes a lease, with that code, and when a lease expires locally, with
+ * TS_CODE_EXPIRED_LOCALLY and code_name "expiredLocally"). Return non-zero to delete it.
+ * Called on the thread that runs the client, with no lock held. Not called at all when
  * token_automatic_invalidation_disabled is set.
  */
 typedef int (*ts_token_invalidation_handler)(const ts_heartbeat_failure *failure, void *closure);
 
-/** The default handler: non-zero exactly for the seven token-dropping names (see
- *  ts_code_drops_token()). Thread-safe. */
+/** The default handler: non-zero exactly for the token-dropping codes (see
+ *  ts_code_drops_token(): the eight names, and the local expiredLocally). Thread-safe. */
 TS_API int ts_default_token_invalidation_handler(const ts_heartbeat_failure *failure, void *closure);
 
 /* ------------------------------------------------------------------------------------- */
@@ -424,8 +455,16 @@ typedef enum ts_connection_event {
 
 /** A lease ended without the program asking: heartbeat refused (code, e.g.
  *  licenseCheckoutExpired), revoked by a notice (code, e.g. forcedRelease), or not restored
- *  after a failover (code of the refusal, or 0 with status). The handle stays valid until
- *  the program destroys it; its state is TS_LEASE_LOST. */
+ *  after a failover (code of the refusal, or 0 with status); its state is then TS_LEASE_LOST.
+ *  Or expired locally: no server confirmed it within its lease timeout (its GRANTED, or the
+ *  last HEARTBEAT_RESULT that renewed it, counted from when that heartbeat was sent, is older
+ *  than the lease timeout the GRANTED gave), e.g. because every server is gone or silent;
+ *  code TS_CODE_EXPIRED_LOCALLY ("expiredLocally"), status TS_ERR_TIMEOUT, state
+ *  TS_LEASE_EXPIRED. This holds whatever the connection does (a lease parked MOVING after a
+ *  failover expires as well), so a program cut off from every server stops using the seat
+ *  within one lease timeout. A server that may still hold an expired lease gets it back: at
+ *  once (CHECKIN) on a live session, else on the next session (RECLAIM, then CHECKIN).
+ *  The handle stays valid until the program destroys it. */
 typedef void (*ts_lease_lost_cb)(ts_client *client, ts_lease *lease, int code, ts_status status, void *closure);
 /** A lease was restored on another connection after a failover: reclaimed with the same id,
  *  or checked out anew (new id; old_id has the former one). */
@@ -534,7 +573,9 @@ TS_API ts_status ts_client_connect(ts_client **out, const ts_options *opts);
 /** Checkout flags. */
 #define TS_CHECKOUT_WAIT 0x01u          /* wait in the server's FIFO queue until timeout_ms */
 #define TS_CHECKOUT_RECLAIM_STORED 0x02u /* first try to reclaim a stored token for the same
-                                            product, key and hw_id (after a restart) */
+                                            product, key and hw_id (after a restart), with its
+                                            reclaim secret; a refusal drops the token through
+                                            the handler and a fresh checkout follows */
 
 /**
  * Checks out `quantity` seats of `product` (license_key NULL or "" = any entitlement of the
@@ -561,16 +602,20 @@ TS_API ts_status ts_client_checkout(ts_client *client, const char *product, cons
 
 /**
  * Reclaims the lease a stored token describes (RECLAIM checkout with its id, product, key,
- * quantity and enforcement), e.g. after the program restarted within the server's reclaim
- * grace. On success *out_lease is a new handle with the same id. When the server refuses
- * (TS_ERR_DENIED / TS_ERR_REFUSED with ts_last_code(), e.g. leaseIdNotFound), the token is
- * handed to the invalidation handler like a failed heartbeat's.
+ * quantity and enforcement, and on a protocol 1.1 connection the token's reclaim_secret as
+ * proof of ownership), e.g. after the program restarted within the server's reclaim grace. On
+ * success *out_lease is a new handle with the same id (and the secret the GRANTED echoes).
+ * When the server refuses (TS_ERR_DENIED / TS_ERR_REFUSED with ts_last_code(), e.g.
+ * leaseIdNotFound, or reclaimSecretMismatch for a token without the lease's secret), the
+ * token is handed to the invalidation handler like a failed heartbeat's.
  * Thread-safe in TS_MODE_THREAD (not from a callback); manual mode: not thread-safe.
  */
 TS_API ts_status ts_client_reclaim(ts_client *client, const ts_token *token, int64_t timeout_ms, ts_lease **out_lease);
 
 /**
- * Checks a lease in and removes its token. Blocks until CHECKED_IN or timeout_ms. When no
+ * Checks a lease in and removes its token. Blocks until CHECKED_IN or timeout_ms. The CHECKIN
+ * goes on the connection that holds the lease, so it carries no reclaim secret; a lease held
+ * by no session is first taken back by RECLAIM (with its secret), then checked in. When no
  * session is up (or the lease is being moved after a failover) the call returns TS_OK at once
  * and the client gives the seat back on the next session (RECLAIM with its id, then CHECKIN),
  * rather than leaving it to the server's reclaim grace.
@@ -580,6 +625,20 @@ TS_API ts_status ts_client_reclaim(ts_client *client, const ts_token *token, int
  * Thread-safe in TS_MODE_THREAD (not from a callback); manual mode: not thread-safe.
  */
 TS_API ts_status ts_client_checkin(ts_client *client, ts_lease *lease, int64_t timeout_ms);
+
+/**
+ * Checks in a stored lease that no session of this client holds (a restarted program tidying
+ * up an ORPHANED lease it left, PROTOCOL.md 10.5), from this connection: CHECKIN with the
+ * token's lease id and, on a protocol 1.1 connection, its reclaim_secret as proof of
+ * ownership (a 1.0 server goes by client_id and hw_id). Blocks until CHECKED_IN or timeout_ms.
+ * TS_OK: the seat is free and the token removed. TS_ERR_REFUSED with ts_last_code() (e.g.
+ * leaseIdNotFound, reclaimSecretMismatch): the token is handed to the invalidation handler;
+ * a fail-over code (notMaster from a triad follower) leaves it alone: reclaim the token with
+ * ts_client_reclaim() and check the lease in, which follows the leader. TS_ERR_CONNECTION_LOST
+ * when the connection died first. The secret is never put in an error text.
+ * Thread-safe in TS_MODE_THREAD (not from a callback); manual mode: not thread-safe.
+ */
+TS_API ts_status ts_client_checkin_token(ts_client *client, const ts_token *token, int64_t timeout_ms);
 
 /** Starts a checkin without waiting (the answer is handled in the background). Usable from
  *  callbacks. Thread-safe in TS_MODE_THREAD. */
@@ -613,6 +672,7 @@ typedef struct ts_server_info {
     int memory_only;
     int peer_count;
     char peers[16][256];
+    int protocol_version;            /* selected in the preambles: 1 = protocol 1.0, 2 = 1.1 */
 } ts_server_info;
 
 /** Fills info from the current connection's WELCOME. TS_ERR_CONNECTION_LOST when not
@@ -658,7 +718,10 @@ typedef enum ts_lease_state {
     /** Lost (see ts_lease_lost_cb). */
     TS_LEASE_LOST = 3,
     /** Checked in by the program. */
-    TS_LEASE_CHECKED_IN = 4
+    TS_LEASE_CHECKED_IN = 4,
+    /** Expired locally: no server confirmed it within its lease timeout (last_code
+     *  TS_CODE_EXPIRED_LOCALLY; see ts_lease_lost_cb). */
+    TS_LEASE_EXPIRED = 5
 } ts_lease_state;
 
 /** A copy of a lease's state, taken at one moment. */
@@ -673,7 +736,8 @@ typedef struct ts_lease_info {
     ts_lease_state state;
     int last_code;            /* code that ended it, 0 otherwise */
     uint32_t lease_timeout_ms;
-    int64_t expires_at_ms;    /* ts_now_ms() clock: when the server expires it unless renewed */
+    int64_t expires_at_ms;    /* ts_now_ms() clock: when the server expires it unless renewed
+                                 (the lease expires locally by its last confirmation + lease_timeout_ms) */
     int reclaimed;            /* GRANTED carried RECLAIMED */
     char server[256];         /* "host:port" holding it */
 } ts_lease_info;

@@ -56,7 +56,9 @@ typedef struct pending {
     uint32_t corr;
     int kind;
     int64_t deadline; /* heartbeats: the answer is overdue after this */
+    int64_t sent_at;  /* heartbeats: when sent (a renewal confirms the lease from then on) */
     int waiter, abandoned, done, linked;
+    int foreign; /* P_CHECKIN of a stored lease no session of ours holds (ts_client_checkin_token) */
     ts_status status;
     int code;
     uint32_t retry_after_ms;
@@ -73,6 +75,20 @@ typedef struct pending {
     uint8_t enforcement, flags;
     ts_lease_id reclaim_id;
 } pending;
+
+/* Overwrites a secret before its memory is given back (a store the compiler may not drop). */
+static void wipe(void *p, size_t n) {
+    volatile uint8_t *v = (volatile uint8_t *)p;
+    while (n--) *v++ = 0;
+}
+
+static int secret_is_zero(const uint8_t *s) {
+    int i;
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) {
+        if (s[i]) return 0;
+    }
+    return 1;
+}
 
 enum event_type {
     EV_CONNECTED,
@@ -119,6 +135,7 @@ struct ts_client {
     char addr[TS_MAX_ADDRESS + 1];
     uint8_t pre[TS_PREAMBLE_LENGTH];
     int pre_len;
+    int version; /* protocol version the server selected for this connection; 0 before its preamble */
     uint32_t hello_corr;
     ts_reader rd;
     ts_buf out;
@@ -256,6 +273,7 @@ static void lease_unref(ts_lease *l) {
         free(l->license_key);
         free(l->entitlement_id);
         free(l->server);
+        wipe(l->secret, sizeof l->secret);
         pthread_mutex_destroy(&l->mu);
         free(l);
     }
@@ -282,7 +300,12 @@ static ts_lease *lease_new(ts_client *c, const pending *p, const ts_msg *g, int6
     l->lease_timeout_ms = g->u.granted.lease_timeout_ms;
     l->remaining_ms = g->u.granted.lease_timeout_ms;
     l->expires_at_ms = now + g->u.granted.lease_timeout_ms;
+    l->confirmed_at_ms = now;
     l->reclaimed = (g->u.granted.flags & TS_GRANTED_FLAG_RECLAIMED) != 0;
+    if (c->version >= TS_PROTO_V2 && !secret_is_zero(g->u.granted.reclaim_secret)) {
+        memcpy(l->secret, g->u.granted.reclaim_secret, TS_RECLAIM_SECRET_LEN);
+        l->has_secret = 1;
+    }
     return l;
 }
 
@@ -422,6 +445,7 @@ static void token_of(ts_client *c, ts_lease *l, ts_token *t) {
     t->updated_at_ms = ts_unix_ms();
     t->remaining_ms = l->remaining_ms;
     t->pid = (int64_t)getpid();
+    if (l->has_secret) memcpy(t->reclaim_secret, l->secret, TS_RECLAIM_SECRET_LEN);
 }
 
 /* Writes the token of a lease that is still held. No client lock held. */
@@ -436,6 +460,7 @@ static void token_put_lease(ts_client *c, ts_lease *l) {
         token_of(c, l, &t);
         /* Copy, so that the lease's mutex is not held across the store's I/O. */
         if (ts_token_rec_set(&r, &t) == 0) {
+            wipe(t.reclaim_secret, sizeof t.reclaim_secret);
             pthread_mutex_unlock(&l->mu);
             c->store->ops.put(c->store->state, &r.t);
             ts_token_rec_free(&r);
@@ -443,6 +468,7 @@ static void token_put_lease(ts_client *c, ts_lease *l) {
             return;
         }
     }
+    wipe(t.reclaim_secret, sizeof t.reclaim_secret);
     pthread_mutex_unlock(&l->mu);
     pthread_mutex_unlock(&c->store_mu);
 }
@@ -729,8 +755,10 @@ static void close_socket(ts_client *c) {
         c->ai = c->ai_cur = NULL;
     }
     ts_reader_free(&c->rd);
+    if (c->out.data) wipe(c->out.data, c->out.cap); /* may hold a RECLAIM's secret */
     ts_buf_free(&c->out);
     c->pre_len = 0;
+    c->version = 0;
 }
 
 /* Writes what is queued. 0, or -1 when the connection failed (conn_fail done). */
@@ -760,7 +788,7 @@ static int flush_out(ts_client *c, int64_t now) {
 static int send_msg(ts_client *c, const ts_msg *m) {
     ts_proto_error err;
     if (c->fd < 0) return -1;
-    if (ts_encode(&c->out, m, &err) != 0) {
+    if (ts_encode(&c->out, m, c->version ? c->version : TS_PROTO_V1, &err) != 0) {
         /* Only our own oversized input can get here; the callers check their strings. */
         conn_fail(c, ts_now_ms(), TS_ERR_INVALID_ARGUMENT, err.code, "cannot encode %s: %s",
                   ts_msg_type_name(m->type), err.text);
@@ -812,14 +840,23 @@ static int add_server(ts_client *c, const char *a, size_t n) {
     return c->o->nservers++;
 }
 
-static void send_hello(ts_client *c) {
+/* Sends the client preamble (offering versions 1..2). HELLO waits for the server's preamble,
+ * whose selected version every frame of the connection then uses (PROTOCOL.md section 4). */
+static void send_preamble(ts_client *c) {
     uint8_t pre[TS_PREAMBLE_LENGTH];
-    ts_msg m;
     ts_preamble_client(pre, TS_PROTOCOL_VERSION_MIN, TS_PROTOCOL_VERSION_MAX);
+    c->version = 0;
     if (ts_buf_append(&c->out, pre, sizeof pre) != 0) {
         conn_fail(c, ts_now_ms(), TS_ERR_NO_MEMORY, 0, "no memory for the preamble");
         return;
     }
+    c->st = CS_HANDSHAKE;
+    flush_out(c, ts_now_ms());
+}
+
+/* The server's preamble selected c->version: HELLO. */
+static void send_hello(ts_client *c) {
+    ts_msg m;
     memset(&m, 0, sizeof m);
     m.type = TS_MSG_HELLO;
     c->hello_corr = next_corr(c);
@@ -828,7 +865,6 @@ static void send_hello(ts_client *c) {
     m.u.hello.hw_id = mkstr(c->o->hw_id);
     m.u.hello.client_version = mkstr(c->o->client_version);
     m.u.hello.auth_token = mkstr(c->o->auth_token);
-    c->st = CS_HANDSHAKE;
     send_msg(c, &m);
 }
 
@@ -905,7 +941,7 @@ static void on_tcp_connected(ts_client *c, int64_t now) {
 #else
     (void)now;
 #endif
-    send_hello(c);
+    send_preamble(c);
 }
 
 /* Tries the remaining resolved addresses of the current server. 0 when a connect is under
@@ -1035,8 +1071,15 @@ static void conn_fail(ts_client *c, int64_t now, ts_status status, int code, con
             p_complete(c, p, TS_ERR_CONNECTION_LOST, code, "%s", c->fail_text);
             break;
         case P_CHECKIN:
-        case P_GOODBYE:
+            if (p->foreign) {
+                /* An orphaned lease stays orphaned: the caller hears that it was not checked in. */
+                p_complete(c, p, TS_ERR_CONNECTION_LOST, code, "%s", c->fail_text);
+                break;
+            }
             /* The server frees a dead session's leases itself. */
+            p_complete(c, p, TS_OK, 0, NULL);
+            break;
+        case P_GOODBYE:
             p_complete(c, p, TS_OK, 0, NULL);
             break;
         default: /* heartbeats, reclaims: parked leases are restored after the next WELCOME */
@@ -1106,8 +1149,11 @@ static void send_restore(ts_client *c, ts_lease *l, int kind) {
     if (kind == P_RECLAIM) {
         m.u.checkout.flags = TS_CHECKOUT_FLAG_RECLAIM;
         memcpy(m.u.checkout.reclaim_lease_id, l->id.bytes, 16);
+        /* Protocol 1.1: the proof of ownership (zero, i.e. none, for a 1.0 lease). */
+        if (l->has_secret) memcpy(m.u.checkout.reclaim_secret, l->secret, TS_RECLAIM_SECRET_LEN);
     }
     send_msg(c, &m);
+    wipe(m.u.checkout.reclaim_secret, sizeof m.u.checkout.reclaim_secret);
 }
 
 static void on_welcome(ts_client *c, const ts_msg *m, int64_t now) {
@@ -1166,6 +1212,7 @@ static void send_heartbeats(ts_client *c, int64_t now) {
         p = p_new(c, P_HEARTBEAT);
         if (!p) return;
         p->deadline = now + timeout;
+        p->sent_at = now;
         if (want) {
             p->hb = (ts_lease **)calloc(want, sizeof *p->hb);
             ids = (uint8_t *)malloc(want * 16);
@@ -1209,6 +1256,75 @@ static void lease_failed(ts_client *c, ts_lease *l, int code, ts_status status, 
     lease_unref(l);
 }
 
+/* When a held lease expires locally (ts_now_ms() clock): its last confirmation plus its lease
+ * timeout. NO_DEADLINE when no timeout is known. */
+static int64_t local_expiry_of(const ts_client *c, const ts_lease *l) {
+    uint32_t t = l->lease_timeout_ms ? l->lease_timeout_ms : c->lease_timeout_ms;
+    if (t == 0) return NO_DEADLINE;
+    return l->confirmed_at_ms + (int64_t)t;
+}
+
+static int64_t earliest_local_expiry(const ts_client *c) {
+    int64_t d = NO_DEADLINE;
+    size_t i;
+    for (i = 0; i < c->nheld; i++) d = min_deadline(d, local_expiry_of(c, c->held[i]));
+    return d;
+}
+
+/*
+ * Local expiry (issue 12, finding 2): a held lease whose last confirmation by a server (its
+ * GRANTED, or the last HEARTBEAT_RESULT that renewed it) is older than its lease timeout is
+ * no longer the program's, whatever the connection is doing: every server either expired it
+ * already or will free it within its reclaim grace. The lease is lost with
+ * TS_CODE_EXPIRED_LOCALLY (state TS_LEASE_EXPIRED), the token-invalidation handler is asked
+ * with "expiredLocally", and the seat is given back to a server that may still hold it: at
+ * once on a live session (a heartbeat in flight may have renewed it), else on the next
+ * session (RECLAIM with its id, then CHECKIN), so that nobody's seat is kept for nobody.
+ */
+static void expire_overdue(ts_client *c, int64_t now) {
+    size_t i = 0;
+    while (i < c->nheld) {
+        ts_lease *l = c->held[i];
+        int64_t d = local_expiry_of(c, l);
+        ts_lease_state was;
+        event *e;
+        if (d < 0 || now < d) {
+            i++;
+            continue;
+        }
+        held_remove(c, l); /* the held list's reference is ours now */
+        pthread_mutex_lock(&l->mu);
+        was = l->state;
+        l->state = TS_LEASE_EXPIRED;
+        l->last_code = TS_CODE_EXPIRED_LOCALLY;
+        if (l->expires_at_ms > d) l->expires_at_ms = d;
+        pthread_mutex_unlock(&l->mu);
+        ev_lost(c, l, TS_CODE_EXPIRED_LOCALLY, TS_ERR_TIMEOUT);
+        e = ev_push(c, EV_INVALIDATE, NULL);
+        if (e) {
+            e->id = l->id;
+            e->code = TS_CODE_EXPIRED_LOCALLY;
+            e->server = ts_strdup(l->server);
+            e->product = ts_strdup(l->product);
+        }
+        if (c->st == CS_READY && was == TS_LEASE_HELD) {
+            pending *p = p_new(c, P_CHECKIN);
+            if (p) {
+                ts_msg m;
+                p->lease_id = l->id;
+                memset(&m, 0, sizeof m);
+                m.type = TS_MSG_CHECKIN;
+                m.corr = p->corr;
+                memcpy(m.u.checkin.lease_id, l->id.bytes, 16);
+                send_msg(c, &m);
+            }
+        } else {
+            returning_add(c, l);
+        }
+        lease_unref(l);
+    }
+}
+
 static void on_heartbeat_result(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
     unsigned i;
     int fail_over = 0;
@@ -1228,7 +1344,8 @@ static void on_heartbeat_result(ts_client *c, pending *p, const ts_msg *m, int64
             leader_answered(c);
             pthread_mutex_lock(&l->mu);
             l->remaining_ms = remaining;
-            l->expires_at_ms = now + remaining;
+            l->expires_at_ms = p->sent_at + remaining;
+            if (p->sent_at > l->confirmed_at_ms) l->confirmed_at_ms = p->sent_at;
             pthread_mutex_unlock(&l->mu);
             if (now - l->token_put_at_ms >= TOKEN_REFRESH_MS) {
                 l->token_put_at_ms = now;
@@ -1335,7 +1452,16 @@ static void on_granted(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
         l->lease_timeout_ms = m->u.granted.lease_timeout_ms;
         l->remaining_ms = m->u.granted.lease_timeout_ms;
         l->expires_at_ms = now + m->u.granted.lease_timeout_ms;
+        l->confirmed_at_ms = now;
         l->reclaimed = (m->u.granted.flags & TS_GRANTED_FLAG_RECLAIMED) != 0;
+        /* The secret of the lease as this server knows it: echoed or fresh (1.1), none (1.0). */
+        if (c->version >= TS_PROTO_V2 && !secret_is_zero(m->u.granted.reclaim_secret)) {
+            memcpy(l->secret, m->u.granted.reclaim_secret, TS_RECLAIM_SECRET_LEN);
+            l->has_secret = 1;
+        } else {
+            wipe(l->secret, sizeof l->secret);
+            l->has_secret = 0;
+        }
         pthread_mutex_unlock(&l->mu);
         l->token_put_at_ms = now;
         if (!ts_lease_id_equal(&old, &l->id)) ev_token_remove(c, &old);
@@ -1392,10 +1518,12 @@ static void on_denied(ts_client *c, pending *p, const ts_msg *m, int64_t now) {
         } else if (!l->in_held) {
             returning_remove(c, l); /* checked in meanwhile: this server no longer has it */
         } else if (kind == P_RECLAIM && l->in_held &&
-                   (code == TS_CODE_LEASE_ID_NOT_FOUND || code == TS_CODE_LICENSE_CHECKOUT_EXPIRED)) {
+                   (code == TS_CODE_LEASE_ID_NOT_FOUND || code == TS_CODE_LICENSE_CHECKOUT_EXPIRED ||
+                    code == TS_CODE_RECLAIM_SECRET_MISMATCH)) {
             /* This server does not know the lease (another appliance, or it expired while we
-             * were away): its token is handled like a failed heartbeat's, and the seat is
-             * checked out anew. */
+             * were away), or will not give it back without a secret we do not have (a 1.0 lease
+             * on a server whose legacy_reclaim is refuse): its token is handled like a failed
+             * heartbeat's, and the seat is checked out anew (PROTOCOL.md 8.2). */
             ev_invalidate(c, l, &l->id, code);
             send_restore(c, l, P_REACQUIRE);
         } else {
@@ -1584,6 +1712,10 @@ static void read_input(ts_client *c, int64_t now) {
                               c->addr, TS_PROTOCOL_VERSION_MIN, TS_PROTOCOL_VERSION_MAX, v);
                     return;
                 }
+                c->version = v;
+                c->rd.version = v;
+                send_hello(c);
+                if (c->fd < 0) return;
             }
         }
         c->rd.from = TS_FROM_SERVER;
@@ -1612,6 +1744,7 @@ static void read_input(ts_client *c, int64_t now) {
 
 static void timers(ts_client *c, int64_t now) {
     pending *p;
+    expire_overdue(c, now);
     if (c->st == CS_HANDSHAKE || c->st == CS_TLS) {
         if (now >= c->attempt_deadline) {
             conn_fail(c, now, TS_ERR_NO_SERVER, 0, "%s did not greet us within %lld ms%s", c->addr,
@@ -1634,7 +1767,7 @@ static void timers(ts_client *c, int64_t now) {
     }
 }
 
-static void process_locked(ts_client *c, int64_t now) {
+static void process_states(ts_client *c, int64_t now) {
     int guard;
     for (guard = 0; guard < 2 * TS_MAX_SERVERS + 4; guard++) {
         int before = c->st;
@@ -1649,7 +1782,7 @@ static void process_locked(ts_client *c, int64_t now) {
 #ifdef TS_WITH_TLS
         case CS_TLS:
             if (tls_step(c, now) == 1) {
-                send_hello(c);
+                send_preamble(c);
             } else if (c->st == CS_TLS && now >= c->attempt_deadline) {
                 conn_fail(c, now, TS_ERR_TLS, 0, "TLS handshake with %s timed out", c->addr);
             }
@@ -1671,19 +1804,24 @@ static void process_locked(ts_client *c, int64_t now) {
     }
 }
 
+static void process_locked(ts_client *c, int64_t now) {
+    process_states(c, now);
+    if (c->st != CS_CLOSED) expire_overdue(c, now); /* whatever the connection is doing */
+}
+
 static int64_t next_deadline_locked(ts_client *c) {
     int64_t d = NO_DEADLINE;
     pending *p;
     if (c->ev_head) return ts_now_ms();
     switch (c->st) {
     case CS_IDLE:
-        return c->closing ? NO_DEADLINE : c->reconnect_at;
+        return min_deadline(c->closing ? NO_DEADLINE : c->reconnect_at, earliest_local_expiry(c));
     case CS_CONNECTING:
     case CS_TLS:
     case CS_HANDSHAKE:
-        return c->attempt_deadline;
+        return min_deadline(c->attempt_deadline, earliest_local_expiry(c));
     case CS_READY:
-        d = c->next_hb_at;
+        d = min_deadline(c->next_hb_at, earliest_local_expiry(c));
         for (p = c->pend; p; p = p->next) {
             if (p->kind == P_HEARTBEAT) d = min_deadline(d, p->deadline);
         }
@@ -1973,6 +2111,7 @@ typedef struct reclaim_find {
     ts_client *c;
     const char *product, *key;
     ts_lease_id id;
+    uint8_t secret[TS_RECLAIM_SECRET_LEN];
     int found;
 } reclaim_find;
 
@@ -2007,13 +2146,15 @@ static int reclaim_visit(const ts_token *t, void *arg) {
     }
     pthread_mutex_unlock(&f->c->mu);
     f->id = t->lease_id;
+    memcpy(f->secret, t->reclaim_secret, TS_RECLAIM_SECRET_LEN);
     f->found = 1;
     return 1;
 }
 
+/* reclaim: the lease id to RECLAIM (NULL: a new checkout), with its secret (NULL or zero: none). */
 static ts_status do_checkout(ts_client *c, const char *product, const char *key, uint32_t quantity,
                              ts_enforcement enforcement, unsigned flags, const ts_lease_id *reclaim,
-                             int64_t deadline, ts_lease **out) {
+                             const uint8_t *reclaim_secret, int64_t deadline, ts_lease **out) {
     ts_status st;
     int refused_code = 0; /* the last fail-over refusal (notMaster, noQuorum, draining), if any */
     char refused_text[256];
@@ -2052,6 +2193,7 @@ static ts_status do_checkout(ts_client *c, const char *product, const char *key,
         if (reclaim) {
             m.u.checkout.flags = TS_CHECKOUT_FLAG_RECLAIM;
             memcpy(m.u.checkout.reclaim_lease_id, reclaim->bytes, 16);
+            if (reclaim_secret) memcpy(m.u.checkout.reclaim_secret, reclaim_secret, TS_RECLAIM_SECRET_LEN);
         } else if (flags & TS_CHECKOUT_WAIT) {
             /* Ask the server to give up a little before the caller does, so that the caller
              * hears queueTimeout rather than a bare local timeout. */
@@ -2061,6 +2203,7 @@ static ts_status do_checkout(ts_client *c, const char *product, const char *key,
             m.u.checkout.wait_timeout_ms = left <= 0 ? 1 : (left > 0xFFFFFFFFLL ? 0xFFFFFFFFu : (uint32_t)left);
         }
         send_msg(c, &m);
+        wipe(m.u.checkout.reclaim_secret, sizeof m.u.checkout.reclaim_secret);
         wake_thread(c);
         while (!p->done) {
             if (deadline >= 0 && ts_now_ms() >= deadline) break;
@@ -2146,7 +2289,8 @@ ts_status ts_client_checkout(ts_client *c, const char *product, const char *lice
         f.key = key;
         ts_token_store_list(c->store, reclaim_visit, &f);
         if (f.found) {
-            st = do_checkout(c, product, key, quantity, enforcement, 0, &f.id, deadline, out);
+            st = do_checkout(c, product, key, quantity, enforcement, 0, &f.id, f.secret, deadline, out);
+            wipe(f.secret, sizeof f.secret);
             if (st == TS_OK) return st;
             if ((st == TS_ERR_DENIED || st == TS_ERR_REFUSED) && ts_code_action_of(ts_last_code()) != TS_ACTION_FAIL_OVER) {
                 int code = ts_last_code();
@@ -2156,7 +2300,7 @@ ts_status ts_client_checkout(ts_client *c, const char *product, const char *lice
             }
         }
     }
-    return do_checkout(c, product, key, quantity, enforcement, flags, NULL, deadline, out);
+    return do_checkout(c, product, key, quantity, enforcement, flags, NULL, NULL, deadline, out);
 }
 
 ts_status ts_client_reclaim(ts_client *c, const ts_token *t, int64_t timeout_ms, ts_lease **out) {
@@ -2175,7 +2319,7 @@ ts_status ts_client_reclaim(ts_client *c, const ts_token *t, int64_t timeout_ms,
     if (st != TS_OK) return st;
     deadline = timeout_ms < 0 ? NO_DEADLINE : ts_now_ms() + timeout_ms;
     st = do_checkout(c, t->product, t->license_key ? t->license_key : "", t->quantity, (ts_enforcement)t->enforcement, 0,
-                     &t->lease_id, deadline, out);
+                     &t->lease_id, t->reclaim_secret, deadline, out);
     if ((st == TS_ERR_DENIED || st == TS_ERR_REFUSED) && ts_code_action_of(ts_last_code()) != TS_ACTION_FAIL_OVER) {
         /* (no leader until the timeout says nothing about the token) */
         int code = ts_last_code();
@@ -2253,6 +2397,68 @@ ts_status ts_client_checkin(ts_client *c, ts_lease *l, int64_t timeout_ms) {
     }
     pthread_mutex_unlock(&c->mu);
     lease_unref(l);
+    return st;
+}
+
+ts_status ts_client_checkin_token(ts_client *c, const ts_token *t, int64_t timeout_ms) {
+    pending *p;
+    ts_msg m;
+    ts_status st;
+    int64_t deadline;
+    int code = 0;
+    static const ts_lease_id zero;
+    if (!c || !t) return ts_set_error(TS_ERR_INVALID_ARGUMENT, 0, 0, "client and token are required");
+    if (ts_lease_id_equal(&t->lease_id, &zero)) return ts_set_error(TS_ERR_INVALID_ARGUMENT, 0, 0, "the token has no lease id");
+    st = check_blocking_context(c);
+    if (st != TS_OK) return st;
+    deadline = timeout_ms < 0 ? NO_DEADLINE : ts_now_ms() + timeout_ms;
+    pthread_mutex_lock(&c->mu);
+    if (held_find(c, t->lease_id.bytes)) {
+        pthread_mutex_unlock(&c->mu);
+        return ts_set_error(TS_ERR_INVALID_ARGUMENT, 0, 0, "this client holds the lease: use ts_client_checkin()");
+    }
+    st = wait_ready(c, deadline);
+    if (st == TS_OK) {
+        p = p_new(c, P_CHECKIN);
+        if (!p) {
+            st = ts_set_error(TS_ERR_NO_MEMORY, 0, 0, "no memory for a request");
+        } else {
+            p->waiter = 1;
+            p->foreign = 1;
+            p->lease_id = t->lease_id;
+            memset(&m, 0, sizeof m);
+            m.type = TS_MSG_CHECKIN;
+            m.corr = p->corr;
+            memcpy(m.u.checkin.lease_id, t->lease_id.bytes, 16);
+            /* Protocol 1.1: the proof that this orphaned lease is ours (PROTOCOL.md 10.5). */
+            memcpy(m.u.checkin.reclaim_secret, t->reclaim_secret, TS_RECLAIM_SECRET_LEN);
+            send_msg(c, &m);
+            wipe(m.u.checkin.reclaim_secret, sizeof m.u.checkin.reclaim_secret);
+            wake_thread(c);
+            while (!p->done) {
+                if (deadline >= 0 && ts_now_ms() >= deadline) break;
+                wait_step(c, deadline);
+            }
+            if (!p->done) {
+                p->abandoned = 1;
+                st = ts_set_error(TS_ERR_TIMEOUT, 0, 0, "no answer to the checkin within the timeout");
+            } else {
+                st = p->status;
+                code = p->code;
+                if (st != TS_OK) ts_set_error(st, p->code, 0, "%s", p->text);
+                p_free(p);
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (st == TS_OK) {
+        token_remove(c, &t->lease_id);
+    } else if (st == TS_ERR_REFUSED && ts_code_action_of(code) != TS_ACTION_FAIL_OVER) {
+        char text[512];
+        copy_str(text, sizeof text, ts_last_error_text());
+        token_invalidate(c, &t->lease_id, code, "", t->product);
+        ts_set_error(st, code, 0, "%s", text);
+    }
     return st;
 }
 
@@ -2385,6 +2591,7 @@ ts_status ts_client_server_info(ts_client *c, ts_server_info *info) {
     info->license_valid_until_ms = c->license_until_ms;
     info->license_expiring = (c->welcome_flags & TS_WELCOME_FLAG_LICENSE_EXPIRING) != 0;
     info->memory_only = (c->welcome_flags & TS_WELCOME_FLAG_MEMORY_ONLY) != 0;
+    info->protocol_version = c->version;
     for (i = 0; i < c->o->nservers && info->peer_count < 16; i++) {
         if (strcmp(c->o->servers[i], c->addr) != 0) copy_str(info->peers[info->peer_count++], 256, c->o->servers[i]);
     }

@@ -49,7 +49,15 @@ struct ts_lease {
     uint32_t lease_timeout_ms;
     uint32_t remaining_ms;
     int64_t expires_at_ms;
+    /* ts_now_ms() of the last confirmation by a server: the GRANTED's arrival, or the sending
+     * of the last HEARTBEAT whose result renewed it (the server renewed it after that). Once
+     * older than lease_timeout_ms the lease expires locally. */
+    int64_t confirmed_at_ms;
     int reclaimed;
+    /* Protocol 1.1: the reclaim secret GRANTED gave (has_secret 0: none, a 1.0 grant). Never
+     * printed, logged or put in an error text; wiped when the lease is freed. */
+    uint8_t secret[TS_RECLAIM_SECRET_LEN];
+    int has_secret;
     /* Guarded by the client's mutex: */
     int in_held;               /* in the client's held list */
     int64_t token_put_at_ms;   /* last time its token was written (throttles heartbeat updates) */

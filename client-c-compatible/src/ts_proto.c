@@ -1,5 +1,6 @@
 /*
- * ts_proto.c - protocol v1 decoding and encoding (PROTOCOL.md sections 2 to 5).
+ * ts_proto.c - decoding and encoding of protocol 1.0 and 1.1 frames (PROTOCOL.md sections 2 to 6;
+ * version 2 = 1.1, section 4.1).
  *
  * Decoding follows the Java reference codec (Codec.java) check for check and in the same
  * order, because the invalid vectors name the first error a receiver must find.
@@ -110,6 +111,7 @@ typedef struct rd {
     const uint8_t *b;
     size_t pos, end;
     uint32_t corr;
+    int v2; /* protocol 1.1: reclaim_secret fields exist */
     ts_proto_error *err;
 } rd;
 
@@ -158,6 +160,15 @@ static int uuid(rd *r, uint8_t out[16]) {
     if (need(r, 16, "lease_id")) return -1;
     memcpy(out, r->b + r->pos, 16);
     r->pos += 16;
+    return 0;
+}
+
+/* Version 2: the 32-byte reclaim_secret; version 1: absent (left zero). */
+static int secret(rd *r, uint8_t out[TS_RECLAIM_SECRET]) {
+    if (!r->v2) return 0;
+    if (need(r, TS_RECLAIM_SECRET, "reclaim_secret")) return -1;
+    memcpy(out, r->b + r->pos, TS_RECLAIM_SECRET);
+    r->pos += TS_RECLAIM_SECRET;
     return 0;
 }
 
@@ -244,6 +255,7 @@ static int decode_body(rd *r, ts_msg *m) {
         TRY(u8(r, &m->u.checkout.flags));
         TRY(u32(r, &m->u.checkout.wait_timeout_ms));
         TRY(uuid(r, m->u.checkout.reclaim_lease_id));
+        TRY(secret(r, m->u.checkout.reclaim_secret));
         if (m->u.checkout.flags & ~TS_CHECKOUT_KNOWN_FLAGS) {
             return fail(r->err, TS_CODE_RESERVED_BITS_SET, r->corr, "CHECKOUT flags 0x%02X set reserved bits",
                         (unsigned)m->u.checkout.flags);
@@ -268,6 +280,7 @@ static int decode_body(rd *r, ts_msg *m) {
         TRY(u64(r, &m->u.granted.term));
         TRY(u64(r, &m->u.granted.log_index));
         TRY(u8(r, &m->u.granted.flags));
+        TRY(secret(r, m->u.granted.reclaim_secret));
         if (m->u.granted.flags & ~TS_GRANTED_KNOWN_FLAGS) {
             return fail(r->err, TS_CODE_RESERVED_BITS_SET, r->corr, "GRANTED flags 0x%02X set reserved bits",
                         (unsigned)m->u.granted.flags);
@@ -307,6 +320,7 @@ static int decode_body(rd *r, ts_msg *m) {
     case TS_MSG_CHECKIN:
         TRY(require_request_id(r, "CHECKIN"));
         TRY(uuid(r, m->u.checkin.lease_id));
+        TRY(secret(r, m->u.checkin.reclaim_secret));
         return 0;
     case TS_MSG_CHECKED_IN:
         TRY(uuid(r, m->u.checkin.lease_id));
@@ -325,7 +339,7 @@ static int decode_body(rd *r, ts_msg *m) {
         TRY(str(r, "message", TS_MAX_TEXT, &m->u.error.message));
         return 0;
     default:
-        return fail(r->err, TS_CODE_UNKNOWN_MESSAGE_TYPE, r->corr, "message type 0x%02X is not defined in protocol v1",
+        return fail(r->err, TS_CODE_UNKNOWN_MESSAGE_TYPE, r->corr, "message type 0x%02X is not defined in this protocol",
                     (unsigned)m->type);
     }
 }
@@ -340,13 +354,15 @@ int ts_msg_sent_by_server(int type) {
 }
 
 /* Decodes the bytes after an already-checked length prefix. */
-static int decode_after_prefix(const uint8_t *b, size_t length, int from, ts_msg *m, ts_proto_error *err) {
+static int decode_after_prefix(const uint8_t *b, size_t length, int from, int version, ts_msg *m,
+                               ts_proto_error *err) {
     rd r;
     uint8_t flags;
     r.b = b;
     r.pos = 0;
     r.end = length;
     r.corr = 0;
+    r.v2 = version >= TS_PROTO_V2;
     r.err = err;
     memset(m, 0, sizeof *m);
     TRY(u8(&r, &m->type));
@@ -354,11 +370,11 @@ static int decode_after_prefix(const uint8_t *b, size_t length, int from, ts_msg
     TRY(u32(&r, &m->corr));
     r.corr = m->corr;
     if (ts_msg_type_name(m->type) == NULL) {
-        return fail(err, TS_CODE_UNKNOWN_MESSAGE_TYPE, m->corr, "message type 0x%02X is not defined in protocol v1",
+        return fail(err, TS_CODE_UNKNOWN_MESSAGE_TYPE, m->corr, "message type 0x%02X is not defined in this protocol",
                     (unsigned)m->type);
     }
     if (flags != 0) {
-        return fail(err, TS_CODE_RESERVED_BITS_SET, m->corr, "header flags 0x%02X: all bits are reserved in v1",
+        return fail(err, TS_CODE_RESERVED_BITS_SET, m->corr, "header flags 0x%02X: all bits are reserved",
                     (unsigned)flags);
     }
     if ((from == TS_FROM_CLIENT && !ts_msg_sent_by_client(m->type)) ||
@@ -371,7 +387,7 @@ static int decode_after_prefix(const uint8_t *b, size_t length, int from, ts_msg
     return decode_body(&r, m);
 }
 
-int ts_decode(const uint8_t *frame, size_t len, int from, ts_msg *out, ts_proto_error *err) {
+int ts_decode(const uint8_t *frame, size_t len, int from, int version, ts_msg *out, ts_proto_error *err) {
     uint32_t length;
     if (len < TS_LENGTH_PREFIX) {
         return fail(err, TS_CODE_MALFORMED_FRAME, 0, "frame shorter than its length prefix");
@@ -382,7 +398,7 @@ int ts_decode(const uint8_t *frame, size_t len, int from, ts_msg *out, ts_proto_
         return fail(err, TS_CODE_MALFORMED_FRAME, 0, "length prefix says %lu bytes but %lu follow",
                     (unsigned long)length, (unsigned long)(len - TS_LENGTH_PREFIX));
     }
-    return decode_after_prefix(frame + TS_LENGTH_PREFIX, length, from, out, err);
+    return decode_after_prefix(frame + TS_LENGTH_PREFIX, length, from, version, out, err);
 }
 
 void ts_result_at(const ts_msg *m, unsigned i, uint8_t lease_id[16], uint16_t *code, uint32_t *remaining_ms) {
@@ -477,7 +493,7 @@ int ts_reader_next(ts_reader *r, ts_msg *out) {
     }
     if (unread < TS_LENGTH_PREFIX + (size_t)length) return TS_READ_NEED_MORE;
     r->pos += TS_LENGTH_PREFIX + (size_t)length;
-    if (decode_after_prefix(p + TS_LENGTH_PREFIX, length, r->from, out, &r->err) != 0) {
+    if (decode_after_prefix(p + TS_LENGTH_PREFIX, length, r->from, r->version, out, &r->err) != 0) {
         if (!ts_code_closes_connection(r->err.code)) {
             return TS_READ_SKIPPED;
         }
@@ -584,7 +600,8 @@ static void w_text(wr *w, ts_str s) {
     w_str(w, s, TS_MAX_TEXT, "text");
 }
 
-int ts_encode(ts_buf *b, const ts_msg *m, ts_proto_error *err) {
+int ts_encode(ts_buf *b, const ts_msg *m, int version, ts_proto_error *err) {
+    int v2 = version >= TS_PROTO_V2;
     wr w;
     size_t start = b->len, length;
     unsigned i;
@@ -625,6 +642,7 @@ int ts_encode(ts_buf *b, const ts_msg *m, ts_proto_error *err) {
         w_u8(&w, m->u.checkout.flags);
         w_u32(&w, m->u.checkout.wait_timeout_ms);
         w_raw(&w, m->u.checkout.reclaim_lease_id, 16);
+        if (v2) w_raw(&w, m->u.checkout.reclaim_secret, TS_RECLAIM_SECRET);
         break;
     case TS_MSG_GRANTED:
         w_raw(&w, m->u.granted.lease_id, 16);
@@ -635,6 +653,7 @@ int ts_encode(ts_buf *b, const ts_msg *m, ts_proto_error *err) {
         w_u64(&w, m->u.granted.term);
         w_u64(&w, m->u.granted.log_index);
         w_u8(&w, m->u.granted.flags);
+        if (v2) w_raw(&w, m->u.granted.reclaim_secret, TS_RECLAIM_SECRET);
         break;
     case TS_MSG_QUEUED:
         w_u32(&w, m->u.queued.position);
@@ -666,6 +685,9 @@ int ts_encode(ts_buf *b, const ts_msg *m, ts_proto_error *err) {
             w_raw(&w, m->u.heartbeat_result.entries, (size_t)TS_RESULT_ENTRY * m->u.heartbeat_result.count);
         break;
     case TS_MSG_CHECKIN:
+        w_raw(&w, m->u.checkin.lease_id, 16);
+        if (v2) w_raw(&w, m->u.checkin.reclaim_secret, TS_RECLAIM_SECRET);
+        break;
     case TS_MSG_CHECKED_IN:
         w_raw(&w, m->u.checkin.lease_id, 16);
         break;

@@ -1,5 +1,6 @@
 /*
- * ts_proto.h - protocol v1 frames: decoding with hard limits, and encoding. No I/O.
+ * ts_proto.h - frames of protocol 1.0 and 1.1 (versions 1 and 2 of the preamble, PROTOCOL.md
+ * section 4.1): decoding with hard limits, and encoding. No I/O.
  *
  * Internal to the library (tests and the fuzz target link it directly). In the manner of
  * hiredis read.h: a reader is fed bytes from anywhere and hands out whole frames; it never
@@ -13,7 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Hard limits of protocol v1 (PROTOCOL.md section 3 and 5; Limits.java). */
+/* Protocol versions as the preamble counts them: 1 = protocol 1.0, 2 = protocol 1.1 (the reclaim
+ * secret appended to CHECKOUT, GRANTED and CHECKIN). Every encode and decode takes the version
+ * negotiated for the connection; 0 is read as 1. */
+#define TS_PROTO_V1 1
+#define TS_PROTO_V2 2
+
+/* Hard limits (PROTOCOL.md section 3 and 5; Limits.java). */
 #define TS_LENGTH_PREFIX 4
 #define TS_HEADER_AFTER_LENGTH 6
 #define TS_MAX_FRAME_LENGTH 65536
@@ -31,6 +38,7 @@
 #define TS_MAX_HEARTBEAT_LEASES 1024
 #define TS_MAX_QUANTITY 10000
 #define TS_PREAMBLE_LENGTH 8
+#define TS_RECLAIM_SECRET 32 /* bytes of a reclaim secret (version 2) */
 
 /* Message type bytes. */
 enum {
@@ -89,6 +97,7 @@ typedef struct ts_msg {
             uint8_t enforcement, flags;
             uint32_t wait_timeout_ms;
             uint8_t reclaim_lease_id[16];
+            uint8_t reclaim_secret[TS_RECLAIM_SECRET]; /* version 2: all zero = none presented */
         } checkout;
         struct {
             uint8_t lease_id[16];
@@ -96,6 +105,7 @@ typedef struct ts_msg {
             uint32_t quantity, lease_timeout_ms;
             uint64_t term, log_index;
             uint8_t flags;
+            uint8_t reclaim_secret[TS_RECLAIM_SECRET]; /* version 2 (zero when decoded as version 1) */
         } granted;
         struct {
             uint32_t position, wait_timeout_ms;
@@ -115,6 +125,7 @@ typedef struct ts_msg {
         } heartbeat_result;
         struct {
             uint8_t lease_id[16];
+            uint8_t reclaim_secret[TS_RECLAIM_SECRET]; /* CHECKIN in version 2; zero otherwise */
         } checkin; /* CHECKIN and CHECKED_IN */
         struct {
             uint8_t kind;
@@ -139,7 +150,7 @@ typedef struct ts_proto_error {
     char text[192];
 } ts_proto_error;
 
-/* Name of a message type ("HEARTBEAT_RESULT"), or NULL when v1 does not define the byte. */
+/* Name of a message type ("HEARTBEAT_RESULT"), or NULL when the protocol does not define the byte. */
 const char *ts_msg_type_name(int type);
 /* Type byte of a name, -1 when unknown. */
 int ts_msg_type_from_name(const char *name);
@@ -159,8 +170,10 @@ int ts_msg_sent_by_client(int type);
 /* 1 when the type byte is one a server sends. */
 int ts_msg_sent_by_server(int type);
 
-/* Decodes one whole frame, length prefix included. 0 on success, -1 with err filled. */
-int ts_decode(const uint8_t *frame, size_t len, int from, ts_msg *out, ts_proto_error *err);
+/* Decodes one whole frame of protocol `version` (TS_PROTO_V1 or TS_PROTO_V2), length prefix
+ * included. 0 on success, -1 with err filled. In version 2 a CHECKOUT, GRANTED or CHECKIN that
+ * ends before its 32-byte reclaim_secret is malformedFrame. */
+int ts_decode(const uint8_t *frame, size_t len, int from, int version, ts_msg *out, ts_proto_error *err);
 
 /* One HEARTBEAT_RESULT entry. */
 void ts_result_at(const ts_msg *m, unsigned i, uint8_t lease_id[16], uint16_t *code, uint32_t *remaining_ms);
@@ -182,11 +195,13 @@ typedef struct ts_reader {
     uint8_t *buf;
     size_t pos, len, cap;
     int failed;
-    int from; /* TS_FROM_* of the peer */
+    int from;    /* TS_FROM_* of the peer */
+    int version; /* negotiated protocol version (0 = 1 until set) */
     ts_proto_error err;
 } ts_reader;
 
-/* Zeroes the reader; it decodes as TS_FROM_EITHER until `from` is set. */
+/* Zeroes the reader; it decodes as TS_FROM_EITHER and version 1 until `from` and `version` are
+ * set. */
 void ts_reader_init(ts_reader *r);
 /* Frees the buffer; the reader may be reused after ts_reader_init(). */
 void ts_reader_free(ts_reader *r);
@@ -215,11 +230,13 @@ int ts_buf_append(ts_buf *b, const void *data, size_t n);
 /* Drops the first n bytes. */
 void ts_buf_consume(ts_buf *b, size_t n);
 
-/* Appends one frame (prefix included) for m with corr m->corr. Returns 0, or -1 with err
- * (fieldTooLong when a string or list is over its maximum, malformedFrame on no memory or an
- * unknown type). The buffer is unchanged on failure. Free text (DENIED/NOTICE/GOODBYE/ERROR
- * message) longer than 1024 bytes is cut at a character boundary, as the Java codec does. */
-int ts_encode(ts_buf *b, const ts_msg *m, ts_proto_error *err);
+/* Appends one frame (prefix included) of protocol `version` for m with corr m->corr. Returns
+ * 0, or -1 with err (fieldTooLong when a string or list is over its maximum, malformedFrame on
+ * no memory or an unknown type). The buffer is unchanged on failure. Free text
+ * (DENIED/NOTICE/GOODBYE/ERROR message) longer than 1024 bytes is cut at a character boundary,
+ * as the Java codec does. Version 2 appends reclaim_secret to CHECKOUT, GRANTED and CHECKIN;
+ * version 1 never writes it. */
+int ts_encode(ts_buf *b, const ts_msg *m, int version, ts_proto_error *err);
 
 /* Client preamble "TSTL" min max 0 0. */
 void ts_preamble_client(uint8_t out[TS_PREAMBLE_LENGTH], int min_version, int max_version);

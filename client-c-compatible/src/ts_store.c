@@ -244,7 +244,10 @@ ts_status ts_token_store_create_memory(ts_token_store **out) {
 
 /* ---- File store --------------------------------------------------------------------- */
 
-#define FILE_HEADER "# turnstile tokens v1: lease_id product license_key entitlement_id quantity enforcement server hw_id updated_at_ms remaining_ms pid\n"
+/* Version 2 of the file appends reclaim_secret (64 hex digits, "-" for none). Version 1 files
+ * (11 fields) still load, without a secret; a version 1 reader (an older library) reads a version
+ * 2 line's pid and ignores what follows it. The file is written with mode 0600. */
+#define FILE_HEADER "# turnstile tokens v2: lease_id product license_key entitlement_id quantity enforcement server hw_id updated_at_ms remaining_ms pid reclaim_secret\n"
 #define MAX_FILE_SIZE (64L * 1024 * 1024)
 
 typedef struct file_store {
@@ -282,20 +285,53 @@ static char *unescape(char *s) {
     return s;
 }
 
-/* Parses one line into t (strings point into line). 0 or -1 when malformed. */
+static int is_zero_secret(const uint8_t *s) {
+    int i;
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) {
+        if (s[i]) return 0;
+    }
+    return 1;
+}
+
+static int hex_digit(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* "-" = none (zero); else exactly 64 hex digits. 0, or -1 when malformed. */
+static int parse_secret(const char *s, uint8_t out[TS_RECLAIM_SECRET_LEN]) {
+    int i;
+    memset(out, 0, TS_RECLAIM_SECRET_LEN);
+    if (strcmp(s, "-") == 0) return 0;
+    if (strlen(s) != 2 * TS_RECLAIM_SECRET_LEN) return -1;
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) {
+        int h = hex_digit((unsigned char)s[2 * i]), l = hex_digit((unsigned char)s[2 * i + 1]);
+        if (h < 0 || l < 0) {
+            memset(out, 0, TS_RECLAIM_SECRET_LEN);
+            return -1;
+        }
+        out[i] = (uint8_t)(h * 16 + l);
+    }
+    return 0;
+}
+
+/* Parses one line (11 fields: version 1, 12: version 2) into t (strings point into line). 0 or
+ * -1 when malformed. */
 static int parse_line(char *line, ts_token *t) {
-    char *f[11];
+    char *f[12];
     int n = 0;
     char *p = line;
     f[n++] = p;
-    while (*p && n < 11) {
+    while (*p && n < 12) {
         if (*p == '\t') {
             *p = '\0';
             f[n++] = p + 1;
         }
         p++;
     }
-    if (n != 11) return -1;
+    if (n != 11 && n != 12) return -1;
     memset(t, 0, sizeof *t);
     if (ts_lease_id_parse(f[0], &t->lease_id) != TS_OK) return -1;
     t->product = unescape(f[1]);
@@ -308,6 +344,7 @@ static int parse_line(char *line, ts_token *t) {
     t->updated_at_ms = strtoll(f[8], NULL, 10);
     t->remaining_ms = (uint32_t)strtoul(f[9], NULL, 10);
     t->pid = strtoll(f[10], NULL, 10);
+    if (n == 12 && parse_secret(f[11], t->reclaim_secret) != 0) return -1;
     return 0;
 }
 
@@ -343,6 +380,7 @@ static ts_status file_save(file_store *fs, const tok_list *l) {
     size_t i;
     int fd = open(fs->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return ts_set_error(TS_ERR_SYSTEM, 0, 0, "cannot write %s: %s", fs->tmp_path, strerror(errno));
+    (void)fchmod(fd, 0600); /* tokens carry reclaim secrets: owner only, even over an old file */
     f = fdopen(fd, "w");
     if (!f) {
         close(fd);
@@ -362,8 +400,19 @@ static ts_status file_save(file_store *fs, const tok_list *l) {
         put_escaped(f, t->server);
         fputc('\t', f);
         put_escaped(f, t->hw_id);
-        fprintf(f, "\t%lld\t%lu\t%lld\n", (long long)t->updated_at_ms, (unsigned long)t->remaining_ms,
+        fprintf(f, "\t%lld\t%lu\t%lld\t", (long long)t->updated_at_ms, (unsigned long)t->remaining_ms,
                 (long long)t->pid);
+        if (is_zero_secret(t->reclaim_secret)) {
+            fputc('-', f);
+        } else {
+            static const char HEX[] = "0123456789abcdef";
+            int k;
+            for (k = 0; k < TS_RECLAIM_SECRET_LEN; k++) {
+                fputc(HEX[t->reclaim_secret[k] >> 4], f);
+                fputc(HEX[t->reclaim_secret[k] & 15], f);
+            }
+        }
+        fputc('\n', f);
     }
     if (fflush(f) != 0 || ferror(f)) {
         fclose(f);

@@ -69,10 +69,12 @@ static int send_all(int fd, const void *p, size_t n) {
     return 0;
 }
 
+static __thread int t_version = 1; /* version of the connection being served */
+
 static int send_msg(int fd, const ts_msg *m) {
     ts_buf b = {0};
     ts_proto_error e;
-    int rc = ts_encode(&b, m, &e) == 0 ? send_all(fd, b.data, b.len) : -1;
+    int rc = ts_encode(&b, m, t_version, &e) == 0 ? send_all(fd, b.data, b.len) : -1;
     ts_buf_free(&b);
     return rc;
 }
@@ -108,7 +110,13 @@ static void make_granted(fake_server *f, ts_msg *g, uint32_t corr, const ts_msg 
     g->u.granted.lease_timeout_ms = f->lease_timeout_ms;
     g->u.granted.flags = reclaimed ? TS_GRANTED_FLAG_RECLAIMED : 0;
     pthread_mutex_lock(&f->mu);
+    if (!reclaimed || memcmp(f->last_granted, g->u.granted.lease_id, 16) != 0) {
+        /* A new lease: a fresh secret (here derived from the id; never all zero). */
+        int i;
+        for (i = 0; i < 32; i++) f->last_secret[i] = (uint8_t)(g->u.granted.lease_id[i % 16] ^ (0xA5 + 7 * i));
+    }
     memcpy(f->last_granted, g->u.granted.lease_id, 16);
+    if (t_version >= 2) memcpy(g->u.granted.reclaim_secret, f->last_secret, 32);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -127,9 +135,11 @@ static void serve(fake_server *f, int fd) {
     size_t pre_len = 0;
     ts_reader r;
     owed debt;
-    int greeted = 0;
+    int greeted = 0, answered = 0, backlog = 0;
+    int64_t pre_at = 0;
     memset(&debt, 0, sizeof debt);
     ts_reader_init(&r);
+    t_version = 1;
     for (;;) {
         struct pollfd pfd;
         uint8_t buf[4096];
@@ -166,6 +176,30 @@ static void serve(fake_server *f, int fd) {
                 if (send_msg(fd, &no)) break;
             }
         }
+        if (pre_len == 8 && !answered && now_ms() >= pre_at) {
+            /* The client's preamble is in: answer it (after preamble_delay_ms). */
+            uint8_t answer[8];
+            int cmax = pre[5], smax = f->max_version ? f->max_version : 2;
+            int sel = cmax < smax ? cmax : smax;
+            if (sel < pre[4] || sel < 1) sel = 0;
+            if (f->on_connect == FK_VERSION0) sel = 0;
+            answered = 1;
+            pthread_mutex_lock(&f->mu);
+            f->client_min = pre[4];
+            f->client_max = pre[5];
+            f->selected = sel;
+            pthread_mutex_unlock(&f->mu);
+            ts_preamble_server(answer, sel);
+            if (send_all(fd, answer, 8)) break;
+            if (sel == 0) break;
+            t_version = sel;
+            r.version = sel;
+            /* frames that arrived meanwhile are read below */
+        }
+        if (answered && backlog) {
+            backlog = 0;
+            goto frames;
+        }
         pfd.fd = fd;
         pfd.events = POLLIN;
         pfd.revents = 0;
@@ -179,7 +213,7 @@ static void serve(fake_server *f, int fd) {
             memmove(buf, buf + take, (size_t)n - take);
             n -= (ssize_t)take;
             if (pre_len == 8) {
-                uint8_t answer[8];
+                pre_at = now_ms() + f->preamble_delay_ms;
                 if (f->on_connect == FK_SILENT) {
                     while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE) && !__atomic_load_n(&f->kill_conn, __ATOMIC_ACQUIRE)) {
                         struct timespec ts = {0, 20000000L};
@@ -192,12 +226,18 @@ static void serve(fake_server *f, int fd) {
                     send_all(fd, http, sizeof http - 1);
                     break;
                 }
-                ts_preamble_server(answer, f->on_connect == FK_VERSION0 ? 0 : 1);
-                if (send_all(fd, answer, 8)) break;
-                if (f->on_connect == FK_VERSION0) break;
             }
         }
+        if (n > 0 && !answered) {
+            /* bytes after the preamble before we answered it: a client that did not wait */
+            pthread_mutex_lock(&f->mu);
+            f->early_bytes += (int)n;
+            pthread_mutex_unlock(&f->mu);
+            backlog = 1;
+        }
         if (n > 0 && ts_reader_feed(&r, buf, (size_t)n) != 0) break;
+        if (!answered) continue; /* frames are decoded in the version our preamble selects */
+    frames:
         r.from = TS_FROM_CLIENT;
         while ((rc = ts_reader_next(&r, &m)) == TS_READ_MESSAGE) {
             ts_msg a;
@@ -227,13 +267,21 @@ static void serve(fake_server *f, int fd) {
                 break;
             case TS_MSG_CHECKOUT:
                 if (m.u.checkout.flags & TS_CHECKOUT_FLAG_RECLAIM) {
-                    int known;
+                    int known, proven;
                     pthread_mutex_lock(&f->mu);
                     f->reclaims++;
+                    memcpy(f->last_reclaim_secret, m.u.checkout.reclaim_secret, 32);
                     known = f->reclaim_known && memcmp(f->last_granted, m.u.checkout.reclaim_lease_id, 16) == 0;
+                    /* Protocol 1.1 (version 2): only the lease's secret takes it back. */
+                    proven = t_version < 2 || memcmp(f->last_secret, m.u.checkout.reclaim_secret, 32) == 0;
+                    if (known && !proven) f->secret_mismatches++;
                     pthread_mutex_unlock(&f->mu);
-                    if (known) {
+                    if (known && proven) {
                         make_granted(f, &a, m.corr, &m, m.u.checkout.reclaim_lease_id, 1);
+                    } else if (known) {
+                        a.type = TS_MSG_DENIED;
+                        a.u.denied.code = TS_CODE_RECLAIM_SECRET_MISMATCH;
+                        a.u.denied.message = S("no proof of ownership");
                     } else {
                         a.type = TS_MSG_DENIED;
                         a.u.denied.code = TS_CODE_LEASE_ID_NOT_FOUND;
@@ -267,7 +315,7 @@ static void serve(fake_server *f, int fd) {
                     ts_buf b = {0};
                     ts_proto_error e;
                     make_granted(f, &a, m.corr, &m, NULL, 0);
-                    ts_encode(&b, &a, &e);
+                    ts_encode(&b, &a, t_version, &e);
                     send_all(fd, b.data, b.len / 2);
                     ts_buf_free(&b);
                     if (f->on_checkout == FC_TRUNCATE_CLOSE) goto done;
@@ -324,6 +372,7 @@ static void serve(fake_server *f, int fd) {
                 pthread_mutex_lock(&f->mu);
                 f->checkins++;
                 memcpy(f->last_checkin, m.u.checkin.lease_id, 16);
+                memcpy(f->last_checkin_secret, m.u.checkin.reclaim_secret, 32);
                 pthread_mutex_unlock(&f->mu);
                 a.type = TS_MSG_CHECKED_IN;
                 memcpy(a.u.checkin.lease_id, m.u.checkin.lease_id, 16);

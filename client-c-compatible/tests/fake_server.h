@@ -1,4 +1,4 @@
-/* fake_server.h - a scriptable protocol-v1 server on a loopback port, in a thread, for the
+/* fake_server.h - a scriptable protocol 1.0/1.1 server on a loopback port, in a thread, for the
  * client tests that need a misbehaving peer (garbage, truncation, oversize, silence) or
  * exact control of answers. Test code only. */
 #ifndef FAKE_SERVER_H
@@ -38,6 +38,8 @@ typedef struct fake_server {
     int hb_silent;            /* never answer heartbeats */
     uint32_t hb_interval_ms, lease_timeout_ms;
     int expiring;             /* WELCOME flag LICENSE_EXPIRING */
+    int max_version;          /* highest protocol version it speaks: 2 (1.1, default) or 1 (a 1.0 server) */
+    int preamble_delay_ms;    /* waits this long after the client preamble before answering it */
     char id[32];
     /* state */
     int port;
@@ -53,6 +55,13 @@ typedef struct fake_server {
     uint8_t last_checkin[16];
     uint8_t last_granted[16];
     uint32_t next_lease;
+    /* protocol negotiation and 1.1 secrets (under mu) */
+    int client_min, client_max, selected; /* of the last connection */
+    int early_bytes;          /* bytes the client sent after its preamble before ours went out */
+    int secret_mismatches;    /* RECLAIMs refused with reclaimSecretMismatch */
+    uint8_t last_secret[32];  /* the reclaim secret of last_granted (version 2) */
+    uint8_t last_reclaim_secret[32];  /* presented by the last RECLAIM */
+    uint8_t last_checkin_secret[32];  /* carried by the last CHECKIN */
 } fake_server;
 
 /* Binds 127.0.0.1:0 and starts the thread. 0 on success. */

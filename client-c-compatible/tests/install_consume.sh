@@ -11,7 +11,7 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 lib="$(dirname "$(find "$prefix" -name 'libturnstile.so' | head -n1)")"
 pc="$(dirname "$(find "$prefix" -name 'turnstile.pc' | head -n1)")"
 soname="$(readelf -d "$lib/libturnstile.so" | sed -n 's/.*SONAME.*\[\(.*\)\].*/\1/p')"
-[[ $soname == libturnstile.so.1 ]] || { echo "FAIL soname is '$soname'"; exit 1; }
+[[ $soname == libturnstile.so.2 ]] || { echo "FAIL soname is '$soname'"; exit 1; }
 echo "ok   soname $soname"
 [[ -f $prefix/include/turnstile.h ]] || { echo "FAIL header not installed"; exit 1; }
 export PKG_CONFIG_PATH="$pc"

@@ -728,6 +728,36 @@ static void manual_mode_exposes_the_socket_and_a_deadline(void) {
     fake_stop(&f);
 }
 
+/* A copy of a stored token (strings and secret owned). */
+typedef struct token_copy {
+    ts_token t;
+    char product[130], key[260], ent[130], server[260], hw[130];
+} token_copy;
+
+static int copy_token_visit(const ts_token *t, void *arg) {
+    token_copy *x = (token_copy *)arg;
+    x->t = *t;
+    snprintf(x->product, sizeof x->product, "%s", t->product);
+    snprintf(x->key, sizeof x->key, "%s", t->license_key);
+    snprintf(x->ent, sizeof x->ent, "%s", t->entitlement_id);
+    snprintf(x->server, sizeof x->server, "%s", t->server);
+    snprintf(x->hw, sizeof x->hw, "%s", t->hw_id);
+    x->t.product = x->product;
+    x->t.license_key = x->key;
+    x->t.entitlement_id = x->ent;
+    x->t.server = x->server;
+    x->t.hw_id = x->hw;
+    return 1;
+}
+
+static int secret_is_zero(const uint8_t *s) {
+    int i;
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) {
+        if (s[i]) return 0;
+    }
+    return 1;
+}
+
 static void a_restarted_program_reclaims_its_stored_lease(void) {
     fake_server f;
     char addr[64];
@@ -747,22 +777,28 @@ static void a_restarted_program_reclaims_its_stored_lease(void) {
     REQUIRE(ts_client_connect(&c1, o) == TS_OK);
     REQUIRE(ts_client_checkout(c1, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l1) == TS_OK);
     first = ts_lease_get_id(l1);
-    /* GIVEN the token of a lease written as if by a process that is gone */
-    memset(&t, 0, sizeof t);
-    t.lease_id = first;
-    t.product = "cad-pro";
-    t.license_key = "";
-    t.entitlement_id = "ent-fake";
-    t.quantity = 1;
-    t.enforcement = TS_ENFORCEMENT_SEATS;
-    t.server = addr;
-    t.hw_id = "hw-test";
-    t.pid = 0;
-    /* WHEN the first program is gone and a new client reclaims it THEN it gets the same id back */
-    ts_client_destroy(c1);
-    c1 = NULL;
-    REQUIRE(ts_client_connect(&c2, o) == TS_OK);
-    CHECK(ts_client_reclaim(c2, &t, 2000, &l2) == TS_OK);
+    /* GIVEN the stored token of a lease (with the reclaim secret its 1.1 GRANTED gave), as a
+     * process that is gone left it */
+    {
+        token_copy x;
+        memset(&x, 0, sizeof x);
+        REQUIRE(ts_token_store_find(store, &first, copy_token_visit, &x) == TS_OK);
+        t = x.t;
+        t.pid = 0;
+        CHECK(!secret_is_zero(t.reclaim_secret));
+        pthread_mutex_lock(&f.mu);
+        CHECK(memcmp(t.reclaim_secret, f.last_secret, 32) == 0);
+        pthread_mutex_unlock(&f.mu);
+        /* WHEN the first program is gone and a new client reclaims it THEN it gets the same id
+         * back, having presented the secret */
+        ts_client_destroy(c1);
+        c1 = NULL;
+        REQUIRE(ts_client_connect(&c2, o) == TS_OK);
+        CHECK_MSG(ts_client_reclaim(c2, &x.t, 2000, &l2) == TS_OK, "%s", ts_last_error_text());
+        pthread_mutex_lock(&f.mu);
+        CHECK(memcmp(f.last_reclaim_secret, f.last_secret, 32) == 0 && f.secret_mismatches == 0);
+        pthread_mutex_unlock(&f.mu);
+    }
     if (l2) {
         ts_lease_id again = ts_lease_get_id(l2);
         CHECK(ts_lease_id_equal(&again, &first));
@@ -932,6 +968,401 @@ static void a_heartbeat_answered_no_quorum_keeps_the_lease_and_fails_over(void) 
     fake_stop(&b);
 }
 
+/* ---- local expiry (issue 12, finding 2) ---- */
+
+/* A handler that records what it was told and then answers as the default one does. */
+static char g_invalid_name[64];
+static int recording_default_handler(const ts_heartbeat_failure *f, void *cl) {
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    R.invalidations++;
+    R.last_invalid_code = f->code;
+    snprintf(g_invalid_name, sizeof g_invalid_name, "%s", f->code_name);
+    pthread_mutex_unlock(&R.mu);
+    return ts_default_token_invalidation_handler(f, NULL);
+}
+
+static void a_lease_no_server_confirms_within_its_lease_timeout_expires_locally(ts_mode mode) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_info info;
+    ts_token_store *store = NULL;
+    int64_t killed_at, lost_within;
+    /* GIVEN the only server, with a lease timeout of 1 s and heartbeats every 200 ms */
+    memset(&f, 0, sizeof f);
+    f.lease_timeout_ms = 1000;
+    f.hb_interval_ms = 200;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    g_invalid_name[0] = '\0';
+    o = opts_for(mode, store, addr, NULL);
+    ts_options_set_token_invalidation_handler(o, recording_default_handler, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    /* AND while heartbeats are answered, the lease outlives its timeout several times over */
+    pump(c, mode, 2500);
+    CHECK_MSG(ts_lease_get_state(l) == TS_LEASE_HELD && rec_get(&R.lost) == 0, "state %d, lost %d (code %d)",
+              (int)ts_lease_get_state(l), rec_get(&R.lost), R.last_lost_code);
+    CHECK(count_tokens(store) == 1);
+    /* WHEN the only server dies and nothing answers any more */
+    fake_stop(&f);
+    killed_at = ts_now_ms();
+    /* THEN within its lease timeout (plus slack) the lease is expired locally: the lost
+     * callback fires with expiredLocally, the handler is asked with that name, the token goes */
+    pump_until(c, mode, &R.lost, 1, 1000 + SLACK_MS);
+    lost_within = ts_now_ms() - killed_at;
+    CHECK_MSG(rec_get(&R.lost) == 1, "lost %d after %lld ms; state %d", rec_get(&R.lost), (long long)lost_within,
+              (int)ts_lease_get_state(l));
+    CHECK_MSG(R.last_lost_code == TS_CODE_EXPIRED_LOCALLY, "code %d", R.last_lost_code);
+    CHECK(ts_code_name(R.last_lost_code) && strcmp(ts_code_name(R.last_lost_code), "expiredLocally") == 0);
+    pump(c, mode, 50);
+    CHECK_MSG(rec_get(&R.invalidations) == 1 && strcmp(g_invalid_name, "expiredLocally") == 0,
+              "handler asked %d times, last with \"%s\"", rec_get(&R.invalidations), g_invalid_name);
+    CHECK_MSG(count_tokens(store) == 0, "%d tokens", count_tokens(store));
+    /* AND the lease says expired (not MOVING), and the client no longer counts it */
+    ts_lease_get_info(l, &info);
+    CHECK_MSG(info.state == TS_LEASE_EXPIRED, "state %d", (int)info.state);
+    CHECK(info.last_code == TS_CODE_EXPIRED_LOCALLY);
+    CHECK(info.expires_at_ms <= ts_now_ms());
+    CHECK(ts_client_lease_count(c) == 0);
+    CHECK(ts_client_checkin(c, l, 100) == TS_ERR_NOT_HELD);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+}
+
+static void expiry_threaded(void) { a_lease_no_server_confirms_within_its_lease_timeout_expires_locally(TS_MODE_THREAD); }
+static void expiry_manual(void) { a_lease_no_server_confirms_within_its_lease_timeout_expires_locally(TS_MODE_MANUAL); }
+
+static void a_lease_expired_locally_is_given_back_when_a_server_greets_again(void) {
+    fake_server a;
+    char a1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id id;
+    int64_t end;
+    memset(&a, 0, sizeof a);
+    a.reclaim_known = 1;
+    REQUIRE(fake_start(&a) == 0);
+    fake_address(&a, a1, sizeof a1);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, a1, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    id = ts_lease_get_id(l);
+    /* GIVEN the session is lost and the server does not greet again for longer than the lease timeout */
+    pthread_mutex_lock(&a.mu);
+    a.on_connect = FK_SILENT;
+    pthread_mutex_unlock(&a.mu);
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE);
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.lost, 1, 1000 + SLACK_MS) == 1);
+    CHECK(R.last_lost_code == TS_CODE_EXPIRED_LOCALLY && ts_lease_get_state(l) == TS_LEASE_EXPIRED);
+    /* WHEN a session is up again (the server may still keep the seat for its reclaim grace) */
+    pthread_mutex_lock(&a.mu);
+    a.on_connect = FK_GOOD;
+    pthread_mutex_unlock(&a.mu);
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE); /* ends the silent connection */
+    /* THEN the client takes the seat back and checks it in, rather than leave it held for nobody */
+    end = ts_now_ms() + 5000;
+    while (fake_get(&a, &a.checkins) < 1 && ts_now_ms() < end) sleep_ms(10);
+    CHECK_MSG(fake_get(&a, &a.checkins) == 1, "checkins %d, reclaims %d", fake_get(&a, &a.checkins),
+              fake_get(&a, &a.reclaims));
+    pthread_mutex_lock(&a.mu);
+    CHECK(memcmp(a.last_checkin, id.bytes, 16) == 0);
+    pthread_mutex_unlock(&a.mu);
+    /* AND the program is not told it moved: it was told it is lost, and that stands */
+    CHECK(rec_get(&R.moved) == 0 && rec_get(&R.lost) == 1);
+    CHECK(ts_lease_get_state(l) == TS_LEASE_EXPIRED);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&a);
+}
+
+/* ---- protocol 1.1: negotiation and the reclaim secret ---- */
+
+static void the_client_offers_1_0_and_1_1_and_waits_for_the_server_preamble_before_hello(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    /* GIVEN a 1.1 server that answers the preamble only after 300 ms */
+    memset(&f, 0, sizeof f);
+    f.preamble_delay_ms = 300;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, NULL, addr, NULL);
+    /* WHEN the client connects */
+    CHECK(ts_client_connect(&c, o) == TS_OK);
+    /* THEN it offered versions 1..2, version 2 was selected, and it sent nothing after its
+     * preamble until the server's preamble had arrived (the HELLO's version depends on it) */
+    pthread_mutex_lock(&f.mu);
+    CHECK_MSG(f.client_min == 1 && f.client_max == 2 && f.selected == 2, "offered %d..%d, selected %d", f.client_min,
+              f.client_max, f.selected);
+    CHECK_MSG(f.early_bytes == 0, "%d bytes before the server preamble", f.early_bytes);
+    CHECK(f.hellos == 1);
+    pthread_mutex_unlock(&f.mu);
+    {
+        ts_server_info si;
+        CHECK(ts_client_server_info(c, &si) == TS_OK && si.protocol_version == 2);
+    }
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    fake_stop(&f);
+}
+
+static void the_grant_s_reclaim_secret_is_stored_with_the_token_and_proves_the_reclaim_after_a_reconnect(ts_mode mode) {
+    fake_server a;
+    char a1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id before;
+    ts_token_store *store = NULL;
+    token_copy x;
+    memset(&a, 0, sizeof a);
+    a.reclaim_known = 1;
+    a.lease_timeout_ms = 3000;
+    REQUIRE(fake_start(&a) == 0);
+    fake_address(&a, a1, sizeof a1);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    o = opts_for(mode, store, a1, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    before = ts_lease_get_id(l);
+    /* THEN the token holds the secret of the version 2 GRANTED */
+    memset(&x, 0, sizeof x);
+    CHECK(ts_token_store_find(store, &before, copy_token_visit, &x) == TS_OK);
+    pthread_mutex_lock(&a.mu);
+    CHECK(!secret_is_zero(x.t.reclaim_secret) && memcmp(x.t.reclaim_secret, a.last_secret, 32) == 0);
+    pthread_mutex_unlock(&a.mu);
+    /* WHEN the connection drops (the server keeps the lease, as within reclaim_grace) */
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE);
+    /* THEN the client reconnects and RECLAIMs it presenting that secret: same id, reclaimed */
+    CHECK(pump_until(c, mode, &R.moved, 1, 5000) == 1);
+    CHECK(ts_lease_id_equal(&R.moved_new, &before));
+    pthread_mutex_lock(&a.mu);
+    CHECK(a.reclaims == 1 && a.secret_mismatches == 0 && memcmp(a.last_reclaim_secret, a.last_secret, 32) == 0);
+    pthread_mutex_unlock(&a.mu);
+    CHECK(ts_lease_get_state(l) == TS_LEASE_HELD);
+    /* AND a checkin on the holding connection carries no secret (PROTOCOL.md 6.10) */
+    CHECK(ts_client_checkin(c, l, 2000) == TS_OK);
+    pthread_mutex_lock(&a.mu);
+    CHECK(secret_is_zero(a.last_checkin_secret));
+    pthread_mutex_unlock(&a.mu);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&a);
+}
+
+static void secret_threaded(void) {
+    the_grant_s_reclaim_secret_is_stored_with_the_token_and_proves_the_reclaim_after_a_reconnect(TS_MODE_THREAD);
+}
+static void secret_manual(void) {
+    the_grant_s_reclaim_secret_is_stored_with_the_token_and_proves_the_reclaim_after_a_reconnect(TS_MODE_MANUAL);
+}
+
+static void against_a_1_0_server_the_client_speaks_protocol_1_0_and_keeps_no_secret(void) {
+    fake_server a;
+    char a1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id before;
+    ts_token_store *store = NULL;
+    token_copy x;
+    /* GIVEN a 1.0 server (speaks version 1 only) */
+    memset(&a, 0, sizeof a);
+    a.max_version = 1;
+    a.reclaim_known = 1;
+    a.lease_timeout_ms = 3000;
+    REQUIRE(fake_start(&a) == 0);
+    fake_address(&a, a1, sizeof a1);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, store, a1, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    pthread_mutex_lock(&a.mu);
+    CHECK(a.client_max == 2 && a.selected == 1);
+    pthread_mutex_unlock(&a.mu);
+    {
+        ts_server_info si;
+        CHECK(ts_client_server_info(c, &si) == TS_OK && si.protocol_version == 1);
+    }
+    /* WHEN a seat is checked out THEN it is granted as in 1.0, and its token has no secret */
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    before = ts_lease_get_id(l);
+    memset(&x, 0, sizeof x);
+    CHECK(ts_token_store_find(store, &before, copy_token_visit, &x) == TS_OK);
+    CHECK(secret_is_zero(x.t.reclaim_secret));
+    /* AND after a reconnect the 1.0 reclaim (identifiers only) takes it back */
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE);
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.moved, 1, 5000) == 1);
+    CHECK(ts_lease_id_equal(&R.moved_new, &before) && ts_lease_get_state(l) == TS_LEASE_HELD);
+    CHECK(rec_get(&R.lost) == 0);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&a);
+}
+
+static void a_stored_token_without_a_secret_is_refused_with_reclaim_secret_mismatch_and_dropped(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL, *fresh = NULL;
+    ts_token_store *store = NULL;
+    ts_lease_id id;
+    ts_token t;
+    token_copy x;
+    memset(&f, 0, sizeof f);
+    f.reclaim_known = 1;
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    o = opts_for(TS_MODE_MANUAL, store, addr, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    /* GIVEN a lease the 1.1 server knows, and a stored token of it without the secret (a token
+     * file of the 1.0 library, or a stranger who read the lease id in the admin API) */
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    id = ts_lease_get_id(l);
+    memset(&x, 0, sizeof x);
+    REQUIRE(ts_token_store_find(store, &id, copy_token_visit, &x) == TS_OK);
+    t = x.t;
+    memset(t.reclaim_secret, 0, sizeof t.reclaim_secret);
+    t.pid = 0;
+    /* WHEN it is reclaimed THEN the server refuses with reclaimSecretMismatch, and the token is
+     * handed to the invalidation handler, whose default deletes it (a drop-token code) */
+    CHECK(ts_client_reclaim(c, &t, 2000, &fresh) == TS_ERR_DENIED);
+    CHECK_MSG(ts_last_code() == TS_CODE_RECLAIM_SECRET_MISMATCH, "code %d", ts_last_code());
+    CHECK(strstr(ts_last_error_text(), "reclaimSecretMismatch") != NULL);
+    CHECK(fresh == NULL);
+    CHECK(ts_token_store_find(store, &id, copy_token_visit, &x) == TS_ERR_NOT_FOUND);
+    pthread_mutex_lock(&f.mu);
+    CHECK(f.secret_mismatches == 1);
+    pthread_mutex_unlock(&f.mu);
+    /* AND the holder still holds its seat */
+    CHECK(ts_lease_get_state(l) == TS_LEASE_HELD);
+    CHECK(ts_client_checkin(c, l, 2000) == TS_OK);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&f);
+}
+
+static void a_failover_reclaim_refused_with_reclaim_secret_mismatch_checks_the_seat_out_anew(void) {
+    fake_server a;
+    char a1[64];
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_id before;
+    ts_token_store *store = NULL;
+    token_copy x;
+    memset(&a, 0, sizeof a);
+    a.reclaim_known = 1;
+    a.lease_timeout_ms = 3000;
+    REQUIRE(fake_start(&a) == 0);
+    fake_address(&a, a1, sizeof a1);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, store, a1, NULL);
+    REQUIRE(ts_client_connect(&c, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    before = ts_lease_get_id(l);
+    /* GIVEN the server no longer accepts the secret the client holds */
+    pthread_mutex_lock(&a.mu);
+    a.last_secret[0] ^= 0xFF;
+    pthread_mutex_unlock(&a.mu);
+    /* WHEN the connection drops and the client reclaims */
+    __atomic_store_n(&a.kill_conn, 1, __ATOMIC_RELEASE);
+    /* THEN the refusal (reclaimSecretMismatch, a drop-token code) drops the old token and the
+     * seat is checked out anew: moved with a new id, not lost */
+    CHECK(pump_until(c, TS_MODE_THREAD, &R.moved, 1, 5000) == 1);
+    pthread_mutex_lock(&a.mu);
+    CHECK(a.secret_mismatches == 1 && a.checkouts == 2);
+    pthread_mutex_unlock(&a.mu);
+    CHECK(ts_lease_id_equal(&R.moved_old, &before) && !ts_lease_id_equal(&R.moved_new, &before));
+    CHECK(rec_get(&R.lost) == 0 && ts_lease_get_state(l) == TS_LEASE_HELD);
+    pump(c, TS_MODE_THREAD, 50);
+    CHECK(ts_token_store_find(store, &before, copy_token_visit, &x) == TS_ERR_NOT_FOUND);
+    CHECK(count_tokens(store) == 1);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&a);
+}
+
+static void a_stored_lease_checked_in_from_a_new_connection_presents_its_secret(void) {
+    fake_server f;
+    char addr[64];
+    ts_options *o;
+    ts_client *c1 = NULL, *c2 = NULL;
+    ts_lease *l = NULL;
+    ts_token_store *store = NULL;
+    ts_lease_id id;
+    token_copy x;
+    memset(&f, 0, sizeof f);
+    REQUIRE(fake_start(&f) == 0);
+    fake_address(&f, addr, sizeof addr);
+    REQUIRE(ts_token_store_create_memory(&store) == TS_OK);
+    rec_reset();
+    o = opts_for(TS_MODE_THREAD, store, addr, NULL);
+    REQUIRE(ts_client_connect(&c1, o) == TS_OK);
+    REQUIRE(ts_client_checkout(c1, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l) == TS_OK);
+    id = ts_lease_get_id(l);
+    memset(&x, 0, sizeof x);
+    REQUIRE(ts_token_store_find(store, &id, copy_token_visit, &x) == TS_OK);
+    /* GIVEN the program is gone (its session closed; the fake server serves one connection at a
+     * time) and a restarted one finds the stored token */
+    ts_client_destroy(c1);
+    c1 = NULL;
+    CHECK(ts_token_store_put(store, &x.t) == TS_OK);
+    REQUIRE(ts_client_connect(&c2, o) == TS_OK);
+    /* WHEN it checks the lease in by its token */
+    CHECK_MSG(ts_client_checkin_token(c2, &x.t, 2000) == TS_OK, "%s", ts_last_error_text());
+    /* THEN its CHECKIN carried the lease's reclaim secret, and the token is gone */
+    pthread_mutex_lock(&f.mu);
+    CHECK(f.checkins == 1 && memcmp(f.last_checkin, id.bytes, 16) == 0);
+    CHECK(!secret_is_zero(f.last_checkin_secret) && memcmp(f.last_checkin_secret, f.last_secret, 32) == 0);
+    pthread_mutex_unlock(&f.mu);
+    CHECK(ts_token_store_find(store, &id, copy_token_visit, &x) == TS_ERR_NOT_FOUND);
+    /* AND the client that holds a lease is told to use ts_client_checkin() instead */
+    {
+        ts_lease *l2 = NULL;
+        ts_lease_id id2;
+        REQUIRE(ts_client_checkout(c2, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 2000, &l2) == TS_OK);
+        id2 = ts_lease_get_id(l2);
+        memset(&x, 0, sizeof x);
+        REQUIRE(ts_token_store_find(store, &id2, copy_token_visit, &x) == TS_OK);
+        CHECK(ts_client_checkin_token(c2, &x.t, 2000) == TS_ERR_INVALID_ARGUMENT);
+        CHECK(ts_client_checkin(c2, l2, 2000) == TS_OK);
+        ts_lease_destroy(l2);
+    }
+    ts_lease_destroy(l);
+    ts_client_destroy(c2);
+    ts_client_destroy(c1);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
+    fake_stop(&f);
+}
+
 int main(void) {
     pthread_mutex_init(&R.mu, NULL);
     RUN(connect_threaded);
@@ -963,6 +1394,16 @@ int main(void) {
     RUN(a_checkout_refused_by_every_server_keeps_looking_with_backoff_until_its_timeout);
     RUN(a_lease_checked_in_while_no_session_is_up_is_given_back_on_the_next_session);
     RUN(a_heartbeat_answered_no_quorum_keeps_the_lease_and_fails_over);
+    RUN(expiry_threaded);
+    RUN(expiry_manual);
+    RUN(a_lease_expired_locally_is_given_back_when_a_server_greets_again);
+    RUN(the_client_offers_1_0_and_1_1_and_waits_for_the_server_preamble_before_hello);
+    RUN(secret_threaded);
+    RUN(secret_manual);
+    RUN(against_a_1_0_server_the_client_speaks_protocol_1_0_and_keeps_no_secret);
+    RUN(a_stored_token_without_a_secret_is_refused_with_reclaim_secret_mismatch_and_dropped);
+    RUN(a_failover_reclaim_refused_with_reclaim_secret_mismatch_checks_the_seat_out_anew);
+    RUN(a_stored_lease_checked_in_from_a_new_connection_presents_its_secret);
     pthread_mutex_destroy(&R.mu);
     return TC_SUMMARY("client");
 }

@@ -6,7 +6,7 @@
 #include <cstring>
 
 int main() {
-    static_assert(TS_VERSION_MAJOR == 1, "major version");
+    static_assert(TS_VERSION_MAJOR == 2, "major version");
     ts_lease_id id = {};
     char text[TS_LEASE_ID_TEXT_LEN + 1];
     ts_lease_id_format(&id, text);

@@ -70,7 +70,7 @@ static void print_log_tail(const appliance *a) {
 
 static int g_tls; /* start appliances with TLS (suite "tls") */
 
-/* Timings of the server section; the triad suite uses its own (heartbeat 300 ms, lease 3 s, grace 30 s). */
+/* Timings of the server section; the triad suite uses its own (heartbeat 300 ms, lease 6 s, grace 30 s). */
 static const char *g_timing = "  heartbeat_interval: \"500ms\"\n"
                               "  lease_timeout: \"2s\"\n"
                               "  reclaim_grace: \"0s\"\n";
@@ -431,7 +431,8 @@ static int expire_a_lease(int disabled) {
         CHECK(tokens(store) == 1);
         /* WHEN the program stops heartbeating for longer than the lease timeout (2 s) */
         sleep_ms(4000);
-        /* THEN its next heartbeat is answered licenseCheckoutExpired and the lease is lost */
+        /* THEN the server's word (licenseCheckoutExpired), already in the socket, is read before
+         * the library's own clock is looked at: the lease is lost with the server's code */
         {
             int64_t end = ts_now_ms() + 5000;
             while (rget(&R.lost) == 0 && ts_now_ms() < end) pump(c, 50);
@@ -439,6 +440,24 @@ static int expire_a_lease(int disabled) {
         CHECK_MSG(rget(&R.lost) == 1, "lost %d", rget(&R.lost));
         CHECK_MSG(R.last_lost_code == TS_CODE_LICENSE_CHECKOUT_EXPIRED, "code %d", R.last_lost_code);
         CHECK(ts_lease_get_state(l) == TS_LEASE_LOST);
+        /* AND the server agrees: the seat is free (a reclaim of that id is refused) */
+        {
+            ts_lease_id id = ts_lease_get_id(l);
+            ts_token t;
+            ts_lease *again = NULL;
+            ts_status st;
+            memset(&t, 0, sizeof t);
+            t.lease_id = id;
+            t.product = "cad-pro";
+            t.license_key = "";
+            t.quantity = 1;
+            t.enforcement = TS_ENFORCEMENT_SEATS;
+            st = ts_client_reclaim(c, &t, 5000, &again);
+            CHECK_MSG(st == TS_ERR_DENIED && (ts_last_code() == TS_CODE_LICENSE_CHECKOUT_EXPIRED ||
+                                              ts_last_code() == TS_CODE_LEASE_ID_NOT_FOUND),
+                      "%s code %d", ts_status_text(st), ts_last_code());
+            ts_lease_destroy(again);
+        }
         left = tokens(store);
     } else {
         CHECK_MSG(0, "setup failed: %s", ts_last_error_text());
@@ -515,7 +534,7 @@ static void the_cli_checks_out_holds_reports_and_checks_in(void) {
     CHECK(run_cli(tf, line, sizeof line, "checkout", "cad-pro", NULL) == 0);
     CHECK_MSG(strlen(line) == 36, "printed \"%s\"", line);
     CHECK(run_cli(tf, line, sizeof line, "status", NULL, NULL) == 0);
-    CHECK_MSG(strstr(line, "it-a") != NULL, "printed \"%s\"", line);
+    CHECK_MSG(strstr(line, "it-a") != NULL && strstr(line, "(protocol 1.") != NULL, "printed \"%s\"", line);
     /* checkout --hold in the background, then checkin LEASE from another process */
     holder = fork();
     if (holder == 0) {
@@ -562,6 +581,138 @@ static void the_cli_checks_out_holds_reports_and_checks_in(void) {
     } else {
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
+}
+
+/* Runs the CLI; returns its exit status and everything it printed (stdout and stderr) in out. */
+static int run_cli_all(const char *token_file, char *out, size_t size, const char *a1, const char *a2) {
+    char cmd[1024];
+    FILE *p;
+    size_t n = 0;
+    int st, ch;
+    snprintf(cmd, sizeof cmd, "'%s' -s %s --hw-id hw-cli --token-file '%s' %s %s 2>&1", g_cli, A.addr, token_file, a1,
+             a2 ? a2 : "");
+    p = popen(cmd, "r");
+    if (!p) return -1;
+    while ((ch = fgetc(p)) != EOF) {
+        if (n + 1 < size) out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void the_cli_never_prints_a_reclaim_secret(void) {
+    char tf[320], out[8192], hex[2 * TS_RECLAIM_SECRET_LEN + 1], HEX[2 * TS_RECLAIM_SECRET_LEN + 1], id[40];
+    ts_token_store *store = NULL;
+    ts_token t;
+    int i;
+    /* GIVEN a token file holding a lease with a reclaim secret */
+    snprintf(tf, sizeof tf, "%s/secret-tokens", g_dir);
+    REQUIRE(ts_token_store_create_file(&store, tf) == TS_OK);
+    memset(&t, 0, sizeof t);
+    REQUIRE(ts_lease_id_parse("5ec2e7a1-0000-4000-8000-00000000c0de", &t.lease_id) == TS_OK);
+    t.product = "cad-pro";
+    t.license_key = "";
+    t.entitlement_id = "ent-cad";
+    t.quantity = 1;
+    t.enforcement = TS_ENFORCEMENT_SEATS;
+    t.server = A.addr;
+    t.hw_id = "hw-cli";
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) {
+        t.reclaim_secret[i] = (uint8_t)(0x3C + 5 * i);
+        snprintf(hex + 2 * i, 3, "%02x", t.reclaim_secret[i]);
+        snprintf(HEX + 2 * i, 3, "%02X", t.reclaim_secret[i]);
+    }
+    CHECK(ts_token_store_put(store, &t) == TS_OK);
+    ts_token_store_destroy(store);
+    ts_lease_id_format(&t.lease_id, id);
+    /* WHEN the CLI shows the store, and checks the lease in (reclaiming it with the secret) */
+    CHECK(run_cli_all(tf, out, sizeof out, "status", NULL) == 0);
+    /* THEN it shows the lease but never its secret, whole or in part */
+    CHECK_MSG(strstr(out, id) != NULL, "status printed:\n%s", out);
+    CHECK_MSG(strstr(out, hex) == NULL && strstr(out, HEX) == NULL, "status printed the secret:\n%s", out);
+    hex[16] = HEX[16] = '\0';
+    CHECK_MSG(strstr(out, hex) == NULL && strstr(out, HEX) == NULL, "status printed part of the secret:\n%s", out);
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) snprintf(hex + 2 * i, 3, "%02x", t.reclaim_secret[i]);
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) snprintf(HEX + 2 * i, 3, "%02X", t.reclaim_secret[i]);
+    run_cli_all(tf, out, sizeof out, "checkin", id);
+    CHECK_MSG(strstr(out, id) != NULL, "checkin printed:\n%s", out);
+    hex[16] = HEX[16] = '\0';
+    CHECK_MSG(strstr(out, hex) == NULL && strstr(out, HEX) == NULL, "checkin printed the secret:\n%s", out);
+}
+
+/* Issue 12, finding 2: the only appliance is killed; the client must not hold the seat "MOVING"
+ * forever but expire it locally within its lease timeout (2 s here) and say so. Last in the
+ * suite: it kills A. */
+static char g_invalid_name[64];
+static int g_invalidations;
+static int recording_default_handler(const ts_heartbeat_failure *f, void *cl) {
+    (void)cl;
+    pthread_mutex_lock(&R.mu);
+    g_invalidations++;
+    snprintf(g_invalid_name, sizeof g_invalid_name, "%s", f->code_name);
+    pthread_mutex_unlock(&R.mu);
+    return ts_default_token_invalidation_handler(f, NULL);
+}
+
+static int64_t g_lost_at;
+static void on_lost_timed(ts_client *c, ts_lease *l, int code, ts_status st, void *cl) {
+    on_lost(c, l, code, st, cl);
+    pthread_mutex_lock(&R.mu);
+    g_lost_at = ts_now_ms();
+    pthread_mutex_unlock(&R.mu);
+}
+
+static void the_only_appliance_killed_the_lease_expires_locally_within_its_lease_timeout(void) {
+    ts_token_store *store = NULL;
+    ts_options *o;
+    ts_client *c = NULL;
+    ts_lease *l = NULL;
+    ts_lease_info info;
+    int64_t killed_at, lost_at;
+    ts_token_store_create_memory(&store);
+    o = opts(TS_MODE_THREAD, store, "hw-only", A.addr, NULL);
+    ts_options_set_lease_lost_cb(o, on_lost_timed, NULL);
+    ts_options_set_token_invalidation_handler(o, recording_default_handler, NULL);
+    rreset();
+    g_invalidations = 0;
+    g_invalid_name[0] = '\0';
+    /* GIVEN a lease held on the only appliance (lease timeout 2 s, heartbeat 500 ms) */
+    CHECK_ST(ts_client_connect(&c, o), TS_OK);
+    REQUIRE(c);
+    CHECK_ST(ts_client_checkout(c, "cad-pro", NULL, 1, TS_ENFORCEMENT_SEATS, 0, 5000, &l), TS_OK);
+    REQUIRE(l);
+    CHECK(tokens(store) == 1);
+    /* WHEN the appliance is killed (SIGKILL: no goodbye, nothing answers any more) */
+    appliance_stop(&A, SIGKILL);
+    killed_at = ts_now_ms();
+    /* THEN the lease is expired locally within its lease timeout (plus slack), not parked for ever */
+    wait_for(&R.lost, 1, 2000 + 5000);
+    pthread_mutex_lock(&R.mu);
+    lost_at = g_lost_at;
+    pthread_mutex_unlock(&R.mu);
+    CHECK_MSG(rget(&R.lost) == 1, "lost %d; state %d", rget(&R.lost), (int)ts_lease_get_state(l));
+    if (rget(&R.lost) == 1) {
+        printf("    the only appliance SIGKILLed -> lease expired locally after %lld ms (lease timeout 2000 ms)\n",
+               (long long)(lost_at - killed_at));
+        CHECK_MSG(lost_at - killed_at <= 2000 + 3000, "%lld ms", (long long)(lost_at - killed_at));
+    }
+    CHECK_MSG(R.last_lost_code == TS_CODE_EXPIRED_LOCALLY, "code %d", R.last_lost_code);
+    ts_lease_get_info(l, &info);
+    CHECK_MSG(info.state == TS_LEASE_EXPIRED, "state %d", (int)info.state);
+    CHECK(info.expires_at_ms <= ts_now_ms());
+    /* AND the token-invalidation handler was asked with "expiredLocally", and the token is gone */
+    sleep_ms(100);
+    pthread_mutex_lock(&R.mu);
+    CHECK_MSG(g_invalidations == 1 && strcmp(g_invalid_name, "expiredLocally") == 0, "%d, \"%s\"", g_invalidations,
+              g_invalid_name);
+    pthread_mutex_unlock(&R.mu);
+    CHECK_MSG(tokens(store) == 0, "%d tokens", tokens(store));
+    CHECK(ts_client_lease_count(c) == 0);
+    ts_lease_destroy(l);
+    ts_client_destroy(c);
+    ts_options_destroy(o);
+    ts_token_store_destroy(store);
 }
 
 /* ====================================================================================== */
@@ -641,8 +792,11 @@ static void a_queued_checkout_returns_by_its_timeout_when_every_server_dies(void
               ts_status_text(w.st));
     CHECK_MSG(w.ms < 8000 + 3000, "%lld ms", (long long)w.ms);
     CHECK(w.lease == NULL);
-    /* AND the holder's lease is parked, not lost, while it keeps trying */
-    CHECK(ts_lease_get_state(all) == TS_LEASE_MOVING);
+    /* AND the holder's lease, which no server confirmed for longer than its lease timeout
+     * (2 s), is expired locally and reported lost, not parked for ever */
+    CHECK_MSG(ts_lease_get_state(all) == TS_LEASE_EXPIRED, "state %d", (int)ts_lease_get_state(all));
+    CHECK_MSG(rget(&R.lost) == 1 && R.last_lost_code == TS_CODE_EXPIRED_LOCALLY, "lost %d (code %d)", rget(&R.lost),
+              R.last_lost_code);
     ts_lease_destroy(all);
     ts_client_destroy(c1);
     ts_client_destroy(c2);
@@ -746,8 +900,10 @@ static int triad_start(void) {
              "    - { id: b, raft: \"127.0.0.1:%d\", client: \"127.0.0.1:%d\" }\n"
              "    - { id: c, raft: \"127.0.0.1:%d\", client: \"127.0.0.1:%d\" }\n",
              raft[0], client[0], raft[1], client[1], raft[2], client[2]);
+    /* The lease timeout bounds a failover: a lease no leader confirmed for that long expires
+     * locally. 6 s leaves room for an election on a loaded machine (3 s did not, under ASan). */
     g_timing = "  heartbeat_interval: \"300ms\"\n"
-               "  lease_timeout: \"3s\"\n"
+               "  lease_timeout: \"6s\"\n"
                "  reclaim_grace: \"30s\"\n";
     for (i = 0; i < 3; i++) {
         char name[16];
@@ -864,9 +1020,9 @@ static void the_lease_moves_to_the_new_leader_with_its_id_when_the_leader_is_kil
     ts_lease_get_info(TL, &info);
     CHECK(info.state == TS_LEASE_HELD && info.reclaimed);
     CHECK(tokens(TSTORE) == 1);
-    /* AND heartbeats go on with the new leader: the lease stays held across more than its 3 s
-     * timeout (about 12 heartbeat intervals of 300 ms) */
-    sleep_ms(3600);
+    /* AND heartbeats go on with the new leader: the lease stays held across more than its 6 s
+     * timeout (about 22 heartbeat intervals of 300 ms) */
+    sleep_ms(6600);
     ts_lease_get_info(TL, &info);
     CHECK_MSG(info.state == TS_LEASE_HELD && rget(&R.lost) == 0, "state %d, lost %d (code %d)", (int)info.state,
               rget(&R.lost), R.last_lost_code);
@@ -920,14 +1076,18 @@ static void a_lone_member_refuses_a_new_checkout_with_no_quorum(void) {
         CHECK(l2 == NULL);
         CHECK_MSG(ms < 4000 + 2000, "%lld ms", (long long)ms);
     }
-    /* AND the holder's lease is parked (MOVING: noQuorum means "look for a leader"), not lost */
+    /* AND the holder's lease, which no leader confirmed for longer than its lease timeout (6 s),
+     * is expired locally and reported lost (noQuorum alone does not lose it: it is parked while
+     * the client looks for a leader, up to its lease timeout) */
     {
         ts_lease_info info;
+        wait_for(&R.lost, 1, 6000 + 5000);
         ts_lease_get_info(TL, &info);
         printf("    the held lease: state %d, lost callbacks %d (code %d)\n", (int)info.state, rget(&R.lost),
                R.last_lost_code);
-        CHECK_MSG(info.state == TS_LEASE_MOVING && rget(&R.lost) == 0, "state %d, lost %d (code %d)", (int)info.state,
-                  rget(&R.lost), R.last_lost_code);
+        CHECK_MSG(info.state == TS_LEASE_EXPIRED && rget(&R.lost) == 1 && R.last_lost_code == TS_CODE_EXPIRED_LOCALLY,
+                  "state %d, lost %d (code %d)", (int)info.state, rget(&R.lost), R.last_lost_code);
+        CHECK(tokens(TSTORE) == 0);
     }
     ts_lease_destroy(l2);
     ts_client_destroy(c2);
@@ -982,6 +1142,8 @@ int main(int argc, char **argv) {
         RUN(with_token_automatic_invalidation_disabled_the_token_stays);
         RUN(refusals_carry_their_stable_names);
         RUN(the_cli_checks_out_holds_reports_and_checks_in);
+        RUN(the_cli_never_prints_a_reclaim_secret);
+        RUN(the_only_appliance_killed_the_lease_expires_locally_within_its_lease_timeout);
         if (tc_failed) print_log_tail(&A);
         appliance_stop(&A, SIGTERM);
     } else if (strcmp(suite, "failover") == 0) {

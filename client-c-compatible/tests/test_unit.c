@@ -4,9 +4,11 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tcheck.h"
+#include "tjson.h"
 #include "ts_proto.h"
 #include "turnstile.h"
 
@@ -22,7 +24,7 @@ static ts_str S(const char *s) {
 static size_t encode(ts_buf *b, const ts_msg *m) {
     ts_proto_error e;
     size_t before = b->len;
-    if (ts_encode(b, m, &e) != 0) return 0;
+    if (ts_encode(b, m, TS_PROTO_V1, &e) != 0) return 0;
     return b->len - before;
 }
 
@@ -110,7 +112,7 @@ static void a_frame_of_exactly_the_maximum_length_is_accepted(void) {
     f[11] = 4; /* code 4 */
     /* message length 0; the rest is trailing bytes */
     /* WHEN decoded whole and through the reader THEN both accept it */
-    CHECK(ts_decode(f, len, TS_FROM_SERVER, &m, &e) == 0 && m.u.error.code == 4);
+    CHECK(ts_decode(f, len, TS_FROM_SERVER, TS_PROTO_V1, &m, &e) == 0 && m.u.error.code == 4);
     ts_reader_init(&r);
     for (i = 0; i < len; i += 4096) CHECK(ts_reader_feed(&r, f + i, len - i < 4096 ? len - i : 4096) == 0);
     CHECK(ts_reader_next(&r, &m) == TS_READ_MESSAGE);
@@ -168,10 +170,10 @@ static void a_server_sending_a_client_message_is_unexpected_and_closes(void) {
     hb.type = TS_MSG_HEARTBEAT;
     hb.corr = 5;
     encode(&b, &hb);
-    CHECK(ts_decode(b.data, b.len, TS_FROM_SERVER, &m, &e) == -1);
+    CHECK(ts_decode(b.data, b.len, TS_FROM_SERVER, TS_PROTO_V1, &m, &e) == -1);
     CHECK(e.code == TS_CODE_UNEXPECTED_MESSAGE && e.corr == 5);
     CHECK(ts_code_closes_connection(e.code));
-    CHECK(ts_decode(b.data, b.len, TS_FROM_CLIENT, &m, &e) == 0);
+    CHECK(ts_decode(b.data, b.len, TS_FROM_CLIENT, TS_PROTO_V1, &m, &e) == 0);
     ts_buf_free(&b);
 }
 
@@ -191,7 +193,7 @@ static void the_encoder_refuses_strings_over_their_maximum_and_cuts_free_text(vo
     m.u.checkout.quantity = 1;
     m.u.checkout.enforcement = 1;
     /* GIVEN a product of 129 bytes WHEN encoded THEN fieldTooLong and nothing written */
-    CHECK(ts_encode(&b, &m, &e) == -1 && e.code == TS_CODE_FIELD_TOO_LONG && b.len == 0);
+    CHECK(ts_encode(&b, &m, TS_PROTO_V1, &e) == -1 && e.code == TS_CODE_FIELD_TOO_LONG && b.len == 0);
     /* GIVEN an ERROR text of 1,033 bytes ending in multi-byte characters around the cut */
     for (i = 0; i + 3 <= sizeof text - 1; i += 3) {
         text[i] = (char)0xE2;
@@ -202,8 +204,8 @@ static void the_encoder_refuses_strings_over_their_maximum_and_cuts_free_text(vo
     text[(sizeof text - 1) / 3 * 3] = '\0';
     m = error_msg(3, 1, text);
     /* WHEN encoded THEN it is cut at a character boundary and decodes as valid UTF-8 */
-    CHECK(ts_encode(&b, &m, &e) == 0);
-    CHECK(ts_decode(b.data, b.len, TS_FROM_SERVER, &d, &e) == 0);
+    CHECK(ts_encode(&b, &m, TS_PROTO_V1, &e) == 0);
+    CHECK(ts_decode(b.data, b.len, TS_FROM_SERVER, TS_PROTO_V1, &d, &e) == 0);
     CHECK(d.u.error.message.len <= TS_MAX_TEXT && d.u.error.message.len % 3 == 0);
     ts_buf_free(&b);
 }
@@ -227,6 +229,12 @@ static void the_preamble_is_checked_for_magic_and_version(void) {
     uint8_t p[8];
     ts_preamble_client(p, 1, 1);
     CHECK(memcmp(p, "TSTL\x01\x01\x00\x00", 8) == 0);
+    /* the library offers protocol 1.0 and 1.1 (versions 1..2) */
+    CHECK(TS_PROTOCOL_VERSION_MIN == 1 && TS_PROTOCOL_VERSION_MAX == 2);
+    ts_preamble_client(p, TS_PROTOCOL_VERSION_MIN, TS_PROTOCOL_VERSION_MAX);
+    CHECK(memcmp(p, "TSTL\x01\x02\x00\x00", 8) == 0);
+    ts_preamble_server(p, 2);
+    CHECK(ts_preamble_check_server(p) == 2);
     ts_preamble_server(p, 1);
     CHECK(ts_preamble_check_server(p) == 1);
     ts_preamble_server(p, 0);
@@ -237,29 +245,32 @@ static void the_preamble_is_checked_for_magic_and_version(void) {
 
 /* ---- codes, statuses, ids ---- */
 
-static void the_seven_token_dropping_names_read_exactly_as_in_the_spec(void) {
-    static const char *SEVEN[] = {"leaseIdNotFound", "licenseCheckoutExpired", "licenseKeyVsLeaseIdMismatch",
+static void the_eight_token_dropping_names_read_exactly_as_in_the_spec(void) {
+    static const char *EIGHT[] = {"leaseIdNotFound", "licenseCheckoutExpired", "licenseKeyVsLeaseIdMismatch",
                                   "licenseConsumptionQtyEnforcementTypeMismatch", "clientHwIdMismatch",
-                                  "clientVersionNotAllowed", "clientVersionMissing"};
+                                  "reclaimSecretMismatch", "clientVersionNotAllowed", "clientVersionMissing"};
     int code, drops = 0;
     size_t i;
-    for (i = 0; i < 7; i++) {
-        code = ts_code_from_name(SEVEN[i]);
-        CHECK_MSG(code > 0, "%s", SEVEN[i]);
-        CHECK(strcmp(ts_code_name(code), SEVEN[i]) == 0);
+    for (i = 0; i < 8; i++) {
+        code = ts_code_from_name(EIGHT[i]);
+        CHECK_MSG(code > 0, "%s", EIGHT[i]);
+        CHECK(strcmp(ts_code_name(code), EIGHT[i]) == 0);
         CHECK(ts_code_drops_token(code));
         CHECK(ts_code_action_of(code) == TS_ACTION_DROP_TOKEN);
     }
     CHECK(strcmp(TS_NAME_LEASE_ID_NOT_FOUND, "leaseIdNotFound") == 0);
     CHECK(strcmp(TS_NAME_LICENSE_CONSUMPTION_QTY_ENFORCEMENT_TYPE_MISMATCH,
                  "licenseConsumptionQtyEnforcementTypeMismatch") == 0);
-    /* AND no other code of the table drops a token */
-    for (code = 0; code < 1000; code++) drops += ts_code_drops_token(code);
-    CHECK(drops == 7);
+    /* AND reclaimSecretMismatch (protocol 1.1) is 104 and does not close the connection */
+    CHECK(TS_CODE_RECLAIM_SECRET_MISMATCH == 104 && strcmp(TS_NAME_RECLAIM_SECRET_MISMATCH, "reclaimSecretMismatch") == 0);
+    CHECK(!ts_code_closes_connection(TS_CODE_RECLAIM_SECRET_MISMATCH));
+    /* AND no other wire code drops a token */
+    for (code = 0; code < 65536; code++) drops += ts_code_drops_token(code);
+    CHECK(drops == 8);
 }
 
 static void every_code_name_maps_back_to_its_number_and_unknowns_are_null(void) {
-    static const int CODES[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 100, 101, 102, 103, 200, 201, 202, 203,
+    static const int CODES[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 100, 101, 102, 103, 104, 200, 201, 202, 203,
                                 204, 205, 206, 207, 208, 209, 210, 211, 300, 301, 302, 303, 304, 400, 401,
                                 402, 403, 404, 405};
     size_t i;
@@ -273,6 +284,23 @@ static void every_code_name_maps_back_to_its_number_and_unknowns_are_null(void) 
     CHECK(ts_code_closes_connection(TS_CODE_MALFORMED_FRAME));
     CHECK(!ts_code_closes_connection(TS_CODE_NO_SEATS_AVAILABLE));
     CHECK(ts_code_action_of(TS_CODE_NOT_MASTER) == TS_ACTION_FAIL_OVER);
+}
+
+static void expired_locally_is_a_local_reason_named_like_the_java_sdk_and_drops_the_token(void) {
+    ts_heartbeat_failure f;
+    /* GIVEN the local reason THEN it has the shared name, no server code can equal it, and the
+     * default handler deletes the token it is asked about */
+    CHECK(TS_CODE_EXPIRED_LOCALLY > 65535);
+    CHECK(strcmp(TS_NAME_EXPIRED_LOCALLY, "expiredLocally") == 0);
+    CHECK(ts_code_name(TS_CODE_EXPIRED_LOCALLY) && strcmp(ts_code_name(TS_CODE_EXPIRED_LOCALLY), "expiredLocally") == 0);
+    CHECK(ts_code_from_name("expiredLocally") == TS_CODE_EXPIRED_LOCALLY);
+    CHECK(ts_code_drops_token(TS_CODE_EXPIRED_LOCALLY));
+    CHECK(ts_code_action_of(TS_CODE_EXPIRED_LOCALLY) == TS_ACTION_DROP_TOKEN);
+    CHECK(!ts_code_closes_connection(TS_CODE_EXPIRED_LOCALLY));
+    memset(&f, 0, sizeof f);
+    f.code = TS_CODE_EXPIRED_LOCALLY;
+    f.code_name = TS_NAME_EXPIRED_LOCALLY;
+    CHECK(ts_default_token_invalidation_handler(&f, NULL));
 }
 
 static void every_status_has_a_text(void) {
@@ -366,6 +394,7 @@ typedef struct seen {
     char hw_id[64];
     uint32_t quantity;
     int64_t pid;
+    uint8_t secret[TS_RECLAIM_SECRET_LEN];
 } seen;
 
 static int copy_visit(const ts_token *t, void *arg) {
@@ -374,14 +403,17 @@ static int copy_visit(const ts_token *t, void *arg) {
     snprintf(s->hw_id, sizeof s->hw_id, "%s", t->hw_id);
     s->quantity = t->quantity;
     s->pid = t->pid;
+    memcpy(s->secret, t->reclaim_secret, TS_RECLAIM_SECRET_LEN);
     return 1;
 }
 
 static void store_contract(ts_token_store *s, const char *label) {
     ts_token a = token(1, "cad-pro"), b = token(2, "cam\tpro");
-    int n = 0;
+    int n = 0, i;
     seen got;
+    static const uint8_t zero[TS_RECLAIM_SECRET_LEN];
     printf("    store: %s\n", label);
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) b.reclaim_secret[i] = (uint8_t)(0xF0 ^ i);
     /* GIVEN two tokens put, one of them twice */
     CHECK(ts_token_store_put(s, &a) == TS_OK);
     CHECK(ts_token_store_put(s, &b) == TS_OK);
@@ -393,6 +425,10 @@ static void store_contract(ts_token_store *s, const char *label) {
     CHECK(ts_token_store_find(s, &b.lease_id, copy_visit, &got) == TS_OK);
     CHECK(got.quantity == 7 && strcmp(got.product, "cam\tpro") == 0 && strcmp(got.hw_id, "hw\twith\ntab\\") == 0);
     CHECK(got.pid == 4242);
+    /* AND the reclaim secret (protocol 1.1) is kept byte for byte; a token without one has none */
+    CHECK(memcmp(got.secret, b.reclaim_secret, TS_RECLAIM_SECRET_LEN) == 0);
+    CHECK(ts_token_store_find(s, &a.lease_id, copy_visit, &got) == TS_OK);
+    CHECK(memcmp(got.secret, zero, TS_RECLAIM_SECRET_LEN) == 0);
     /* WHEN one is removed twice THEN both removals succeed (safe when already gone) */
     CHECK(ts_token_store_remove_safely_by_lease_id(s, &a.lease_id) == TS_OK);
     CHECK(ts_token_store_remove_safely_by_lease_id(s, &a.lease_id) == TS_OK);
@@ -407,6 +443,59 @@ static void the_memory_store_keeps_the_token_contract(void) {
     REQUIRE(ts_token_store_create_memory(&s) == TS_OK);
     store_contract(s, "memory");
     ts_token_store_destroy(s);
+}
+
+static void the_file_store_reads_old_files_without_a_secret_and_keeps_secrets_owner_only(void) {
+    char dir[] = "/tmp/ts-unit-XXXXXX", path[256], lock[300], line[600];
+    ts_token_store *s = NULL;
+    ts_token t = token(5, "cad-pro");
+    ts_lease_id id;
+    seen got;
+    struct stat sb;
+    FILE *f;
+    char *text;
+    int i;
+    static const uint8_t zero[TS_RECLAIM_SECRET_LEN];
+    REQUIRE(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/tokens", dir);
+    snprintf(lock, sizeof lock, "%s/tokens.lock", dir);
+    /* GIVEN a token file written by the 1.0 library (version 1 header, 11 fields, no secret) */
+    f = fopen(path, "w");
+    REQUIRE(f != NULL);
+    fputs("# turnstile tokens v1: lease_id product license_key entitlement_id quantity enforcement server hw_id "
+          "updated_at_ms remaining_ms pid\n",
+          f);
+    fputs("0dd0a5ff-e54d-4c4e-9b0e-0123456789ab\tcad-pro\t\tent-cad\t1\t1\t127.0.0.1:7878\thw-old\t1700000000000\t"
+          "3000\t0\n",
+          f);
+    fclose(f);
+    REQUIRE(ts_token_store_create_file(&s, path) == TS_OK);
+    /* THEN its token loads, without a secret */
+    REQUIRE(ts_lease_id_parse("0dd0a5ff-e54d-4c4e-9b0e-0123456789ab", &id) == TS_OK);
+    memset(&got, 0x55, sizeof got);
+    CHECK(ts_token_store_find(s, &id, copy_visit, &got) == TS_OK);
+    CHECK(strcmp(got.hw_id, "hw-old") == 0 && got.quantity == 1);
+    CHECK(memcmp(got.secret, zero, TS_RECLAIM_SECRET_LEN) == 0);
+    /* WHEN a token with a secret is put THEN the file is its owner's only, and the secret reads back */
+    for (i = 0; i < TS_RECLAIM_SECRET_LEN; i++) t.reclaim_secret[i] = (uint8_t)(i + 1);
+    CHECK(ts_token_store_put(s, &t) == TS_OK);
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0077) == 0);
+    memset(&got, 0, sizeof got);
+    CHECK(ts_token_store_find(s, &t.lease_id, copy_visit, &got) == TS_OK);
+    CHECK(memcmp(got.secret, t.reclaim_secret, TS_RECLAIM_SECRET_LEN) == 0);
+    /* AND the old token is still there, still without a secret (written as "-") */
+    CHECK(ts_token_store_find(s, &id, copy_visit, &got) == TS_OK);
+    CHECK(memcmp(got.secret, zero, TS_RECLAIM_SECRET_LEN) == 0);
+    text = read_file(path, NULL);
+    REQUIRE(text != NULL);
+    CHECK(strstr(text, "# turnstile tokens v2:") == text);
+    snprintf(line, sizeof line, "\t0\t-\n");
+    CHECK(strstr(text, line) != NULL);
+    free(text);
+    ts_token_store_destroy(s);
+    unlink(path);
+    unlink(lock);
+    rmdir(dir);
 }
 
 static void the_file_store_keeps_the_token_contract_and_survives_a_reopen(void) {
@@ -482,18 +571,18 @@ static void two_stores_on_one_file_never_lose_each_others_tokens(void) {
     rmdir(dir);
 }
 
-static void the_default_handler_says_yes_exactly_for_the_seven_names(void) {
+static void the_default_handler_says_yes_exactly_for_the_eight_names(void) {
     ts_heartbeat_failure f;
     int code, yes = 0;
     memset(&f, 0, sizeof f);
-    for (code = 0; code < 1000; code++) {
+    for (code = 0; code < 65536; code++) {
         f.code = code;
         if (ts_default_token_invalidation_handler(&f, NULL)) {
             yes++;
             CHECK(ts_code_drops_token(code));
         }
     }
-    CHECK(yes == 7);
+    CHECK(yes == 8);
     CHECK(!ts_default_token_invalidation_handler(NULL, NULL));
 }
 
@@ -508,7 +597,8 @@ int main(void) {
     RUN(the_encoder_refuses_strings_over_their_maximum_and_cuts_free_text);
     RUN(utf8_validation_follows_rfc_3629);
     RUN(the_preamble_is_checked_for_magic_and_version);
-    RUN(the_seven_token_dropping_names_read_exactly_as_in_the_spec);
+    RUN(the_eight_token_dropping_names_read_exactly_as_in_the_spec);
+    RUN(expired_locally_is_a_local_reason_named_like_the_java_sdk_and_drops_the_token);
     RUN(every_code_name_maps_back_to_its_number_and_unknowns_are_null);
     RUN(every_status_has_a_text);
     RUN(lease_ids_format_and_parse_as_uuids);
@@ -516,7 +606,8 @@ int main(void) {
     RUN(connecting_without_servers_or_with_bad_arguments_fails_clearly);
     RUN(the_memory_store_keeps_the_token_contract);
     RUN(the_file_store_keeps_the_token_contract_and_survives_a_reopen);
+    RUN(the_file_store_reads_old_files_without_a_secret_and_keeps_secrets_owner_only);
     RUN(two_stores_on_one_file_never_lose_each_others_tokens);
-    RUN(the_default_handler_says_yes_exactly_for_the_seven_names);
+    RUN(the_default_handler_says_yes_exactly_for_the_eight_names);
     return TC_SUMMARY("unit");
 }

@@ -10,6 +10,10 @@
  *           the same refusal; a bad length prefix fails on its fourth byte with no body
  *           buffered.
  *
+ * A vector with "version": 2 (protocol 1.1) is decoded, encoded and streamed as version 2 (its
+ * CHECKOUT, GRANTED and CHECKIN end with the 32-byte reclaim_secret, given in the JSON as 64 hex
+ * digits); without the key, as version 1. The summary counts the version 2 vectors.
+ *
  * Usage: test_vectors VECTORS_DIR. Fails when the folder holds no vector.
  */
 #include <dirent.h>
@@ -22,7 +26,7 @@
 #include "ts_proto.h"
 #include "turnstile.h"
 
-enum kind { K_STR, K_U8, K_U16, K_U32, K_U64, K_ID, K_PEERS, K_IDS, K_RESULTS };
+enum kind { K_STR, K_U8, K_U16, K_U32, K_U64, K_ID, K_PEERS, K_IDS, K_RESULTS, K_SECRET };
 
 typedef struct field {
     const char *name;
@@ -56,6 +60,7 @@ static const field CHECKOUT_F[] = {
     F("flags", K_U8, checkout.flags, 0),
     F("wait_timeout_ms", K_U32, checkout.wait_timeout_ms, 0),
     F("reclaim_lease_id", K_ID, checkout.reclaim_lease_id, 0),
+    F("reclaim_secret", K_SECRET, checkout.reclaim_secret, 0), /* version 2 only: the last field */
 };
 static const field GRANTED_F[] = {
     F("lease_id", K_ID, granted.lease_id, 0),
@@ -66,6 +71,7 @@ static const field GRANTED_F[] = {
     F("term", K_U64, granted.term, 0),
     F("log_index", K_U64, granted.log_index, 0),
     F("flags", K_U8, granted.flags, 0),
+    F("reclaim_secret", K_SECRET, granted.reclaim_secret, 0), /* version 2 only */
 };
 static const field QUEUED_F[] = {
     F("position", K_U32, queued.position, 0),
@@ -79,7 +85,11 @@ static const field DENIED_F[] = {
 };
 static const field HEARTBEAT_F[] = {F("lease_ids", K_IDS, heartbeat, 0)};
 static const field RESULT_F[] = {F("results", K_RESULTS, heartbeat_result, 0)};
-static const field CHECKIN_F[] = {F("lease_id", K_ID, checkin.lease_id, 0)};
+static const field CHECKIN_F[] = {
+    F("lease_id", K_ID, checkin.lease_id, 0),
+    F("reclaim_secret", K_SECRET, checkin.reclaim_secret, 0), /* version 2 only */
+};
+static const field CHECKED_IN_F[] = {F("lease_id", K_ID, checkin.lease_id, 0)};
 static const field NOTICE_F[] = {
     F("kind", K_U8, notice.kind, 0),
     F("lease_id", K_ID, notice.lease_id, 0),
@@ -93,10 +103,12 @@ static const field ERROR_F[] = {
     F("message", K_STR, error.message, TS_MAX_TEXT),
 };
 
-static const field *schema(int type, size_t *n) {
-#define S(t, arr)                                  \
-    case t:                                        \
-        *n = sizeof arr / sizeof arr[0];           \
+/* The fields of a type in wire order; in version 1 without the version 2 reclaim_secret. */
+static const field *schema(int type, int version, size_t *n) {
+#define S(t, arr)                                                                          \
+    case t:                                                                                \
+        *n = sizeof arr / sizeof arr[0];                                                   \
+        if (version < TS_PROTO_V2 && arr[*n - 1].kind == K_SECRET) (*n)--;                 \
         return arr
     switch (type) {
         S(TS_MSG_HELLO, HELLO_F);
@@ -108,7 +120,7 @@ static const field *schema(int type, size_t *n) {
         S(TS_MSG_HEARTBEAT, HEARTBEAT_F);
         S(TS_MSG_HEARTBEAT_RESULT, RESULT_F);
         S(TS_MSG_CHECKIN, CHECKIN_F);
-        S(TS_MSG_CHECKED_IN, CHECKIN_F);
+        S(TS_MSG_CHECKED_IN, CHECKED_IN_F);
         S(TS_MSG_NOTICE, NOTICE_F);
         S(TS_MSG_GOODBYE, ERROR_F);
         S(TS_MSG_ERROR, ERROR_F);
@@ -123,6 +135,21 @@ static char why[1024];
 static int failf(const char *fmt, const char *a, const char *b) {
     snprintf(why, sizeof why, fmt, a ? a : "", b ? b : "");
     return -1;
+}
+
+/* 64 hex digits -> 32 bytes. */
+static int parse_secret(const tj *v, uint8_t out[TS_RECLAIM_SECRET]) {
+    uint8_t *b;
+    size_t n = 0;
+    if (!v || v->type != TJ_STR || v->len != 2 * TS_RECLAIM_SECRET) return -1;
+    b = hex_decode(v->str, &n);
+    if (!b || n != TS_RECLAIM_SECRET) {
+        free(b);
+        return -1;
+    }
+    memcpy(out, b, TS_RECLAIM_SECRET);
+    free(b);
+    return 0;
 }
 
 static int parse_id(const tj *v, uint8_t out[16]) {
@@ -155,9 +182,9 @@ static int str_eq(ts_str s, const tj *v) {
 }
 
 /* The decoded message equals the JSON fields, field for field, in wire order. */
-static int compare_fields(const ts_msg *m, const tj *fields) {
+static int compare_fields(const ts_msg *m, int version, const tj *fields) {
     size_t n, i, k;
-    const field *sc = schema(m->type, &n);
+    const field *sc = schema(m->type, version, &n);
     const char *base = (const char *)m;
     if (!fields || fields->type != TJ_OBJ) return failf("no fields object%s%s", NULL, NULL);
     if (fields->n != n) return failf("fields has a different number of keys than %s%s", ts_msg_type_name(m->type), NULL);
@@ -178,6 +205,13 @@ static int compare_fields(const ts_msg *m, const tj *fields) {
         case K_ID: {
             uint8_t id[16];
             if (parse_id(v, id) || memcmp(id, p, 16) != 0) return failf("field %s differs%s", sc[i].name, NULL);
+            break;
+        }
+        case K_SECRET: {
+            uint8_t sec[TS_RECLAIM_SECRET];
+            if (parse_secret(v, sec) || memcmp(sec, p, TS_RECLAIM_SECRET) != 0) {
+                return failf("field %s differs%s", sc[i].name, NULL);
+            }
             break;
         }
         case K_PEERS:
@@ -216,9 +250,9 @@ static int compare_fields(const ts_msg *m, const tj *fields) {
 }
 
 /* Builds a message from the JSON fields (VectorFields.fromFields). Buffers go to *owned. */
-static int build_msg(int type, uint32_t corr, const tj *fields, ts_msg *m, uint8_t **owned) {
+static int build_msg(int type, int version, uint32_t corr, const tj *fields, ts_msg *m, uint8_t **owned) {
     size_t n, i, k;
-    const field *sc = schema(type, &n);
+    const field *sc = schema(type, version, &n);
     char *base = (char *)m;
     memset(m, 0, sizeof *m);
     *owned = NULL;
@@ -241,6 +275,9 @@ static int build_msg(int type, uint32_t corr, const tj *fields, ts_msg *m, uint8
             break;
         case K_ID:
             if (parse_id(v, (uint8_t *)p)) return failf("bad id in %s%s", sc[i].name, NULL);
+            break;
+        case K_SECRET:
+            if (parse_secret(v, (uint8_t *)p)) return failf("bad secret in %s%s", sc[i].name, NULL);
             break;
         case K_PEERS:
             m->u.welcome.peer_count = (uint8_t)v->n;
@@ -280,10 +317,11 @@ static int build_msg(int type, uint32_t corr, const tj *fields, ts_msg *m, uint8
     return 0;
 }
 
-static int encode_equal(const ts_msg *a, const ts_msg *b) {
+static int encode_equal(const ts_msg *a, const ts_msg *b, int version) {
     ts_buf x = {0}, y = {0};
     ts_proto_error e;
-    int eq = ts_encode(&x, a, &e) == 0 && ts_encode(&y, b, &e) == 0 && x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+    int eq = ts_encode(&x, a, version, &e) == 0 && ts_encode(&y, b, version, &e) == 0 && x.len == y.len &&
+             memcmp(x.data, y.data, x.len) == 0;
     ts_buf_free(&x);
     ts_buf_free(&y);
     return eq;
@@ -296,7 +334,7 @@ static uint32_t rnd(void) {
 }
 
 /* Feeds the bytes through a reader in chunks of 1..max_chunk; checks the outcome. */
-static int through_reader(const uint8_t *b, size_t len, int from, size_t max_chunk, const ts_msg *expect,
+static int through_reader(const uint8_t *b, size_t len, int from, int version, size_t max_chunk, const ts_msg *expect,
                           const char *error, uint32_t corr) {
     ts_reader r;
     size_t fed = 0;
@@ -305,6 +343,7 @@ static int through_reader(const uint8_t *b, size_t len, int from, size_t max_chu
     int bad_prefix = prefix > TS_MAX_FRAME_LENGTH || prefix < TS_HEADER_AFTER_LENGTH;
     ts_reader_init(&r);
     r.from = from;
+    r.version = version;
     while (fed < len) {
         size_t n = 1 + rnd() % max_chunk;
         ts_msg m;
@@ -326,7 +365,7 @@ static int through_reader(const uint8_t *b, size_t len, int from, size_t max_chu
             if (rc == TS_READ_MESSAGE) {
                 frames++;
                 if (error) result = failf("reader delivered a frame the vector says is invalid%s%s", NULL, NULL);
-                else if (!encode_equal(&m, expect)) result = failf("reader frame differs from ts_decode's%s%s", NULL, NULL);
+                else if (!encode_equal(&m, expect, version)) result = failf("reader frame differs from ts_decode's%s%s", NULL, NULL);
             } else {
                 if (!error || strcmp(ts_code_name(r.err.code), error) != 0 || r.err.corr != corr) {
                     result = failf("reader refused with %s, expected %s", ts_code_name(r.err.code), error);
@@ -351,29 +390,39 @@ static int sender_of(const tj *j) {
     return -1;
 }
 
+/* "version": 2 for a frame of protocol 1.1; absent means 1 (vectors/README.md). -1 when bad. */
+static int version_of(const tj *j) {
+    uint64_t v = tj_get_uint(j, "version", TS_PROTO_V1);
+    return v == TS_PROTO_V1 || v == TS_PROTO_V2 ? (int)v : -1;
+}
+
+static int g_v2_vectors;
+
 static int run_valid(const uint8_t *b, size_t len, const tj *j) {
     ts_msg m, m2, built;
     ts_proto_error err;
     uint8_t *owned = NULL;
     const tj *type = tj_get(j, "type"), *corr = tj_get(j, "correlation_id"), *rt = tj_get(j, "roundtrip");
-    int from = sender_of(j), t, rc = 0;
+    int from = sender_of(j), t, rc = 0, ver = version_of(j);
     size_t chunk;
     ts_buf out = {0};
     if (!type || !corr || !rt || from < 0) return failf("JSON lacks type, correlation_id, roundtrip or sender%s%s", NULL, NULL);
+    if (ver < 0) return failf("version is neither 1 nor 2%s%s", NULL, NULL);
+    if (ver == TS_PROTO_V2) g_v2_vectors++;
     t = ts_msg_type_from_name(type->str);
     if (t < 0) return failf("unknown type %s%s", type->str, NULL);
-    if (ts_decode(b, len, from, &m, &err) != 0) return failf("decode refused a valid frame: %s%s", err.text, NULL);
-    if (ts_decode(b, len, TS_FROM_EITHER, &m2, &err) != 0 || !encode_equal(&m, &m2)) {
+    if (ts_decode(b, len, from, ver, &m, &err) != 0) return failf("decode refused a valid frame: %s%s", err.text, NULL);
+    if (ts_decode(b, len, TS_FROM_EITHER, ver, &m2, &err) != 0 || !encode_equal(&m, &m2, ver)) {
         return failf("direction-blind decode differs%s%s", NULL, NULL);
     }
     if (m.type != t) return failf("decoded type %s, expected %s", ts_msg_type_name(m.type), type->str);
     if (m.corr != (uint32_t)corr->num) return failf("correlation id differs%s%s", NULL, NULL);
-    if (compare_fields(&m, tj_get(j, "fields"))) return -1;
-    if (build_msg(t, (uint32_t)corr->num, tj_get(j, "fields"), &built, &owned)) {
+    if (compare_fields(&m, ver, tj_get(j, "fields"))) return -1;
+    if (build_msg(t, ver, (uint32_t)corr->num, tj_get(j, "fields"), &built, &owned)) {
         free(owned);
         return -1;
     }
-    if (ts_encode(&out, &built, &err) != 0) {
+    if (ts_encode(&out, &built, ver, &err) != 0) {
         rc = failf("encoding the JSON fields failed: %s%s", err.text, NULL);
     } else if (rt->b) {
         if (out.len != len || memcmp(out.data, b, len) != 0) rc = failf("re-encoded bytes differ%s%s", NULL, NULL);
@@ -383,7 +432,7 @@ static int run_valid(const uint8_t *b, size_t len, const tj *j) {
     ts_buf_free(&out);
     free(owned);
     for (chunk = 1; rc == 0 && chunk <= len; chunk = chunk < 8 ? chunk + 1 : chunk * 4) {
-        rc = through_reader(b, len, from, chunk, &m, NULL, 0);
+        rc = through_reader(b, len, from, ver, chunk, &m, NULL, 0);
     }
     return rc;
 }
@@ -392,11 +441,13 @@ static int run_invalid(const uint8_t *b, size_t len, const tj *j) {
     ts_msg m;
     ts_proto_error err;
     const tj *error = tj_get(j, "error"), *corr = tj_get(j, "correlation_id"), *closes = tj_get(j, "closes");
-    int from = sender_of(j), rc = 0;
+    int from = sender_of(j), rc = 0, ver = version_of(j);
     size_t chunk;
     const char *name;
     if (!error || !corr || !closes || from < 0) return failf("JSON lacks error, correlation_id, closes or sender%s%s", NULL, NULL);
-    if (ts_decode(b, len, from, &m, &err) == 0) {
+    if (ver < 0) return failf("version is neither 1 nor 2%s%s", NULL, NULL);
+    if (ver == TS_PROTO_V2) g_v2_vectors++;
+    if (ts_decode(b, len, from, ver, &m, &err) == 0) {
         /* A bad prefix with bytes after it is refused by its first four bytes. */
         return failf("decode accepted an invalid frame (expected %s)%s", error->str, NULL);
     }
@@ -405,7 +456,7 @@ static int run_invalid(const uint8_t *b, size_t len, const tj *j) {
     if (err.corr != (uint32_t)corr->num) return failf("correlation id differs (%s)%s", err.text, NULL);
     if (ts_code_closes_connection(err.code) != closes->b) return failf("closes differs%s%s", NULL, NULL);
     for (chunk = 1; rc >= 0 && chunk <= len; chunk = chunk < 8 ? chunk + 1 : chunk * 4) {
-        rc = through_reader(b, len, from, chunk, NULL, error->str, (uint32_t)corr->num);
+        rc = through_reader(b, len, from, ver, chunk, NULL, error->str, (uint32_t)corr->num);
     }
     return rc < 0 ? -1 : 0;
 }
@@ -486,6 +537,6 @@ int main(int argc, char **argv) {
         printf("FAIL no vectors found in %s\n", argv[1]);
         failed++;
     }
-    printf("vectors: %d passed, %d failed\n", passed, failed);
+    printf("vectors: %d passed, %d failed (%d of them version 2)\n", passed, failed, g_v2_vectors);
     return failed ? 1 : 0;
 }

@@ -292,3 +292,9 @@ uint8_t *hex_decode(const char *text, size_t *len) {
     *len = o;
     return b;
 }
+
+uint64_t tj_get_uint(const tj *obj, const char *key, uint64_t dflt) {
+    const tj *v = tj_get(obj, key);
+    if (!v) return dflt;
+    return v->type == TJ_NUM ? v->num : UINT64_MAX;
+}

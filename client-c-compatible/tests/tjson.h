@@ -24,6 +24,9 @@ tj *tj_parse(const char *text, char *err, size_t errsize);
 void tj_free(tj *v);
 /* Member of an object, NULL when absent. */
 const tj *tj_get(const tj *obj, const char *key);
+/* An unsigned number member, or dflt when the key is absent (e.g. a vector's "version": absent
+ * means 1). A member that is present but not a number gives UINT64_MAX. */
+uint64_t tj_get_uint(const tj *obj, const char *key, uint64_t dflt);
 
 /* Reads a whole file (NUL-terminated); NULL on failure. */
 char *read_file(const char *path, size_t *len);

@@ -130,6 +130,7 @@
     else if (s.ready) { ready.textContent = 'ready'; setClass(ready, 'badge', 'ok'); }
     else { ready.textContent = 'not ready'; setClass(ready, 'badge', 'bad'); }
 
+    renderWarnings(s.warnings || []);
     renderLicense(s.license);
     renderSync(s.sync);
     renderStore(s.store, s.memory_only);
@@ -142,6 +143,20 @@
     renderProducts(s.pools || []);
     updateProductFilter(s.pools || []);
     drawChart();
+  }
+
+  // Settings that open the appliance to the network (server.host without clients.auth_token, ...): one line each.
+  function renderWarnings(list) {
+    const box = $('warnings');
+    box.replaceChildren();
+    for (const w of list) {
+      const p = document.createElement('p');
+      p.className = 'warning';
+      p.dataset.code = w.code;
+      p.textContent = '\u26a0 ' + w.message;
+      box.appendChild(p);
+    }
+    box.hidden = list.length === 0;
   }
 
   function renderLicense(l) {

@@ -51,7 +51,7 @@ public final class Appliance implements SessionServices {
     private volatile boolean memoryOnly = true;
     private volatile boolean ready;
     private long tickTimer = -1;
-    private int tcpPort;
+    private volatile int tcpPort; // volatile: the triad duty thread reads it (clientsCanConnect)
     private volatile ClientPolicy clients;
     /** The ledger's listener: sessions, journal sinks (metrics) and the store. */
     private final dev.turnstile.appliance.seat.LedgerListener listener;
@@ -80,7 +80,8 @@ public final class Appliance implements SessionServices {
                 ? dev.turnstile.appliance.triad.TriadNode.REPLICATED_LEASE_TIMEOUT_MS : s.leaseTimeoutMs(),
                 s.reclaimGraceMs(), s.maxLeasesPerSession(),
                 s.maxQueuePerPool(), Math.max(1, Math.min(s.defaultWaitMs(), s.maxWaitMs())), Math.max(1, s.maxWaitMs()),
-                LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES);
+                LedgerSettings.DEFAULT_EXPIRED_TOMBSTONE_MS, LedgerSettings.DEFAULT_MAX_TOMBSTONES)
+                .withLegacyReclaim(s.legacyReclaim()); // secret: protocol 1.1 (issue 12)
         this.clients = config.clients();
         this.configEntitlements = config.entitlements();
         // store: every ledger event also goes to the store (memory-only until startStore() replaces it); in a triad
@@ -98,7 +99,7 @@ public final class Appliance implements SessionServices {
     public static Future<Appliance> start(Vertx vertx, JsonObject configTree, Clock clock) {
         ApplianceConfig config;
         try {
-            config = ApplianceConfig.from(configTree);
+            config = Configuration.bind(configTree); // config: every section, unknown keys refused
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
@@ -117,12 +118,14 @@ public final class Appliance implements SessionServices {
     }
 
     private Future<Void> startLedgerAndServers() {
+        warnLegacyReclaim(); // secret:
         long now = nowMs();
         for (Entitlement e : config.entitlements()) {
             ledger.upsertEntitlement(e, now);
         }
         store.recordEntitlements(config.entitlements()); // store: the entitlements table
         if (triadConfig.enabled()) { // triad: ticks are log entries the leader commits; the log replaces restart recovery
+            warnOpenSettings(); // config:
             return startSync().compose(v -> startTriad()).compose(v -> listen()).compose(v -> startHttp())
                     .onSuccess(v -> {
                         ready = true;
@@ -130,10 +133,14 @@ public final class Appliance implements SessionServices {
                                 config.server().host(), tcpPort, triadConfig.self(), triad.role());
                     });
         }
+        warnOpenSettings(); // config: settings that open the appliance to the network (also in /v1/status)
         tickTimer = vertx.setPeriodic(TICK_MS, id -> ledger.tick(nowMs()));
         // sync: the last sync's and the license's entitlements are in the ledger before clients come
         // store: leases held at the last stop are restored after the pools exist and before clients come
-        return startSync().compose(v -> restoreLeases()).compose(v -> listen()).compose(v -> startHttp()).onSuccess(v -> {
+        // store: the restored leases' reclaim grace begins once the listener accepts (issue 12), not before the spill
+        // of an earlier run is written: clients cannot reclaim before they can connect
+        return startSync().compose(v -> restoreLeases()).compose(v -> listen()).onSuccess(v -> startRestartGrace())
+                .compose(v -> startHttp()).onSuccess(v -> {
             ready = true;
             LOG.info("Turnstile {} listening on {}:{} ({} entitlements, {} event loops, heartbeat {} ms, lease timeout {} ms, {})",
                     config.server().id(), config.server().host(), tcpPort, config.entitlements().size(), servers.size(),
@@ -149,6 +156,7 @@ public final class Appliance implements SessionServices {
         dev.turnstile.appliance.triad.TriadNode node = new dev.turnstile.appliance.triad.TriadNode(triadConfig, ledger,
                 this::nowMs, config.server().leaseTimeoutMs(), config.server().reclaimGraceMs());
         node.liveSessions(id -> registry.get(id) != null);
+        node.clientsCanConnect(() -> tcpPort > 0); // issue 12: the grace of lost sessions starts once clients can connect
         long detection = triadConfig.failureTimeoutMs() + triadConfig.verifySuspectMs() + config.server().leaseTimeoutMs();
         if (config.server().reclaimGraceMs() < detection) { // triad: see TRIAD.md, "Heartbeats are not fenced"
             LOG.warn("triad: server.reclaim_grace ({} ms) is shorter than triad.failure_timeout + triad.verify_suspect + "
@@ -180,11 +188,13 @@ public final class Appliance implements SessionServices {
             tj.attach(node, ledger); // store: keyed journal events from the first applied entry (log replay at join)
         }
         triadJoining = node; // triad: the sync gate sees the member while it joins (it may win an election then)
+        dev.turnstile.appliance.triad.TriadConfig.Member self = triadConfig.selfMember();
         return vertx.<Void>executeBlocking(() -> {
             node.start();
             triad = node;
             return null;
-        });
+        }).recover(e -> Future.failedFuture(bindFailure(e, "triad.members[" + (triadConfig.selfIndex() - 1) + "].raft",
+                self.raftHost(), self.raftPort()))); // config: a taken port names its key
     }
 
     // triad: the member's figures for the status JSON, or null on a single server
@@ -212,7 +222,34 @@ public final class Appliance implements SessionServices {
         if (sync != null) {
             http.addRoutes(sync::mountRoutes); // sync: /v1/sync/*, /v1/entitlements, /v1/license
         }
-        return http.start().mapEmpty();
+        return http.start().<Void>mapEmpty().recover(e -> Future.failedFuture( // config: a taken port names its key
+                bindFailure(e, "http.port", config.http().host(), config.http().port())));
+    }
+
+    // config: "server.port: cannot listen on 0.0.0.0:7878: the port is already in use ..." instead of a bare
+    // "Address already in use"
+    static Throwable bindFailure(Throwable e, String key, String host, int port) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.net.BindException) {
+                String why = t.getMessage() == null ? "" : t.getMessage();
+                return new IllegalStateException(key + ": cannot listen on " + host + ":" + port + ": "
+                        + (why.contains("in use") || why.contains("No available port")
+                        ? "the port is already in use (another program, or another Turnstile, listens there)"
+                        : why), e);
+            }
+        }
+        return e;
+    }
+
+    // config: each open setting once in the log; the same list is in statusJson()'s "warnings"
+    private void warnOpenSettings() {
+        for (dev.turnstile.appliance.config.ConfigWarnings.Warning w : warnings()) {
+            LOG.warn("config: {}", w.message());
+        }
+    }
+
+    private List<dev.turnstile.appliance.config.ConfigWarnings.Warning> warnings() {
+        return dev.turnstile.appliance.config.ConfigWarnings.of(config.server(), clients, config.http());
     }
 
     // store: the write-behind store (issue 3): PostgreSQL when the YAML has a store: section, else memory only
@@ -236,11 +273,19 @@ public final class Appliance implements SessionServices {
                 });
     }
 
-    // store: restart recovery, held for the reclaim grace (issue 3)
+    // store: restart recovery (issue 3): the leases come back before the listener opens, holding their seats
     private Future<Void> restoreLeases() {
-        return dev.turnstile.appliance.store.RestartRecovery
-                .restore(store, ledger, nowMs(), config.server().reclaimGraceMs()).mapEmpty();
+        return dev.turnstile.appliance.store.RestartRecovery.restore(store, ledger).mapEmpty();
     }
+
+    // store: ... and their reclaim grace counts from the moment the listener accepts (issue 12)
+    private void startRestartGrace() {
+        dev.turnstile.appliance.store.RestartRecovery.startGrace(ledger, nowMs(), config.server().reclaimGraceMs(),
+                java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAtNanos));
+    }
+
+    /** When this appliance's start began (for the restart-recovery log line). */
+    private final long startedAtNanos = System.nanoTime();
 
     // sync: binds sync: and license:, loads the saved sync state and the license, then the first sync (issue 4)
     private Future<Void> startSync() {
@@ -285,10 +330,11 @@ public final class Appliance implements SessionServices {
         for (int i = 0; i < instances; i++) {
             all.add(deployOne(options));
         }
-        return Future.all(all).map(v -> {
+        int bound = port;
+        return Future.all(all).<Void>map(v -> {
             tcpPort = servers.get(0).actualPort();
             return null;
-        });
+        }).recover(e -> Future.failedFuture(bindFailure(e, "server.port", s.host(), bound))); // config:
     }
 
     private Future<TcpServerVerticle> deployOne(NetServerOptions options) {
@@ -334,7 +380,11 @@ public final class Appliance implements SessionServices {
             changed++;
         }
         configEntitlements = next.entitlements();
+        boolean tokenChanged = clients.requiresToken() != next.clients().requiresToken();
         clients = next.clients();
+        if (tokenChanged) {
+            warnOpenSettings(); // config: the client token came or went
+        }
         store.recordEntitlements(next.entitlements()); // store: the entitlements table follows the file
         for (String section : List.of("server", "http", "store", "sync")) {
             Object a = config.raw().getValue(section);
@@ -429,6 +479,16 @@ public final class Appliance implements SessionServices {
         return metrics;
     }
 
+    // secret: legacy_reclaim orphaned is said at start; identity is an open setting (ConfigWarnings: at start and
+    // under "warnings" in the status)
+    private void warnLegacyReclaim() {
+        if (config.server().legacyReclaim() == dev.turnstile.appliance.seat.LegacyReclaim.ORPHANED) {
+            LOG.warn("server.legacy_reclaim is orphaned: a protocol 1.0 client's orphaned lease can be reclaimed by "
+                    + "anyone who knows its lease id, client_id and hw_id (the admin API shows them) while its holder "
+                    + "is disconnected; refuse is the safe setting (PROTOCOL.md 10.6)");
+        }
+    }
+
     /** The summary behind {@code GET /v1/status} and the status page. */
     public JsonObject statusJson() {
         io.vertx.core.json.JsonArray pools = new io.vertx.core.json.JsonArray();
@@ -446,7 +506,10 @@ public final class Appliance implements SessionServices {
                 .put("leases", ledger.leaseCount())
                 .put("waiting", ledger.waiterCount())
                 .put("memory_only", memoryOnly)
-                .put("pools", pools);
+                .put("legacy_reclaim", config.server().legacyReclaim().configName()) // secret: PROTOCOL.md 10.6
+                .put("pools", pools)
+                .put("warnings", new io.vertx.core.json.JsonArray(warnings().stream() // config: open settings
+                        .map(w -> (Object) new JsonObject().put("code", w.code()).put("message", w.message())).toList()));
         if (sync != null) {
             sync.statusJson().forEach(status::put); // sync: the "sync" and "license" objects
         }

@@ -8,11 +8,9 @@ import dev.turnstile.appliance.systemd.SystemdService;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -59,18 +57,17 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--demo", description = "use the built-in demo configuration (two products, a few seats)")
         boolean demo;
 
-        Future<JsonObject> load(Vertx vertx) {
+        /** The file (or the demo) with the environment applied, and where each key came from. */
+        Future<ConfigLoader.ConfigSource> load(Vertx vertx) {
             if (demo) {
-                try (InputStream in = Main.class.getResourceAsStream("/demo.yaml")) {
-                    Path tmp = Files.createTempFile("turnstile-demo", ".yaml");
-                    tmp.toFile().deleteOnExit();
-                    Files.write(tmp, in.readAllBytes());
-                    return ConfigLoader.load(vertx, tmp.toString(), System.getenv());
-                } catch (IOException e) {
-                    return Future.failedFuture(e);
-                }
+                return vertx.executeBlocking(() -> {
+                    try (InputStream in = Main.class.getResourceAsStream("/demo.yaml")) {
+                        return ConfigLoader.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "demo.yaml",
+                                System.getenv());
+                    }
+                }, false);
             }
-            return ConfigLoader.load(vertx, config.toString(), System.getenv());
+            return ConfigLoader.read(vertx, config.toString(), System.getenv());
         }
     }
 
@@ -90,9 +87,10 @@ public final class Main implements Callable<Integer> {
             // systemd: end
             Appliance appliance;
             try {
-                JsonObject tree = options.load(vertx).await(30, TimeUnit.SECONDS);
-                logLevels.apply(LogLevels.fromConfig(tree)); // systemd: logging.levels from the YAML
-                appliance = Appliance.start(vertx, ApplianceConfig.from(tree), java.time.Clock.systemUTC())
+                ConfigLoader.ConfigSource source = options.load(vertx).await(30, TimeUnit.SECONDS);
+                ApplianceConfig config = Configuration.bind(source); // every section; unknown keys are errors
+                logLevels.apply(LogLevels.fromConfig(source.tree())); // systemd: logging.levels from the YAML
+                appliance = Appliance.start(vertx, config, java.time.Clock.systemUTC())
                         .await(60, TimeUnit.SECONDS);
             } catch (ConfigException e) {
                 System.err.println("turnstile: " + e.getMessage());
@@ -137,10 +135,10 @@ public final class Main implements Callable<Integer> {
             // loop; SIGHUP re-reads the YAML (a bad file changes nothing) and applies logging.levels;
             // Appliance.reload applies entitlements, client policy and the license file;
             // SIGTERM/SIGINT -> STOPPING=1 and System.exit(0), which runs the shutdown hook above.
-            systemd.ready(vertx, statusLine(appliance), () -> options.load(vertx).compose(t -> {
-                ApplianceConfig next = ApplianceConfig.from(t); // a bad file throws: nothing changes
-                logLevels.apply(LogLevels.fromConfig(t));
-                return appliance.reload(next).map(t);
+            systemd.ready(vertx, statusLine(appliance), () -> options.load(vertx).compose(source -> {
+                ApplianceConfig next = Configuration.bind(source); // a bad file throws: nothing changes
+                logLevels.apply(LogLevels.fromConfig(source.tree()));
+                return appliance.reload(next).map(source.tree());
             }));
             // systemd: end
             stopped.await();
@@ -154,7 +152,9 @@ public final class Main implements Callable<Integer> {
         return a.httpPort() > 0 ? s + ", http " + a.config().http().host() + ":" + a.httpPort() : s;
     }
 
-    @Command(name = "check-config", description = "Validate a configuration file and exit (0 = valid, 2 = invalid).")
+    @Command(name = "check-config", description = "Validate a configuration file and exit (0 = valid, 2 = invalid). "
+            + "Every section is checked (triad: included) and every problem is listed; unknown keys, unknown "
+            + "TURNSTILE_... overrides, duplicate keys and an empty file are problems.")
     static final class CheckConfig implements Callable<Integer> {
         @CommandLine.Mixin
         ConfigOptions options = new ConfigOptions();
@@ -163,14 +163,14 @@ public final class Main implements Callable<Integer> {
         public Integer call() {
             Vertx vertx = Vertx.vertx();
             try {
-                JsonObject tree = options.load(vertx).await(30, TimeUnit.SECONDS);
-                ApplianceConfig c = ApplianceConfig.from(tree);
-                dev.turnstile.appliance.sync.SyncVerticle.validate(tree); // sync: and license: keys too
-                if (tree.getValue("store") instanceof JsonObject store) {
-                    dev.turnstile.appliance.store.StoreConfig.from(store, System.getenv()); // store: keys too
-                }
+                ConfigLoader.ConfigSource source = options.load(vertx).await(30, TimeUnit.SECONDS);
+                ApplianceConfig c = Configuration.bind(source);
                 System.out.println("configuration OK: server " + c.server().id() + ", port " + c.server().port() + ", "
                         + c.entitlements().size() + " entitlements");
+                for (dev.turnstile.appliance.config.ConfigWarnings.Warning w
+                        : dev.turnstile.appliance.config.ConfigWarnings.of(c.server(), c.clients(), c.http())) {
+                    System.out.println("warning: " + w.message());
+                }
                 return 0;
             } catch (Exception e) {
                 Throwable cause = e instanceof ConfigException ? e : e.getCause() != null ? e.getCause() : e;

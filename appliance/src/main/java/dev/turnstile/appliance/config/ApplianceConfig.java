@@ -7,7 +7,12 @@ import java.util.List;
 
 /**
  * The whole validated configuration. {@link #raw()} keeps the tree for the sections other
- * components bind themselves ({@code store:}, {@code sync:}, {@code http:}, ...).
+ * components bind themselves ({@code store:}, {@code sync:}, {@code triad:}, ...).
+ * <p>
+ * {@link #from} binds the appliance's own sections ({@code server:}, {@code clients:},
+ * {@code entitlements:}, {@code http:}). The whole file, every section and unknown keys included,
+ * is bound by {@code dev.turnstile.appliance.Configuration}, which the appliance and
+ * {@code check-config} use.
  */
 public record ApplianceConfig(ServerConfig server, ClientPolicy clients, List<Entitlement> entitlements, HttpConfig http,
                               JsonObject raw) {
@@ -15,11 +20,17 @@ public record ApplianceConfig(ServerConfig server, ClientPolicy clients, List<En
     /** Binds and validates {@code tree}; throws {@link ConfigException} listing every problem. */
     public static ApplianceConfig from(JsonObject tree) {
         ConfigReader r = new ConfigReader();
+        ApplianceConfig c = bind(tree, r);
+        r.throwIfAny();
+        return c;
+    }
+
+    /** Binds the appliance's own sections into {@code r} (problems collected there, nothing thrown). */
+    public static ApplianceConfig bind(JsonObject tree, ConfigReader r) {
         ServerConfig server = ServerConfig.bind(r.object(tree, "server", "server"), r);
         ClientPolicy clients = ClientPolicy.bind(r.object(tree, "clients", "clients"), r);
         List<Entitlement> ents = EntitlementsConfig.bind(r.array(tree, "entitlements", "entitlements"), r);
         HttpConfig http = HttpConfig.bind(r.object(tree, "http", "http"), r);
-        r.throwIfAny();
         return new ApplianceConfig(server, clients, ents, http, tree.copy());
     }
 }

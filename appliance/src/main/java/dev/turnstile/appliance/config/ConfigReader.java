@@ -5,8 +5,12 @@ import io.vertx.core.json.JsonObject;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -14,22 +18,191 @@ import java.util.regex.Pattern;
  * Typed reads from the configuration tree that collect problems instead of failing at the first
  * one, so a bad file is reported whole, each problem naming its key (Hono style: one typed config
  * class per component, bound here).
+ * <p>
+ * Every read records the dotted key it asked for (present or not: {@code server.port},
+ * {@code entitlements[0].policy.max_seats}). The keys the binders read <em>are</em> the known keys:
+ * {@link #reportUnknownKeys} walks the tree afterwards and reports every key nobody read, with the
+ * closest known key at the same level. A component that adds a key reads it through this class
+ * and it is known; there is no second list to keep in sync.
  */
 public final class ConfigReader {
     private static final Pattern DURATION = Pattern.compile("^\\s*(\\d+)\\s*(ms|s|m|h|d)?\\s*$");
 
     private final List<String> problems = new ArrayList<>();
+    /** Every dotted key a binder read, present in the tree or not. */
+    private final Set<String> known = new LinkedHashSet<>();
+    /** Keys whose whole subtree is free-form (logger names under logging.levels). */
+    private final Set<String> freeForm = new LinkedHashSet<>();
+    /** Where a key came from ("line 12 of /etc/turnstile/turnstile.yaml", "environment variable ..."). */
+    private final Map<String, String> origins;
+
+    public ConfigReader() {
+        this(Map.of());
+    }
+
+    /** A reader whose problems say where each key came from ({@link ConfigLoader.ConfigSource#origins()}). */
+    public ConfigReader(Map<String, String> origins) {
+        this.origins = Map.copyOf(origins);
+    }
 
     public List<String> problems() {
         return problems;
     }
 
     public void problem(String key, String expected, Object got) {
-        problems.add(key + ": expected " + expected + ", got " + describe(got));
+        problems.add(key + ": expected " + expected + ", got " + describe(got) + where(key));
     }
 
     public void problem(String message) {
-        problems.add(message);
+        int colon = message.indexOf(':');
+        problems.add(colon > 0 ? message + where(message.substring(0, colon)) : message);
+    }
+
+    /** " (line 3 of f.yaml)" for a key the loader placed, else "". */
+    private String where(String key) {
+        String o = origins.get(key);
+        return o == null ? "" : " (" + o + ")";
+    }
+
+    /** Records {@code key} as known without reading it (a binder that reads the value by other means). */
+    public void known(String key) {
+        known.add(key);
+    }
+
+    /** The value of {@code name} as it is (null when absent), recording {@code key} as known. */
+    public Object value(JsonObject o, String name, String key) {
+        known.add(key);
+        return o == null ? null : o.getValue(name);
+    }
+
+    /** Like {@link #object} for a mapping whose keys are free-form (e.g. logger names): none of them is unknown. */
+    public JsonObject freeFormObject(JsonObject parent, String name, String key) {
+        freeForm.add(key);
+        return object(parent, name, key);
+    }
+
+    /** The keys read so far (for tests and for the documentation of the keys). */
+    public Set<String> knownKeys() {
+        return java.util.Collections.unmodifiableSet(known);
+    }
+
+    /**
+     * Adds a problem for every key of {@code tree} that no binder read: its dotted path, where it came
+     * from, and the closest known key at the same level (or the keys known there).
+     */
+    public void reportUnknownKeys(JsonObject tree) {
+        walk(tree, "");
+    }
+
+    private void walk(JsonObject o, String path) {
+        for (String name : o.fieldNames()) {
+            String key = path.isEmpty() ? name : path + "." + name;
+            if (freeForm.contains(key)) {
+                continue;
+            }
+            boolean read = known.contains(key);
+            boolean hasKnownChildren = hasKnownChildren(key);
+            if (!read && !hasKnownChildren) {
+                problems.add(unknown(path, name, key));
+                continue;
+            }
+            if (hasKnownChildren) {
+                descend(o.getValue(name), key);
+            }
+        }
+    }
+
+    private void descend(Object v, String key) {
+        if (v instanceof JsonObject child) {
+            walk(child, key);
+        } else if (v instanceof JsonArray a) {
+            for (int i = 0; i < a.size(); i++) {
+                if (a.getValue(i) instanceof JsonObject element) {
+                    walk(element, key + "[" + i + "]");
+                }
+            }
+        }
+    }
+
+    private boolean hasKnownChildren(String key) {
+        for (String k : known) {
+            if (k.length() > key.length() && k.startsWith(key)
+                    && (k.charAt(key.length()) == '.' || k.charAt(key.length()) == '[')) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private String unknown(String parent, String name, String key) {
+        Set<String> siblings = new TreeSet<>();
+        String prefix = parent.isEmpty() ? "" : parent + ".";
+        for (String k : known) {
+            if (k.startsWith(prefix) && k.length() > prefix.length()) {
+                String rest = k.substring(prefix.length());
+                int end = indexOfAny(rest);
+                siblings.add(end < 0 ? rest : rest.substring(0, end));
+            }
+        }
+        String best = closest(name, siblings);
+        StringBuilder m = new StringBuilder(key).append(": unknown key");
+        if (best != null) {
+            m.append("; did you mean ").append(prefix).append(best).append('?');
+        } else if (!siblings.isEmpty()) {
+            m.append(" (known ").append(parent.isEmpty() ? "sections" : "keys of " + parent).append(": ")
+                    .append(String.join(", ", siblings)).append(')');
+        }
+        String origin = origins.get(key);
+        if (origin != null) {
+            m.append(" (").append(origin).append(')');
+        }
+        return m.toString();
+    }
+
+    private static int indexOfAny(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) == '.' || s.charAt(i) == '[') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The candidate nearest to {@code name} (edit distance, case ignored), if near enough to be a slip. */
+    static String closest(String name, Set<String> candidates) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String c : candidates) {
+            int d = distance(lower, c.toLowerCase(Locale.ROOT));
+            int allowed = Math.max(2, Math.min(lower.length(), c.length()) / 3);
+            if (d <= allowed && d < bestDistance) {
+                best = c;
+                bestDistance = d;
+            }
+        }
+        return best;
+    }
+
+    /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
+    static int distance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
     }
 
     public void throwIfAny() {
@@ -49,6 +222,7 @@ public final class ConfigReader {
     }
 
     public JsonObject object(JsonObject parent, String name, String key) {
+        known.add(key);
         Object v = parent == null ? null : parent.getValue(name);
         if (v == null) {
             return new JsonObject();
@@ -61,6 +235,7 @@ public final class ConfigReader {
     }
 
     public JsonArray array(JsonObject parent, String name, String key) {
+        known.add(key);
         Object v = parent == null ? null : parent.getValue(name);
         if (v == null) {
             return new JsonArray();
@@ -73,6 +248,7 @@ public final class ConfigReader {
     }
 
     public String string(JsonObject o, String name, String key, String def) {
+        known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
             return def;
@@ -97,6 +273,7 @@ public final class ConfigReader {
     }
 
     public long integer(JsonObject o, String name, String key, long def, long min, long max) {
+        known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
             return def;
@@ -123,6 +300,7 @@ public final class ConfigReader {
     }
 
     public boolean bool(JsonObject o, String name, String key, boolean def) {
+        known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
             return def;
@@ -145,6 +323,7 @@ public final class ConfigReader {
 
     /** A duration such as {@code 500ms}, {@code 10s}, {@code 5m}, {@code 1h}, {@code 14d}; a bare number is milliseconds. */
     public long durationMs(JsonObject o, String name, String key, long defMs, long minMs, long maxMs) {
+        known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
             return defMs;
@@ -199,6 +378,7 @@ public final class ConfigReader {
     }
 
     public Instant instant(JsonObject o, String name, String key) {
+        known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
             return null;
@@ -212,6 +392,7 @@ public final class ConfigReader {
     }
 
     public List<String> strings(JsonObject o, String name, String key) {
+        known.add(key);
         List<String> out = new ArrayList<>();
         Object v = o.getValue(name);
         if (v == null) {

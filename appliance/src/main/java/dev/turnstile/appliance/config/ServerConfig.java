@@ -22,7 +22,9 @@ public record ServerConfig(
         long defaultWaitMs,
         long maxWaitMs,
         List<String> peers,
-        TlsConfig tls) {
+        TlsConfig tls,
+        // secret: what a protocol 1.0 client's reclaim may do (PROTOCOL.md 10.6); default refuse
+        dev.turnstile.appliance.seat.LegacyReclaim legacyReclaim) {
 
     public static final String DEFAULT_ID = "turnstile";
     public static final String DEFAULT_HOST = "0.0.0.0";
@@ -90,6 +92,19 @@ public record ServerConfig(
                 r.durationMs(o, "default_wait", "server.default_wait", DEFAULT_WAIT_MS, 0, 86_400_000),
                 r.durationMs(o, "max_wait", "server.max_wait", DEFAULT_MAX_WAIT_MS, 0, 86_400_000),
                 peers,
-                TlsConfig.bind(r.object(o, "tls", "server.tls"), r, "server.tls"));
+                TlsConfig.bind(r.object(o, "tls", "server.tls"), r, "server.tls"),
+                legacyReclaim(o, r)); // secret:
+    }
+
+    // secret: server.legacy_reclaim: refuse (default) | orphaned | identity
+    private static dev.turnstile.appliance.seat.LegacyReclaim legacyReclaim(JsonObject o, ConfigReader r) {
+        String v = r.string(o, "legacy_reclaim", "server.legacy_reclaim",
+                dev.turnstile.appliance.seat.LedgerSettings.DEFAULT_LEGACY_RECLAIM.configName());
+        dev.turnstile.appliance.seat.LegacyReclaim m = dev.turnstile.appliance.seat.LegacyReclaim.ofConfigName(v.trim());
+        if (m == null) {
+            r.problem("server.legacy_reclaim", "one of refuse, orphaned, identity", v);
+            return dev.turnstile.appliance.seat.LedgerSettings.DEFAULT_LEGACY_RECLAIM;
+        }
+        return m;
     }
 }

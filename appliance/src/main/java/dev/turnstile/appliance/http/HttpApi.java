@@ -1,6 +1,7 @@
 package dev.turnstile.appliance.http;
 
 import dev.turnstile.appliance.Appliance;
+import dev.turnstile.appliance.log.LogText;
 import dev.turnstile.appliance.metrics.ApplianceMetrics;
 import dev.turnstile.appliance.metrics.SeatHistory;
 import dev.turnstile.appliance.seat.LeaseView;
@@ -382,15 +383,11 @@ public final class HttpApi {
     private void forceRelease(RoutingContext ctx) {
         UUID id = leaseId(ctx);
         String reason = "";
-        Buffer body = ctx.body() == null ? null : ctx.body().buffer();
-        if (body != null && body.length() > 0) {
-            Object parsed = io.vertx.core.json.Json.decodeValue(body); // DecodeException -> 400 malformedJson
-            if (!(parsed instanceof JsonObject o)) {
-                throw ApiError.badRequest("the body must be a JSON object like {\"reason\": \"hung CAD session\"}");
-            }
+        JsonObject o = bodyObject(ctx, false, "{\"reason\": \"hung CAD session\"}");
+        if (o != null) {
             Object r = o.getValue("reason");
             if (r != null && !(r instanceof String)) {
-                throw ApiError.badRequest("reason must be a string");
+                throw ApiError.badRequest("reason must be a string, got " + jsonType(r));
             }
             reason = r == null ? "" : (String) r;
             if (reason.length() > MAX_REASON) {
@@ -415,7 +412,7 @@ public final class HttpApi {
                 } else {
                     appliance.metrics().leases().invalidate();
                     LOG.info("lease {} force-released through the admin API (triad term {}) by {}{}", id, a.term(),
-                            ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + why.replaceAll("[\\r\\n]", " "));
+                            ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + LogText.quote(why));
                     ctx.json(new JsonObject().put("lease_id", id.toString()).put("released", true));
                 }
             }));
@@ -430,7 +427,7 @@ public final class HttpApi {
         LeaseView l = before.orElse(null);
         LOG.info("lease {} ({}, client={}, hw={}) force-released through the admin API by {}{}", id,
                 l == null ? "?" : l.productId(), l == null ? "?" : l.clientId(), l == null ? "?" : l.hwId(),
-                ctx.request().remoteAddress(), reason.isEmpty() ? "" : ": " + reason.replaceAll("[\\r\\n]", " "));
+                ctx.request().remoteAddress(), reason.isEmpty() ? "" : ": " + LogText.quote(reason));
         JsonObject out = new JsonObject().put("lease_id", id.toString()).put("released", true);
         if (l != null) {
             out.put("product_id", l.productId()).put("client_id", l.clientId()).put("hw_id", l.hwId());
@@ -438,7 +435,58 @@ public final class HttpApi {
         ctx.json(out);
     }
 
-    static String truncate(String s, int max) {
+    /**
+     * The request body as a JSON object, for every route that takes one: 400 {@code malformedJson} when it
+     * is not JSON (or not UTF-8), 400 {@code badRequest} when it is JSON but not an object ({@code []},
+     * {@code "x"}, {@code 1}, {@code null}, {@code true}), or when it is empty and {@code required}.
+     * Returns null for an empty optional body. A client's mistake is never a 500.
+     *
+     * @param example the shape to name in the error message, e.g. {@code {"resolution": "cloud"}}
+     */
+    public static JsonObject bodyObject(RoutingContext ctx, boolean required, String example) {
+        Buffer body = ctx.body() == null ? null : ctx.body().buffer();
+        if (body == null || body.length() == 0 || body.toString(StandardCharsets.UTF_8).isBlank()) {
+            if (required) {
+                throw ApiError.badRequest("send a JSON object as the request body, like " + example);
+            }
+            return null;
+        }
+        Object parsed;
+        try {
+            parsed = io.vertx.core.json.Json.decodeValue(body);
+        } catch (DecodeException e) {
+            throw new ApiError(400, "malformedJson", "the request body is not valid JSON");
+        }
+        if (!(parsed instanceof JsonObject o)) {
+            throw ApiError.badRequest("the body must be a JSON object like " + example + ", got " + jsonType(parsed));
+        }
+        return o;
+    }
+
+    /** The JSON type of a decoded value, for error messages: never the value itself. */
+    public static String jsonType(Object v) {
+        if (v == null) {
+            return "null";
+        }
+        if (v instanceof JsonObject) {
+            return "an object";
+        }
+        if (v instanceof JsonArray) {
+            return "an array";
+        }
+        if (v instanceof String) {
+            return "a string";
+        }
+        if (v instanceof Boolean) {
+            return "a boolean";
+        }
+        if (v instanceof Number) {
+            return "a number";
+        }
+        return "a " + v.getClass().getSimpleName();
+    }
+
+    public static String truncate(String s, int max) {
         return s.length() <= max ? s : s.substring(0, max) + "...";
     }
 }

@@ -9,10 +9,11 @@ import io.vertx.core.json.JsonObject;
  * <pre>
  * http:
  *   enabled: true
- *   host: "0.0.0.0"
+ *   host: "127.0.0.1"                  # the default: loopback only; "0.0.0.0" opens it to the network
  *   port: 8080
- *   api_token: "${LOCAL_API_TOKEN:-}"  # bearer token for every mutating call (and reads unless open)
- *   read_open: true                    # read calls (page data, /metrics) need no token (trusted plant LAN)
+ *   api_token: "${LOCAL_API_TOKEN:-}"  # bearer token for every mutating call, and for reads unless read_open
+ *   read_open: false                   # the default: reads (page data, leases, /metrics) need the token too;
+ *                                      # true opens them (warned about on a non-loopback host)
  *   max_body: 1048576                  # bytes; a larger request body is refused with 413
  *   history_interval: "10s"            # one sample of seats in use per product this often (the page's chart)
  *   history_window: "1h"               # how much of it is kept (a ring buffer)
@@ -23,6 +24,10 @@ import io.vertx.core.json.JsonObject;
 public record HttpConfig(boolean enabled, String host, int port, String apiToken, boolean readOpen, long maxBodyBytes,
                          ServerConfig.TlsConfig tls, long historyIntervalMs, long historyWindowMs, long liveIntervalMs) {
     public static final int DEFAULT_PORT = 8080;
+    /** Loopback: the admin page and API are not on the network unless the admin says so. */
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    /** Reads (leases with their client and hardware ids, status, metrics) need the token unless opened. */
+    public static final boolean DEFAULT_READ_OPEN = false;
     public static final long DEFAULT_MAX_BODY = 1_048_576;
     public static final long DEFAULT_HISTORY_INTERVAL_MS = 10_000;
     public static final long DEFAULT_HISTORY_WINDOW_MS = 3_600_000;
@@ -58,10 +63,10 @@ public record HttpConfig(boolean enabled, String host, int port, String apiToken
         }
         return new HttpConfig(
                 r.bool(o, "enabled", "http.enabled", present),
-                r.string(o, "host", "http.host", "0.0.0.0"),
+                r.string(o, "host", "http.host", DEFAULT_HOST),
                 (int) r.integer(o, "port", "http.port", DEFAULT_PORT, 0, 65_535),
                 r.string(o, "api_token", "http.api_token", ""),
-                r.bool(o, "read_open", "http.read_open", true),
+                r.bool(o, "read_open", "http.read_open", DEFAULT_READ_OPEN),
                 r.integer(o, "max_body", "http.max_body", DEFAULT_MAX_BODY, 1_024, 64L * 1024 * 1024),
                 ServerConfig.TlsConfig.bind(r.object(o, "tls", "http.tls"), r, "http.tls"),
                 interval, window,

@@ -53,7 +53,7 @@ public record LicenseConfig(boolean enabled, String publicKeyText, PublicKey pub
 
     /** Binds the {@code license:} section of {@code root} (the whole tree); problems go to {@code r}. */
     public static LicenseConfig bind(JsonObject root, ConfigReader r) {
-        Object section = root.getValue("license");
+        Object section = r.value(root, "license", "license");
         JsonObject sync = root.getValue("sync") instanceof JsonObject s ? s : new JsonObject();
         boolean syncOn = r.bool(sync, "enabled", "sync.enabled", false);
         if (section == null && !syncOn) {

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.license;
 
+import dev.turnstile.appliance.log.Redaction;
 import dev.turnstile.protocol.ErrorCode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -276,7 +277,7 @@ public final class LicenseService {
                 return (Void) null;
             });
         }).recover(e -> {
-            lastError = "cannot read the license file " + config.file() + ": " + e.getMessage();
+            lastError = Redaction.redact("cannot read the license file " + config.file() + ": " + e.getMessage());
             LOG.error("license: {}", lastError);
             return Future.succeededFuture();
         });
@@ -310,7 +311,7 @@ public final class LicenseService {
 
     private void refused(String what, LicenseException e) {
         refusedDocuments.increment();
-        lastError = e.getMessage();
+        lastError = Redaction.redact(e.getMessage());
         LOG.error("license: {} refused ({}): {}", what, e.reason().code(), e.getMessage());
     }
 

@@ -57,6 +57,16 @@ public final class ConcurrentLedger {
         }
     }
 
+    /** CHECKIN presenting the hash of a reclaim secret ({@code null}: none); see {@link SeatLedger#checkin}. */
+    public ErrorCode checkin(ClientRef client, UUID leaseId, SecretHash presented, long nowMs) {
+        lock.lock();
+        try {
+            return ledger.checkin(client, leaseId, presented, nowMs);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     public List<Message.LeaseStatus> heartbeat(ClientRef client, List<UUID> leaseIds, long nowMs) {
         lock.lock();
         try {
@@ -124,6 +134,16 @@ public final class ConcurrentLedger {
         lock.lock();
         try {
             ledger.restoreLease(lease, graceUntilMs);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** See {@link SeatLedger#startRestartGrace}. */
+    public int startRestartGrace(long graceUntilMs) {
+        lock.lock();
+        try {
+            return ledger.startRestartGrace(graceUntilMs);
         } finally {
             lock.unlock();
         }

@@ -11,9 +11,11 @@ package dev.turnstile.appliance.seat;
  * @param maxWaitMs           cap of any wait timeout
  * @param expiredTombstoneMs  how long an expired lease id stays known (licenseCheckoutExpired)
  * @param maxTombstones       how many expired lease ids are kept at most (oldest dropped first)
+ * @param legacyReclaim       what a reclaim or orphan checkin without a reclaim secret may do (PROTOCOL.md 10.6)
  */
 public record LedgerSettings(long leaseTimeoutMs, long reclaimGraceMs, int maxLeasesPerSession, int maxQueuePerPool,
-                             long defaultWaitMs, long maxWaitMs, long expiredTombstoneMs, int maxTombstones) {
+                             long defaultWaitMs, long maxWaitMs, long expiredTombstoneMs, int maxTombstones,
+                             LegacyReclaim legacyReclaim) {
 
     public static final long DEFAULT_LEASE_TIMEOUT_MS = 30_000;
     public static final long DEFAULT_RECLAIM_GRACE_MS = 60_000;
@@ -23,6 +25,7 @@ public record LedgerSettings(long leaseTimeoutMs, long reclaimGraceMs, int maxLe
     public static final long DEFAULT_MAX_WAIT_MS = 600_000;
     public static final long DEFAULT_EXPIRED_TOMBSTONE_MS = 3_600_000;
     public static final int DEFAULT_MAX_TOMBSTONES = 100_000;
+    public static final LegacyReclaim DEFAULT_LEGACY_RECLAIM = LegacyReclaim.REFUSE;
 
     public LedgerSettings {
         require(leaseTimeoutMs > 0, "leaseTimeoutMs must be > 0");
@@ -33,6 +36,14 @@ public record LedgerSettings(long leaseTimeoutMs, long reclaimGraceMs, int maxLe
         require(maxWaitMs >= defaultWaitMs, "maxWaitMs must be >= defaultWaitMs");
         require(expiredTombstoneMs >= 0, "expiredTombstoneMs must be >= 0");
         require(maxTombstones >= 0, "maxTombstones must be >= 0");
+        require(legacyReclaim != null, "legacyReclaim must be set");
+    }
+
+    /** With the default (safe) {@link LegacyReclaim#REFUSE}. */
+    public LedgerSettings(long leaseTimeoutMs, long reclaimGraceMs, int maxLeasesPerSession, int maxQueuePerPool,
+                          long defaultWaitMs, long maxWaitMs, long expiredTombstoneMs, int maxTombstones) {
+        this(leaseTimeoutMs, reclaimGraceMs, maxLeasesPerSession, maxQueuePerPool, defaultWaitMs, maxWaitMs,
+                expiredTombstoneMs, maxTombstones, DEFAULT_LEGACY_RECLAIM);
     }
 
     public static LedgerSettings defaults() {
@@ -43,12 +54,17 @@ public record LedgerSettings(long leaseTimeoutMs, long reclaimGraceMs, int maxLe
 
     public LedgerSettings withLeaseTimeoutMs(long v) {
         return new LedgerSettings(v, reclaimGraceMs, maxLeasesPerSession, maxQueuePerPool, defaultWaitMs, maxWaitMs,
-                expiredTombstoneMs, maxTombstones);
+                expiredTombstoneMs, maxTombstones, legacyReclaim);
     }
 
     public LedgerSettings withReclaimGraceMs(long v) {
         return new LedgerSettings(leaseTimeoutMs, v, maxLeasesPerSession, maxQueuePerPool, defaultWaitMs, maxWaitMs,
-                expiredTombstoneMs, maxTombstones);
+                expiredTombstoneMs, maxTombstones, legacyReclaim);
+    }
+
+    public LedgerSettings withLegacyReclaim(LegacyReclaim v) {
+        return new LedgerSettings(leaseTimeoutMs, reclaimGraceMs, maxLeasesPerSession, maxQueuePerPool, defaultWaitMs,
+                maxWaitMs, expiredTombstoneMs, maxTombstones, v);
     }
 
     private static void require(boolean ok, String message) {

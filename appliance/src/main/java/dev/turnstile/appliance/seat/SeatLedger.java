@@ -150,7 +150,7 @@ public final class SeatLedger {
         for (Pool p : candidates) {
             if (p.ent.enforcement() == enforcement && p.ent.activeAt(now) && p.queue.isEmpty()
                     && p.used + q <= p.ent.maxSeats()) {
-                Lease l = grant(p, c.client(), q, c.newLeaseId(), now);
+                Lease l = grant(p, c.client(), q, c.newLeaseId(), c.newSecret(), now);
                 return new CheckoutOutcome.Granted(view(l), false);
             }
         }
@@ -183,11 +183,13 @@ public final class SeatLedger {
     }
 
     /**
-     * RECLAIM: unknown id -> leaseIdNotFound; expired -> licenseCheckoutExpired; hw_id differs ->
-     * clientHwIdMismatch; product or key differs -> licenseKeyVsLeaseIdMismatch; enforcement
-     * differs -> licenseConsumptionQtyEnforcementTypeMismatch; a HELD lease of another session with
-     * another client_id -> clientHwIdMismatch; session full -> tooManyLeases. Otherwise the lease
-     * (same id, same seats) moves to the caller's session with a fresh deadline.
+     * RECLAIM (PROTOCOL.md 10.6): unknown id -> leaseIdNotFound; expired -> licenseCheckoutExpired; no proof of
+     * ownership ({@link #provesOwnership}) -> reclaimSecretMismatch; hw_id differs -> clientHwIdMismatch; product
+     * or key differs -> licenseKeyVsLeaseIdMismatch; enforcement differs ->
+     * licenseConsumptionQtyEnforcementTypeMismatch; a HELD lease of another session with another client_id ->
+     * clientHwIdMismatch; session full -> tooManyLeases. Otherwise the lease (same id, same seats) moves to the
+     * caller's session with a fresh deadline; it keeps its secret hash, or gets the command's new one if it had
+     * none.
      */
     private CheckoutOutcome reclaim(CheckoutCommand c, Pool keyed) {
         final long now = c.nowMs();
@@ -199,6 +201,10 @@ public final class SeatLedger {
                 return deny(c, keyed, ErrorCode.LICENSE_CHECKOUT_EXPIRED, "lease " + id + " has expired");
             }
             return deny(c, keyed, ErrorCode.LEASE_ID_NOT_FOUND, "lease " + id + " is not known");
+        }
+        // right after the lease is found: who does not prove ownership learns nothing more about it (10.6)
+        if (!provesOwnership(l, c.presentedSecret(), client)) {
+            return deny(c, keyed, ErrorCode.RECLAIM_SECRET_MISMATCH, notProven(id));
         }
         if (!l.hwId.equals(client.hwId())) {
             return deny(c, l.pool, ErrorCode.CLIENT_HW_ID_MISMATCH, "lease " + id + " belongs to another machine");
@@ -230,6 +236,9 @@ public final class SeatLedger {
             l.remoteAddress = client.remoteAddress();
             session(client.sessionId()).link(l);
         }
+        if (l.secretHash == null) {
+            l.secretHash = c.newSecret(); // a 1.1 session's reclaim of a 1.0 lease: from now on it has a secret
+        }
         l.lastHeartbeatMs = now;
         deadlines.schedule(l, now + settings.leaseTimeoutMs());
         journal(LedgerEvent.Kind.RECLAIM, now, l, ErrorCode.OK);
@@ -237,15 +246,65 @@ public final class SeatLedger {
     }
 
     /**
-     * CHECKIN: OK for a lease of the caller's session (or an ORPHANED lease whose client_id and
-     * hw_id are the caller's); licenseCheckoutExpired for an expired id; clientHwIdMismatch for a
-     * lease of another machine; leaseIdNotFound otherwise.
+     * Proof of ownership for a RECLAIM or an orphan CHECKIN (PROTOCOL.md 10.6). A lease with a secret hash: the
+     * presented secret's hash must match it (constant time), whatever {@code legacy_reclaim} says. A lease
+     * without one (granted on a 1.0 connection): {@link LegacyReclaim} decides.
      */
+    private boolean provesOwnership(Lease l, SecretHash presented, ClientRef client) {
+        return provesOwnership(l.secretHash, l.state, l.clientId, l.hwId, presented, client, settings.legacyReclaim());
+    }
+
+    /**
+     * The same proof for a lease seen from outside the ledger (triad: a RECLAIM on a member without quorum,
+     * answered by the quorum-loss rule without a log entry).
+     */
+    public static boolean provesOwnership(LeaseView l, SecretHash presented, ClientRef client, LegacyReclaim legacy) {
+        return provesOwnership(l.secretHash(), l.state(), l.clientId(), l.hwId(), presented, client, legacy);
+    }
+
+    private static boolean provesOwnership(SecretHash leaseHash, LeaseState state, String clientId, String hwId,
+                                           SecretHash presented, ClientRef client, LegacyReclaim legacy) {
+        if (leaseHash != null) {
+            return leaseHash.matches(presented);
+        }
+        switch (legacy) {
+            case ORPHANED:
+                return state == LeaseState.ORPHANED && clientId.equals(client.clientId()) && hwId.equals(client.hwId());
+            case IDENTITY:
+                return true;
+            case REFUSE:
+            default:
+                return false;
+        }
+    }
+
+    /** The one text for every failed proof, so it tells nothing about the lease (has it a secret or not). */
+    public static String notProven(UUID id) {
+        return "the reclaim secret does not prove ownership of lease " + id
+                + " (a protocol 1.0 client's reclaim is governed by the server's legacy_reclaim setting)";
+    }
+
+    /** A CHECKIN presenting no reclaim secret (a protocol 1.0 session). */
     public ErrorCode checkin(ClientRef client, UUID leaseId, long nowMs) {
+        return checkin(client, leaseId, null, nowMs);
+    }
+
+    /**
+     * CHECKIN (PROTOCOL.md 10.5): OK for a lease of the caller's session, or an ORPHANED lease whose client_id
+     * and hw_id are the caller's and whose ownership the caller proves ({@link #provesOwnership}: its secret, or
+     * {@code legacy_reclaim} for a lease without one; else reclaimSecretMismatch); licenseCheckoutExpired for an
+     * expired id; clientHwIdMismatch for a lease of another machine; leaseIdNotFound otherwise.
+     *
+     * @param presented the hash of the secret the CHECKIN carried, {@code null} for none
+     */
+    public ErrorCode checkin(ClientRef client, UUID leaseId, SecretHash presented, long nowMs) {
         advance(nowMs);
         Lease l = leases.get(leaseId);
         if (l == null) {
             return tombstoned(leaseId, nowMs) ? ErrorCode.LICENSE_CHECKOUT_EXPIRED : ErrorCode.LEASE_ID_NOT_FOUND;
+        }
+        if (l.state == LeaseState.ORPHANED && !provesOwnership(l, presented, client)) {
+            return ErrorCode.RECLAIM_SECRET_MISMATCH;
         }
         boolean own = l.state == LeaseState.HELD
                 ? l.sessionId == client.sessionId()
@@ -438,7 +497,8 @@ public final class SeatLedger {
      * Restart recovery: puts back a lease read from the store as ORPHANED until
      * {@code graceUntilMs}; unless reclaimed by then it is released with serverRestart. A lease whose
      * entitlement no longer exists is dropped (journal RELEASE entitlementDeleted at its last
-     * heartbeat); an id already live is ignored. Call after the entitlements are loaded.
+     * heartbeat); an id already live is ignored. The lease keeps its reclaim secret hash, if it has one. Call after
+     * the entitlements are loaded.
      */
     public void restoreLease(LeaseView lease, long graceUntilMs) {
         Objects.requireNonNull(lease, "lease");
@@ -454,6 +514,7 @@ public final class SeatLedger {
         }
         Lease l = new Lease(lease.leaseId(), p, lease.sessionId(), lease.clientId(), lease.hwId(),
                 lease.remoteAddress(), lease.quantity(), lease.checkedOutAtMs());
+        l.secretHash = lease.secretHash();
         l.lastHeartbeatMs = lease.lastHeartbeatMs();
         l.state = LeaseState.ORPHANED;
         l.endReason = ErrorCode.SERVER_RESTART;
@@ -462,6 +523,29 @@ public final class SeatLedger {
         p.used += l.quantity;
         p.highWater = Math.max(p.highWater, p.used);
         deadlines.schedule(l, graceUntilMs);
+    }
+
+    /**
+     * The deadline of a lease restored at start ({@link #restoreLease}) whose reclaim grace has not begun: its clients
+     * cannot connect yet. {@link #startRestartGrace} replaces it once the TCP listener accepts.
+     */
+    public static final long GRACE_NOT_STARTED = Long.MAX_VALUE;
+
+    /**
+     * Restart recovery (issue 12): the clients can connect from now on, so the reclaim grace of every restored lease
+     * still waiting for it ({@link #GRACE_NOT_STARTED}) begins: it ends at {@code graceUntilMs}. Leases reclaimed
+     * meanwhile (none: nobody could connect) and other orphans are left alone. Returns how many leases it set.
+     */
+    public int startRestartGrace(long graceUntilMs) {
+        int n = 0;
+        for (Lease l : leases.values()) {
+            if (l.state == LeaseState.ORPHANED && l.endReason == ErrorCode.SERVER_RESTART
+                    && l.deadlineMs == GRACE_NOT_STARTED) {
+                deadlines.schedule(l, graceUntilMs);
+                n++;
+            }
+        }
+        return n;
     }
 
     // triad: what the Raft state machine (dev.turnstile.appliance.triad) needs beyond the commands above.
@@ -488,6 +572,7 @@ public final class SeatLedger {
         }
         Lease l = new Lease(lease.leaseId(), p, lease.sessionId(), lease.clientId(), lease.hwId(),
                 lease.remoteAddress(), lease.quantity(), lease.checkedOutAtMs());
+        l.secretHash = lease.secretHash();
         l.lastHeartbeatMs = lease.lastHeartbeatMs();
         l.state = LeaseState.HELD;
         leases.put(l.id, l);
@@ -519,7 +604,7 @@ public final class SeatLedger {
 
     /** triad: a waiting checkout as a snapshot keeps it (its pool, its place in the FIFO, its deadline). */
     public record TriadWaiter(String entitlementId, ClientRef client, int requestId, String licenseKey, long quantity,
-                              Enforcement enforcement, UUID newLeaseId, long deadlineMs) {
+                              Enforcement enforcement, UUID newLeaseId, long deadlineMs, SecretHash newSecret) {
     }
 
     /** triad: every waiting checkout, pool by pool in queue order (snapshots). */
@@ -528,7 +613,7 @@ public final class SeatLedger {
         for (Pool p : pools.values()) {
             for (Waiter w : p.queue) {
                 out.add(new TriadWaiter(p.ent.entitlementId(), w.client, w.requestId, w.licenseKey, w.quantity,
-                        w.enforcement, w.newLeaseId, w.deadlineMs));
+                        w.enforcement, w.newLeaseId, w.deadlineMs, w.newSecret));
             }
         }
         return out;
@@ -541,7 +626,8 @@ public final class SeatLedger {
             return;
         }
         Waiter w = new Waiter(p, new CheckoutCommand(t.client(), t.requestId(), p.ent.productId(), t.licenseKey(),
-                t.quantity(), t.enforcement().code(), true, 0, null, t.newLeaseId(), t.deadlineMs()), t.enforcement());
+                t.quantity(), t.enforcement().code(), true, 0, null, t.newLeaseId(), t.deadlineMs(), null,
+                t.newSecret()), t.enforcement());
         p.queue.add(w);
         session(t.client().sessionId()).waiters.add(w);
         waiterCount++;
@@ -655,9 +741,10 @@ public final class SeatLedger {
         }
     }
 
-    private Lease grant(Pool p, ClientRef client, long quantity, UUID id, long at) {
+    private Lease grant(Pool p, ClientRef client, long quantity, UUID id, SecretHash secret, long at) {
         Lease l = new Lease(id, p, client.sessionId(), client.clientId(), client.hwId(), client.remoteAddress(),
                 quantity, at);
+        l.secretHash = secret;
         l.lastHeartbeatMs = at;
         l.state = LeaseState.HELD;
         leases.put(id, l);
@@ -779,7 +866,7 @@ public final class SeatLedger {
                     "lease id " + w.newLeaseId + " is already in use");
             return;
         }
-        Lease l = grant(p, w.client, w.quantity, w.newLeaseId, at);
+        Lease l = grant(p, w.client, w.quantity, w.newLeaseId, w.newSecret, at);
         listener.queuedGranted(w.client.sessionId(), w.requestId, view(l));
     }
 
@@ -807,8 +894,10 @@ public final class SeatLedger {
 
     private void journal(LedgerEvent.Kind kind, long at, Lease l, ErrorCode reason) {
         Pool p = l.pool;
+        // the secret hash travels with the events that start a lease's row in the store, and no others
+        SecretHash hash = kind == LedgerEvent.Kind.CHECKOUT || kind == LedgerEvent.Kind.RECLAIM ? l.secretHash : null;
         listener.journal(new LedgerEvent(kind, at, l.id, p.id(), p.ent.productId(), l.sessionId, l.clientId, l.hwId,
-                l.quantity, reason, p.used, p.highWater));
+                l.quantity, reason, p.used, p.highWater, hash));
     }
 
     private void journal(LedgerEvent.Kind kind, long at, UUID leaseId, Pool p, ClientRef c, long quantity,
@@ -842,7 +931,7 @@ public final class SeatLedger {
 
     private LeaseView view(Lease l) {
         return new LeaseView(l.id, l.pool.id(), l.pool.ent.productId(), l.sessionId, l.clientId, l.hwId,
-                l.remoteAddress, l.quantity, l.checkedOutAtMs, l.lastHeartbeatMs, l.deadlineMs, l.state);
+                l.remoteAddress, l.quantity, l.checkedOutAtMs, l.lastHeartbeatMs, l.deadlineMs, l.state, l.secretHash);
     }
 
     private static PoolView view(Pool p) {
@@ -916,6 +1005,8 @@ public final class SeatLedger {
         String remoteAddress;
         long lastHeartbeatMs;
         LeaseState state;
+        /** SHA-256 of the lease's reclaim secret; null for a lease granted on a protocol 1.0 connection. */
+        SecretHash secretHash;
         /** Reason of the release when an ORPHANED lease's grace ends. */
         ErrorCode endReason;
         /** The live session holding it; null when ORPHANED. */
@@ -947,6 +1038,8 @@ public final class SeatLedger {
         final long quantity;
         final Enforcement enforcement;
         final UUID newLeaseId;
+        /** The hash of the secret the session will send in the GRANTED that ends the wait. */
+        final SecretHash newSecret;
 
         Waiter(Pool pool, CheckoutCommand c, Enforcement enforcement) {
             this.pool = pool;
@@ -956,6 +1049,7 @@ public final class SeatLedger {
             this.quantity = c.quantity();
             this.enforcement = enforcement;
             this.newLeaseId = c.newLeaseId();
+            this.newSecret = c.newSecret();
         }
     }
 

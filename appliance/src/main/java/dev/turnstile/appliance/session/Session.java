@@ -5,6 +5,7 @@ import dev.turnstile.appliance.seat.CheckoutOutcome;
 import dev.turnstile.appliance.seat.ClientRef;
 import dev.turnstile.appliance.seat.LeaseView;
 import dev.turnstile.appliance.seat.LedgerEvent;
+import dev.turnstile.appliance.seat.SecretHash;
 import dev.turnstile.protocol.Codec;
 import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.ErrorCode;
@@ -14,6 +15,7 @@ import dev.turnstile.protocol.MessageType;
 import dev.turnstile.protocol.NoticeKind;
 import dev.turnstile.protocol.Preamble;
 import dev.turnstile.protocol.ProtocolException;
+import dev.turnstile.protocol.Secrets;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.net.NetSocketInternal;
@@ -59,6 +61,18 @@ public final class Session {
     private String closeReason = "client closed the connection";
     // triad: a request waits for its Raft commit; later frames wait (in order, PROTOCOL.md 5.3), the socket is paused
     private boolean triadWaiting;
+    // secret: the negotiated protocol version (PROTOCOL.md 4.1); 2 = protocol 1.1, whose GRANTED carries a reclaim secret
+    private int version = Preamble.VERSION_1;
+    // secret: the plain secrets of this session's QUEUED checkouts, by the lease id their GRANTED will carry; kept
+    // only until the final answer (the ledger holds their hashes)
+    private final java.util.HashMap<UUID, QueuedSecret> queuedSecrets = new java.util.HashMap<>();
+
+    private record QueuedSecret(int corr, byte[] secret) {
+        @Override
+        public String toString() {
+            return "QueuedSecret[corr=" + corr + ", secret=***]";
+        }
+    }
 
     Session(SessionServices services, NetSocket socket, Context context, long id, long nowMs) {
         this.services = services;
@@ -161,9 +175,7 @@ public final class Session {
                 }
                 byte[] p = pending.getBytes(readPos, readPos + Preamble.LENGTH);
                 readPos += Preamble.LENGTH;
-                // Sessions speak protocol 1.0 only until the appliance keeps reclaim secrets (protocol 1.1).
-                int version = Preamble.negotiate(Preamble.minVersion(p, 0),
-                        Math.min(Preamble.maxVersion(p, 0), Preamble.VERSION_1));
+                int version = Preamble.negotiate(Preamble.minVersion(p, 0), Preamble.maxVersion(p, 0));
                 socket.write(Buffer.buffer(Preamble.server(version)));
                 if (version == Preamble.NO_COMMON_VERSION) {
                     LOG.info("session {} from {}: no common protocol version (client offers {}..{}), closed", id,
@@ -172,6 +184,7 @@ public final class Session {
                     closeNow();
                     return;
                 }
+                this.version = version; // secret: fixed for the connection
                 state = State.HELLO;
                 continue;
             }
@@ -186,7 +199,7 @@ public final class Session {
             readPos += Limits.LENGTH_PREFIX + length;
             Envelope env;
             try {
-                env = Codec.decode(frame, MessageType.Sender.CLIENT);
+                env = Codec.decode(frame, MessageType.Sender.CLIENT, version);
             } catch (ProtocolException e) {
                 if (e.closesConnection()) {
                     throw e;
@@ -269,20 +282,24 @@ public final class Session {
             return;
         }
         UUID newId = new UUID(ThreadLocalRandom.current().nextLong(), ThreadLocalRandom.current().nextLong());
+        // secret: protocol 1.1 draws this checkout's secret now; the ledger gets only hashes (PROTOCOL.md 10.6)
+        CheckoutSecrets secrets = CheckoutSecrets.of(version, corr, c);
+        CheckoutCommand cmd = new CheckoutCommand(client, corr, c.product(), c.licenseKey(), c.quantity(),
+                c.enforcement(), c.waitForSeat(), c.waitTimeoutMs(), c.reclaim() ? c.reclaimLeaseId() : null, newId,
+                services.nowMs(), secrets.presentedHash(), secrets.freshHash());
         if (services.triad() != null) { // triad: through the Raft log, answered after commit
-            triadCheckout(corr, c, newId);
+            triadCheckout(corr, c, cmd, secrets);
             return;
         }
-        CheckoutOutcome out = services.ledger().checkout(new CheckoutCommand(client, corr, c.product(), c.licenseKey(),
-                c.quantity(), c.enforcement(), c.waitForSeat(), c.waitTimeoutMs(),
-                c.reclaim() ? c.reclaimLeaseId() : null, newId, services.nowMs()));
+        CheckoutOutcome out = services.ledger().checkout(cmd);
         if (out instanceof CheckoutOutcome.Granted g) {
-            send(corr, granted(g.lease(), g.reclaimed()));
+            send(corr, granted(g.lease(), g.reclaimed(), secrets.forGrant(g.lease())));
             if (g.reclaimed()) {
                 LOG.info("session {}: lease {} reclaimed by client={} hw={}", id, g.lease().leaseId(),
                         client.clientId(), client.hwId());
             }
         } else if (out instanceof CheckoutOutcome.Queued q) {
+            keepForQueuedGrant(newId, secrets);
             send(corr, new Message.Queued(q.position(), q.waitTimeoutMs()));
         } else {
             deny(corr, c, (CheckoutOutcome.Denied) out);
@@ -306,10 +323,17 @@ public final class Session {
                 d.message()));
     }
 
-    Message.Granted granted(LeaseView l, boolean reclaimed) {
+    Message.Granted granted(LeaseView l, boolean reclaimed, byte[] secret) {
         return new Message.Granted(l.leaseId(), l.entitlementId(), l.productId(), l.quantity(),
                 services.leaseTimeoutMs(), services.term(), services.logIndex(),
-                reclaimed ? Message.Granted.FLAG_RECLAIMED : 0);
+                reclaimed ? Message.Granted.FLAG_RECLAIMED : 0, secret);
+    }
+
+    // secret: a QUEUED checkout's secret waits here for its GRANTED (or is dropped with its DENIED)
+    private void keepForQueuedGrant(UUID newLeaseId, CheckoutSecrets secrets) {
+        if (secrets.fresh() != null) {
+            queuedSecrets.put(newLeaseId, new QueuedSecret(secrets.corr(), secrets.fresh()));
+        }
     }
 
     private void onHeartbeat(int corr, Message.Heartbeat h) {
@@ -324,8 +348,11 @@ public final class Session {
     }
 
     private void onCheckin(int corr, Message.Checkin c) {
+        // secret: the proof for an ORPHANED lease of another connection (PROTOCOL.md 10.5)
+        byte[] presented = c.presentedSecret();
+        SecretHash proof = presented == null ? null : SecretHash.of(presented);
         if (services.triad() != null) { // triad: through the Raft log
-            triadAwait(services.triad().checkin(client, c.leaseId(), services.nowMs()), (a, refusal) -> {
+            triadAwait(services.triad().checkin(client, c.leaseId(), proof, services.nowMs()), (a, refusal) -> {
                 ErrorCode code = refusal != null ? refusal.code() : a.code();
                 if (code == ErrorCode.OK) {
                     send(corr, new Message.CheckedIn(c.leaseId()));
@@ -336,7 +363,7 @@ public final class Session {
             });
             return;
         }
-        ErrorCode code = services.ledger().checkin(client, c.leaseId(), services.nowMs());
+        ErrorCode code = services.ledger().checkin(client, c.leaseId(), proof, services.nowMs());
         if (code == ErrorCode.OK) {
             send(corr, new Message.CheckedIn(c.leaseId()));
         } else {
@@ -363,10 +390,7 @@ public final class Session {
     // ------------------------------------------------------------------ triad: requests answered after commit
 
     // triad: a CHECKOUT or RECLAIM through the Raft log; GRANTED carries the term and index of the commit
-    private void triadCheckout(int corr, Message.Checkout c, UUID newId) {
-        CheckoutCommand cmd = new CheckoutCommand(client, corr, c.product(), c.licenseKey(), c.quantity(),
-                c.enforcement(), c.waitForSeat(), c.waitTimeoutMs(), c.reclaim() ? c.reclaimLeaseId() : null, newId,
-                services.nowMs());
+    private void triadCheckout(int corr, Message.Checkout c, CheckoutCommand cmd, CheckoutSecrets secrets) {
         triadAwait(services.triad().checkout(cmd), (a, refusal) -> {
             if (refusal != null) {
                 LOG.info("checkout refused: session={} client={} product={} code={} ({})", id, client.clientId(),
@@ -378,12 +402,14 @@ public final class Session {
             if (out instanceof CheckoutOutcome.Granted g) {
                 LeaseView l = g.lease();
                 send(corr, new Message.Granted(l.leaseId(), l.entitlementId(), l.productId(), l.quantity(),
-                        services.leaseTimeoutMs(), a.term(), a.index(), g.reclaimed() ? Message.Granted.FLAG_RECLAIMED : 0));
+                        services.leaseTimeoutMs(), a.term(), a.index(), g.reclaimed() ? Message.Granted.FLAG_RECLAIMED : 0,
+                        secrets.forGrant(l)));
                 if (g.reclaimed()) {
                     LOG.info("session {}: lease {} reclaimed by client={} hw={} (term {})", id, l.leaseId(),
                             client.clientId(), client.hwId(), a.term());
                 }
             } else if (out instanceof CheckoutOutcome.Queued q) {
+                keepForQueuedGrant(cmd.newLeaseId(), secrets);
                 send(corr, new Message.Queued(q.position(), q.waitTimeoutMs()));
             } else {
                 deny(corr, c, (CheckoutOutcome.Denied) out);
@@ -436,12 +462,16 @@ public final class Session {
 
     /** A queued checkout got its seat (called on this session's context). */
     void deliverQueuedGrant(int corr, LeaseView lease) {
+        QueuedSecret kept = queuedSecrets.remove(lease.leaseId()); // secret: drawn when it was queued
+        byte[] secret = kept == null ? null : kept.secret();
         if (state == State.READY) {
-            send(corr, granted(lease, false));
+            send(corr, granted(lease, false, version >= Preamble.VERSION_1_1 && secret == null ? Secrets.fresh() : secret));
         }
     }
 
     void deliverQueuedDenial(int corr, ErrorCode code, String message) {
+        // secret: the denied waiter's secret is no longer needed (the ledger names the waiter by its request id)
+        queuedSecrets.values().removeIf(q -> q.corr() == corr);
         if (state == State.READY) {
             LOG.info("checkout denied: session={} client={} hw={} queued request {} code={} ({})", id,
                     client.clientId(), client.hwId(), corr, code, message);
@@ -481,7 +511,7 @@ public final class Session {
         if (state == State.CLOSED) {
             return;
         }
-        socket.write(Buffer.buffer(Codec.encode(corr, m)));
+        socket.write(Buffer.buffer(Codec.encode(corr, m, version)));
         if (socket.writeQueueFull() && pausedSinceMs == 0) {
             // The client is not reading its replies: stop reading its requests until it does.
             pausedSinceMs = services.nowMs();
@@ -535,7 +565,7 @@ public final class Session {
             return;
         }
         if (state != State.PREAMBLE) {
-            socket.write(Buffer.buffer(Codec.encode(0, new Message.Error(code, why))));
+            socket.write(Buffer.buffer(Codec.encode(0, new Message.Error(code, why), version)));
         }
         closeNow();
     }
@@ -561,6 +591,7 @@ public final class Session {
     private void onClosed() {
         State was = state;
         state = State.CLOSED;
+        queuedSecrets.clear(); // secret:
         int held = client == null ? 0 : services.ledger().leasesOf(id).size();
         if (services.triad() != null) { // triad: through the Raft log; a non-leader leaves it to the next leader
             services.triad().sessionLost(id, services.nowMs());

@@ -124,7 +124,8 @@ public interface PersistenceService {
     /**
      * The leases that were active when the appliance last stopped (or crashed), after everything an
      * earlier run spilled to disk has been written. State {@link LeaseState#ORPHANED}; feed each to
-     * {@code ledger.restoreLease(lease, now + reclaimGrace)}. Fails when the database cannot be reached.
+     * {@code ledger.restoreLease(lease, SeatLedger.GRACE_NOT_STARTED)} and start the grace once the listener
+     * accepts ({@link RestartRecovery}). Fails when the database cannot be reached.
      */
     Future<List<LeaseView>> loadActiveLeases();
 

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.store;
 
+import dev.turnstile.appliance.log.Redaction;
 import dev.turnstile.appliance.config.ConfigReader;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -144,8 +145,7 @@ public record StoreConfig(String url, String host, int port, String database, St
         if (url == null) {
             return "(none)";
         }
-        return url.replaceAll("(://[^:/@]*):[^@/]*@", "$1:***@")
-                .replaceAll("(?i)(password=)[^&]*", "$1***");
+        return Redaction.redactUrl(url); // also when the password holds '/', '@' or '?' and the URL does not parse
     }
 
     /** Never prints the password. */

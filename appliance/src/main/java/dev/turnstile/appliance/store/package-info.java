@@ -74,8 +74,9 @@
  *
  * <h2>Restart recovery</h2>
  * {@link dev.turnstile.appliance.store.RestartRecovery}: the leases active at the last stop come back
- * orphaned and keep their seats until the reclaim grace ends; their clients reclaim them by lease id
- * and hardware id; the ledger then releases the rest with {@code serverRestart}.
+ * orphaned and keep their seats until the reclaim grace ends, counted from the moment the TCP
+ * listener accepts (loading them waits for the previous run's spill to be written); their clients
+ * reclaim them by lease id and hardware id; the ledger then releases the rest with {@code serverRestart}.
  *
  * <h2>Without a store section</h2>
  * {@link dev.turnstile.appliance.store.PersistenceService#memoryOnly()}: nothing is kept, the status

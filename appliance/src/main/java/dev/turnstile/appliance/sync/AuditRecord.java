@@ -7,13 +7,18 @@ import java.time.Instant;
  * One row of the sync audit: every sync attempt (and every license import), whatever its outcome.
  *
  * @param trigger  start, schedule, manual (POST /v1/sync/trigger), urgent:&lt;reason&gt;, import, file, retry
- * @param outcome  success, failed, auth_failed, invalid, breaker_open, store_failed
+ * @param outcome  success, failed, auth_failed, invalid, breaker_open, store_failed, stopped
  * @param attempts HTTP exchanges made (retries included)
  * @param error    what went wrong, or {@code null}
  */
 public record AuditRecord(long startedAtMs, long finishedAtMs, String trigger, String outcome, int attempts,
                           String tokenBefore, String tokenAfter, int created, int updated, int deleted, int conflicts,
                           String error) {
+
+    /** The error text never carries a secret (it is shown by /v1/sync/status and the audit API). */
+    public AuditRecord {
+        error = dev.turnstile.appliance.log.Redaction.redact(error);
+    }
 
     public boolean success() {
         return "success".equals(outcome);

@@ -55,7 +55,12 @@ public final class PgSyncStore implements SyncStore {
             if (u.startsWith("jdbc:")) {
                 u = u.substring("jdbc:".length());
             }
-            o = PgConnectOptions.fromUri(u);
+            try {
+                o = PgConnectOptions.fromUri(u);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("store.url " + StoreConfig.describeUrl(u) + " does not parse: "
+                        + dev.turnstile.appliance.log.Redaction.redact(String.valueOf(e.getMessage())));
+            }
             boolean urlHasPassword = u.matches("^[a-z]+://[^/@]*:[^/@]*@.*") || u.contains("password=");
             if (!urlHasPassword && c.password() != null) {
                 o.setPassword(c.password());

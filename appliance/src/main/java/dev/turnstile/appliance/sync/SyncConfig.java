@@ -74,6 +74,27 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
     public record Breaker(int maxFailures, long resetTimeoutMs, long callTimeoutMs) {
     }
 
+    /** The longest failure window the breaker is given (vertx-circuit-breaker keeps one map entry per second of it). */
+    public static final long MAX_BREAKER_FAILURE_WINDOW_MS = 86_400_000L;
+
+    /**
+     * How far back the breaker counts failed calls (vertx-circuit-breaker's {@code failuresRollingWindow}; its default,
+     * 10 s, is shorter than one {@code call_timeout}, so timeouts could never add up to {@code max_failures}). Two
+     * failed calls in a row are at most {@code call_timeout} + the longest wait apart: a call fails at the latest
+     * {@code call_timeout} after it starts, and the next starts after the retry back-off (at most
+     * {@code retry.max_delay_seconds}) or, after a failed sync, with the next sync (at most
+     * max({@code retry.max_delay_seconds}, 1 s) later, see SyncService.scheduleNext). So {@code max_failures} failures
+     * in a row span at most (max_failures - 1) such gaps; the window is one gap longer, for the library's whole-second
+     * buckets: {@code max_failures x (call_timeout + max(max_delay, 1 s))}, whole seconds, at most one day. With the
+     * defaults: 5 x (30 s + 300 s) = 1650 s. A success resets the count, so the breaker opens on {@code max_failures}
+     * failures in a row, as the schedule spaces them.
+     */
+    public long breakerFailureWindowMs() {
+        long gap = breaker.callTimeoutMs() + Math.max(retry.maxDelayMs(), 1_000L);
+        long window = Math.min(MAX_BREAKER_FAILURE_WINDOW_MS, (long) breaker.maxFailures() * gap);
+        return Math.max(1_000L, (window + 999) / 1_000 * 1_000);
+    }
+
     /** The defaults of a disabled sync (the appliance still keeps entitlement state for imported licenses). */
     public static SyncConfig disabled(Path stateDir) {
         return new SyncConfig(false, "", "", new Schedule(false, 3_600_000L, null, ZoneId.of("UTC")),
@@ -189,7 +210,7 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
 
     /** A number of seconds (integer or decimal, 0 to one day) as milliseconds. */
     private static long seconds(JsonObject o, String name, String key, long defMs, ConfigReader r) {
-        Object v = o.getValue(name);
+        Object v = r.value(o, name, key);
         if (v == null) {
             return defMs;
         }

@@ -56,7 +56,7 @@ public final class SyncFailure extends RuntimeException {
     }
 
     public SyncFailure(Kind kind, String message, String entitlementId, Throwable cause) {
-        super(message, cause, false, false);
+        super(dev.turnstile.appliance.log.Redaction.redact(message), cause, false, false);
         this.kind = kind;
         this.entitlementId = entitlementId;
     }

@@ -4,6 +4,7 @@ import dev.turnstile.appliance.http.ApiError;
 import dev.turnstile.appliance.http.HttpApi;
 import dev.turnstile.appliance.license.LicenseDocument;
 import dev.turnstile.appliance.license.LicenseException;
+import dev.turnstile.appliance.log.Redaction;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -73,13 +74,20 @@ final class SyncRoutes {
             } catch (NumberFormatException e) {
                 throw ApiError.badRequest("conflict id must be a number, got '" + ctx.pathParam("id") + "'");
             }
-            JsonObject body = bodyObject(ctx);
-            reply(ctx, v.sync().resolveConflict(id, body.getString("resolution")));
+            JsonObject body = HttpApi.bodyObject(ctx, true, "{\"resolution\": \"cloud\"}");
+            Object resolution = body.getValue("resolution");
+            if (!(resolution instanceof String res) || !(res.equals("cloud") || res.equals("local"))) {
+                throw ApiError.badRequest("resolution must be \"cloud\" or \"local\", got "
+                        + (resolution instanceof String ? "'" + HttpApi.truncate((String) resolution, 64) + "'"
+                        : HttpApi.jsonType(resolution)));
+            }
+            reply(ctx, v.sync().resolveConflict(id, res));
         }));
         r.get("/v1/entitlements").handler(api.read(ctx -> reply(ctx,
                 v.sync().entitlements().map(a -> new JsonObject().put("entitlements", a)))));
         r.patch("/v1/entitlements/:id").handler(api.write(ctx ->
-                reply(ctx, v.sync().editLocally(ctx.pathParam("id"), bodyObject(ctx)))));
+                reply(ctx, v.sync().editLocally(ctx.pathParam("id"), HttpApi.bodyObject(ctx, true,
+                        "{\"policy\": {\"max_seats\": 7}, \"ends_at\": \"2027-06-30T00:00:00Z\"}")))));
         r.delete("/v1/entitlements/:id/local-edit").handler(api.write(ctx ->
                 reply(ctx, v.sync().revertLocalEdit(ctx.pathParam("id")))));
         r.get("/v1/license").handler(api.read(ctx -> ctx.json(v.license().statusJson(api.appliance().nowMs()))));
@@ -92,40 +100,38 @@ final class SyncRoutes {
         }));
     }
 
-    private static JsonObject bodyObject(RoutingContext ctx) {
-        JsonObject o = ctx.body() == null ? null : ctx.body().asJsonObject();
-        if (o == null) {
-            throw ApiError.badRequest("send a JSON object as the request body");
-        }
-        return o;
-    }
-
     private static void reply(RoutingContext ctx, Future<?> f) {
         f.onComplete(ar -> {
             if (ar.succeeded()) {
                 ctx.json(ar.result());
             } else {
-                ctx.fail(toApiError(ar.cause()));
+                ApiError e = toApiError(ar.cause());
+                if (e == null) {
+                    ctx.fail(ar.cause()); // a bug, not the client's mistake: logged, answered with a plain 500
+                } else {
+                    ctx.fail(e);
+                }
             }
         });
     }
 
+    /** The API error for a failure the client can act on (with its redacted message); null for anything else. */
     static ApiError toApiError(Throwable t) {
         if (t instanceof ApiError a) {
             return a;
         }
         if (t instanceof LicenseException le) {
-            return new ApiError(422, le.reason().code(), le.getMessage());
+            return new ApiError(422, le.reason().code(), Redaction.redact(le.getMessage()));
         }
         if (t instanceof NoSuchElementException) {
-            return ApiError.notFound(t.getMessage());
+            return ApiError.notFound(Redaction.redact(t.getMessage()));
         }
         if (t instanceof IllegalArgumentException) {
-            return new ApiError(400, "invalidRequest", t.getMessage());
+            return new ApiError(400, "invalidRequest", Redaction.redact(t.getMessage()));
         }
         if (t instanceof IllegalStateException) {
-            return new ApiError(409, "conflict", t.getMessage());
+            return new ApiError(409, "conflict", Redaction.redact(t.getMessage()));
         }
-        return new ApiError(500, "internalError", String.valueOf(t.getMessage()));
+        return null;
     }
 }

@@ -76,6 +76,9 @@ public final class SyncService {
     private Runnable entitlementsChanged = () -> { };
     private volatile long lastUrgentMs = Long.MIN_VALUE / 2;
     private volatile boolean stopped;
+    /** The timer of a retry waiting for its back-off, and the sync it belongs to (cancelled and ended by a stop). */
+    private long retryTimerId = -1;
+    private Runnable retryAbandon;
     private int consecutiveFailures;
     private volatile String status = "idle";
     private volatile AuditRecord lastRecord;
@@ -175,13 +178,17 @@ public final class SyncService {
                             .setMaxFailures(config.breaker().maxFailures())
                             .setResetTimeout(config.breaker().resetTimeoutMs())
                             .setTimeout(config.breaker().callTimeoutMs())
+                            // issue 12: count failures as far apart as the retry schedule spaces them (the
+                            // default 10 s window is shorter than one call_timeout): SyncConfig.breakerFailureWindowMs
+                            .setFailuresRollingWindow(config.breakerFailureWindowMs())
                             .setMaxRetries(0)
                             .setNotificationAddress(null))
                     .openHandler(v -> LOG.warn("sync: circuit breaker OPEN ({} failed calls): no call to the cloud for {}",
                             config.breaker().maxFailures(), dev.turnstile.appliance.config.ConfigReader.formatMs(config.breaker().resetTimeoutMs())))
                     .halfOpenHandler(v -> LOG.info("sync: circuit breaker HALF-OPEN: the next sync is a trial call"))
                     .closeHandler(v -> LOG.info("sync: circuit breaker CLOSED"));
-            breaker.<Object>failurePolicy(ar -> ar.failed()
+            // a call cut short by the appliance's stop says nothing about the cloud: not a failure
+            breaker.<Object>failurePolicy(ar -> ar.failed() && !stopped
                     && (!(ar.cause() instanceof SyncFailure f) || f.kind().breakerFailure()));
             cloud = new CloudClient(vertx, config);
         }
@@ -214,7 +221,8 @@ public final class SyncService {
             return;
         }
         LOG.info("sync: cloud {} as '{}', schedule {}, conflicts {}, retries {} (backoff {}..{} ms), breaker {} failures / "
-                        + "{} ms open / {} ms per call, state in {}", config.cloudServerUrl(), config.localServerId(),
+                        + "{} ms open / {} ms per call, state in {}", dev.turnstile.appliance.log.Redaction.redactUrl(config.cloudServerUrl()),
+                config.localServerId(),
                 schedule.describe(), config.conflictResolution().configName(), config.retry().maxAttempts(),
                 config.retry().initialDelayMs(), config.retry().maxDelayMs(), config.breaker().maxFailures(),
                 config.breaker().resetTimeoutMs(), config.breaker().callTimeoutMs(), store.describe());
@@ -231,6 +239,11 @@ public final class SyncService {
             if (timerId >= 0) {
                 vertx.cancelTimer(timerId);
             }
+            if (retryTimerId >= 0 && vertx.cancelTimer(retryTimerId) && retryAbandon != null) {
+                retryAbandon.run(); // a sync waiting for its next attempt ends now, as stopped: no call, no failure
+            }
+            retryTimerId = -1;
+            retryAbandon = null;
             if (storeRetryTimer >= 0) {
                 vertx.cancelTimer(storeRetryTimer);
             }
@@ -381,6 +394,10 @@ public final class SyncService {
     }
 
     private void attempt(int n, String tokenBefore, String trigger, long started, long t0, Promise<AuditRecord> done) {
+        if (stopped) { // a stop is not a failure: no call, nothing for the breaker
+            done.tryComplete(stoppedRecord(started, t0, trigger, tokenBefore, n - 1));
+            return;
+        }
         breaker.<JsonObject>execute(() -> cloud.exchange(tokenBefore))
                 .recover(e -> Future.failedFuture(breakerFailure(e)))
                 .compose(answer -> handle(answer, tokenBefore, n))
@@ -389,16 +406,29 @@ public final class SyncService {
                         done.complete(finish(started, t0, trigger, tokenBefore, n, ar.result(), null));
                         return;
                     }
+                    if (stopped) { // the stop cut the call short (e.g. "Client is closed"): not a failed sync
+                        done.tryComplete(stoppedRecord(started, t0, trigger, tokenBefore, n));
+                        return;
+                    }
                     SyncFailure f = ar.cause() instanceof SyncFailure sf ? sf : CloudClient.classify(ar.cause());
-                    if (f.kind().retried() && n < config.retry().maxAttempts() && !stopped) {
+                    if (f.kind().retried() && n < config.retry().maxAttempts()) {
                         long delay = backoff.delayMs(n);
                         LOG.warn("sync: attempt {}/{} failed ({}): {}; next attempt in {} ms", n, config.retry().maxAttempts(),
                                 f.kind().wireName(), f.getMessage(), delay);
-                        vertx.setTimer(Math.max(1, delay), id -> attempt(n + 1, tokenBefore, trigger, started, t0, done));
+                        retryAbandon = () -> done.tryComplete(stoppedRecord(started, t0, trigger, tokenBefore, n));
+                        retryTimerId = vertx.setTimer(Math.max(1, delay), id -> {
+                            retryTimerId = -1;
+                            retryAbandon = null;
+                            attempt(n + 1, tokenBefore, trigger, started, t0, done);
+                        });
                         return;
                     }
                     if (f.kind().retried() && n >= config.retry().maxAttempts()) {
                         raise("retries_exhausted", "ERROR", "sync failed after " + n + " attempts: " + f.getMessage());
+                    } else if (f.kind() == SyncFailure.Kind.BREAKER_OPEN) { // issue 12: the last attempt was refused
+                        raise("retries_exhausted", "ERROR", "sync failed: attempt " + n + "/" + config.retry().maxAttempts()
+                                + " was refused by the open circuit breaker (" + config.breaker().maxFailures()
+                                + " failed calls in a row); no call to the cloud until it half-opens");
                     }
                     done.complete(finish(started, t0, trigger, tokenBefore, n, null, f));
                 });
@@ -525,6 +555,24 @@ public final class SyncService {
         } else {
             alerts.remove("conflicts");
         }
+    }
+
+    /**
+     * The audit row of a sync the appliance's stop ended (a call cut short, or a retry that will not come): outcome
+     * {@code stopped}; not a failed sync, not a breaker failure, no alert.
+     */
+    private AuditRecord stoppedRecord(long started, long t0, String trigger, String tokenBefore, int attempts) {
+        duration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        AuditRecord rec = new AuditRecord(started, clock.getAsLong(), trigger, "stopped", attempts, tokenBefore, null,
+                0, 0, 0, 0, "the appliance stopped during the sync");
+        LOG.info("sync ({}) ended by the appliance's stop after {} attempt(s); not counted as a failure", trigger, attempts);
+        status = "stopped";
+        lastRecord = rec;
+        refreshSummary();
+        lastAuditWrite = store.appendAudit(rec)
+                .onFailure(e -> LOG.debug("sync: audit row of the stopped sync not written: {}", e.toString()))
+                .otherwiseEmpty();
+        return rec;
     }
 
     private AuditRecord finish(long started, long t0, String trigger, String tokenBefore, int attempts, Applied ok,
@@ -918,13 +966,14 @@ public final class SyncService {
                 .put("state", breaker == null ? "none" : breaker.state().name().toLowerCase(java.util.Locale.ROOT))
                 .put("failure_count", breaker == null ? 0 : breaker.failureCount())
                 .put("max_failures", config.breaker().maxFailures())
+                .put("failure_window_ms", config.breakerFailureWindowMs())
                 .put("reset_timeout_ms", config.breaker().resetTimeoutMs())
                 .put("call_timeout_ms", config.breaker().callTimeoutMs());
         JsonArray al = new JsonArray();
         alerts.values().forEach(al::add);
         o.put("status", status)
                 .put("enabled", config.enabled())
-                .put("cloud_server_url", config.enabled() ? config.cloudServerUrl() : null)
+                .put("cloud_server_url", config.enabled() ? dev.turnstile.appliance.log.Redaction.redactUrl(config.cloudServerUrl()) : null)
                 .put("local_server_id", config.localServerId())
                 .put("conflict_resolution", config.conflictResolution().configName())
                 .put("schedule", schedule.describe())

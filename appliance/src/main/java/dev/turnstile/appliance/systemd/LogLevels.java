@@ -76,6 +76,17 @@ public final class LogLevels {
         return out;
     }
 
+    /** Checks every entry as {@link #apply} would, changing nothing (check-config). */
+    public static void validate(Map<String, String> levels) {
+        for (Map.Entry<String, String> e : levels.entrySet()) {
+            String name = e.getKey() == null ? "" : e.getKey().trim();
+            if (name.isEmpty()) {
+                throw new IllegalArgumentException("logging.levels: empty logger name");
+            }
+            parse(name, e.getValue());
+        }
+    }
+
     /**
      * Checks every entry first, then applies them all (so a typo changes nothing), then restores
      * the loggers that earlier calls set and {@code levels} no longer names.

@@ -5,6 +5,7 @@ import dev.turnstile.appliance.seat.ClientRef;
 import dev.turnstile.appliance.seat.Entitlement;
 import dev.turnstile.appliance.seat.LeaseState;
 import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.seat.SecretHash;
 import dev.turnstile.protocol.Enforcement;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -21,6 +22,10 @@ import java.util.UUID;
  * A ledger command as a Raft log entry: one type byte, the proposing leader's term, the command's time, then
  * the command's fields. Every command that changes seat state is one of these; heartbeats are not (the
  * leader tracks them and commits {@link Expire} when a lease misses its deadline).
+ *
+ * <p>Protocol 1.1 (issue 12): CHECKOUT and CHECKIN end with the hashes of the reclaim secrets they carry
+ * ({@link SecretHash}, never a secret), so every member decides a RECLAIM alike. They are appended after the
+ * older fields, and an entry that ends before them (written before the upgrade) decodes with none.
  */
 public sealed interface LedgerCommand {
 
@@ -50,7 +55,11 @@ public sealed interface LedgerCommand {
         }
     }
 
-    record Checkin(ClientRef client, UUID leaseId, long nowMs) implements LedgerCommand {
+    /** @param presentedSecret the hash of the secret the CHECKIN carried, {@code null} for none */
+    record Checkin(ClientRef client, UUID leaseId, long nowMs, SecretHash presentedSecret) implements LedgerCommand {
+        public Checkin(ClientRef client, UUID leaseId, long nowMs) {
+            this(client, leaseId, nowMs, null);
+        }
     }
 
     record Expire(UUID leaseId, long nowMs) implements LedgerCommand {
@@ -115,10 +124,13 @@ public sealed interface LedgerCommand {
                     uuid(out, x.reclaimLeaseId());
                 }
                 uuid(out, x.newLeaseId());
+                secretHash(out, x.presentedSecret()); // protocol 1.1
+                secretHash(out, x.newSecret());
             } else if (c instanceof Checkin k) {
                 head(out, CHECKIN, term, k.nowMs());
                 client(out, k.client());
                 uuid(out, k.leaseId());
+                secretHash(out, k.presentedSecret()); // protocol 1.1
             } else if (c instanceof Expire k) {
                 head(out, EXPIRE, term, k.nowMs());
                 uuid(out, k.leaseId());
@@ -182,12 +194,18 @@ public sealed interface LedgerCommand {
                 long waitMs = in.readLong();
                 UUID reclaim = in.readBoolean() ? uuid(in) : null;
                 UUID newId = uuid(in);
-                c = new Checkout(new CheckoutCommand(cl, req, product, key, q, enf, wait, waitMs, reclaim, newId, now));
+                SecretHash presented = in.available() > 0 ? secretHash(in) : null; // absent before protocol 1.1
+                SecretHash fresh = in.available() > 0 ? secretHash(in) : null;
+                c = new Checkout(new CheckoutCommand(cl, req, product, key, q, enf, wait, waitMs, reclaim, newId, now,
+                        presented, fresh));
                 break;
             }
-            case CHECKIN:
-                c = new Checkin(client(in), uuid(in), now);
+            case CHECKIN: {
+                ClientRef cl = client(in);
+                UUID id = uuid(in);
+                c = new Checkin(cl, id, now, in.available() > 0 ? secretHash(in) : null);
                 break;
+            }
             case EXPIRE:
                 c = new Expire(uuid(in), now);
                 break;
@@ -265,6 +283,23 @@ public sealed interface LedgerCommand {
         return new UUID(in.readLong(), in.readLong());
     }
 
+    /** A presence byte, then the 32 bytes of the hash when present. */
+    static void secretHash(DataOutput out, SecretHash h) throws IOException {
+        out.writeBoolean(h != null);
+        if (h != null) {
+            out.write(h.bytes());
+        }
+    }
+
+    static SecretHash secretHash(DataInput in) throws IOException {
+        if (!in.readBoolean()) {
+            return null;
+        }
+        byte[] b = new byte[SecretHash.LENGTH];
+        in.readFully(b);
+        return SecretHash.fromBytes(b);
+    }
+
     static void entitlement(DataOutput out, Entitlement e) throws IOException {
         out.writeUTF(e.entitlementId());
         out.writeUTF(e.tenantId());
@@ -305,11 +340,17 @@ public sealed interface LedgerCommand {
         out.writeLong(l.lastHeartbeatMs());
         out.writeLong(l.deadlineMs());
         out.writeByte(l.state().ordinal());
+        secretHash(out, l.secretHash()); // snapshot version 4
     }
 
     static LeaseView lease(DataInput in) throws IOException {
+        return lease(in, true);
+    }
+
+    /** @param withSecretHash false for a snapshot older than version 4 (its leases have no secret hash) */
+    static LeaseView lease(DataInput in, boolean withSecretHash) throws IOException {
         return new LeaseView(uuid(in), in.readUTF(), in.readUTF(), in.readLong(), in.readUTF(), in.readUTF(),
                 in.readUTF(), in.readLong(), in.readLong(), in.readLong(), in.readLong(),
-                LeaseState.values()[in.readByte()]);
+                LeaseState.values()[in.readByte()], withSecretHash ? secretHash(in) : null);
     }
 }

@@ -43,8 +43,10 @@ public final class LedgerStateMachine implements StateMachine {
     /**
      * 2: waiting checkouts included (version 1, without them, is still read). 3: the triad journal id and its
      * confirmed position ({@link JournalKeys}) at the end (versions 1 and 2 are still read: no journal id yet).
+     * 4 (protocol 1.1): each lease ends with its reclaim secret hash and each waiter with the hash of the secret
+     * its GRANTED will carry (older versions are still read: their leases and waiters have none).
      */
-    private static final int SNAPSHOT_VERSION = 3;
+    static final int SNAPSHOT_VERSION = 4;
 
     static final byte R_GRANTED = 1;
     static final byte R_QUEUED = 2;
@@ -149,12 +151,9 @@ public final class LedgerStateMachine implements StateMachine {
 
     private static Object applyTo(SeatLedger l, LedgerCommand c, long now) {
         if (c instanceof LedgerCommand.Checkout k) {
-            var x = k.command();
-            return l.checkout(new dev.turnstile.appliance.seat.CheckoutCommand(x.client(), x.requestId(), x.product(),
-                    x.licenseKey(), x.quantity(), x.enforcement(), x.waitForSeat(), x.waitTimeoutMs(),
-                    x.reclaimLeaseId(), x.newLeaseId(), now));
+            return l.checkout(k.command().at(now));
         } else if (c instanceof LedgerCommand.Checkin k) {
-            return l.checkin(k.client(), k.leaseId(), now);
+            return l.checkin(k.client(), k.leaseId(), k.presentedSecret(), now);
         } else if (c instanceof LedgerCommand.Expire k) {
             return l.triadExpire(k.leaseId(), now);
         } else if (c instanceof LedgerCommand.Tick) {
@@ -306,12 +305,12 @@ public final class LedgerStateMachine implements StateMachine {
         }
         List<LeaseView> leases = new ArrayList<>();
         for (int n = in.readInt(); n > 0; n--) {
-            leases.add(LedgerCommand.lease(in));
+            leases.add(LedgerCommand.lease(in, version >= 4));
         }
         List<SeatLedger.TriadWaiter> waiters = new ArrayList<>();
         if (version >= 2) {
             for (int n = in.readInt(); n > 0; n--) {
-                waiters.add(waiter(in));
+                waiters.add(waiter(in, version >= 4));
             }
         }
         Object[] keys = version >= 3 ? JournalKeys.read(in) : new Object[] {null, -1L}; // store:
@@ -353,10 +352,12 @@ public final class LedgerStateMachine implements StateMachine {
         out.writeInt(w.enforcement().code());
         LedgerCommand.uuid(out, w.newLeaseId());
         out.writeLong(w.deadlineMs());
+        LedgerCommand.secretHash(out, w.newSecret()); // version 4
     }
 
-    static SeatLedger.TriadWaiter waiter(DataInput in) throws IOException {
+    static SeatLedger.TriadWaiter waiter(DataInput in, boolean withSecretHash) throws IOException {
         return new SeatLedger.TriadWaiter(in.readUTF(), LedgerCommand.client(in), in.readInt(), in.readUTF(),
-                in.readLong(), dev.turnstile.protocol.Enforcement.of(in.readInt()), LedgerCommand.uuid(in), in.readLong());
+                in.readLong(), dev.turnstile.protocol.Enforcement.of(in.readInt()), LedgerCommand.uuid(in), in.readLong(),
+                withSecretHash ? LedgerCommand.secretHash(in) : null);
     }
 }

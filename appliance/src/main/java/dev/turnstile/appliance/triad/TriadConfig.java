@@ -179,58 +179,96 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         return out;
     }
 
-    /** Binds {@code triad:} of the configuration tree; absent means disabled. */
+    /** Binds {@code triad:} of the configuration tree; absent means disabled. Throws every problem at once. */
     public static TriadConfig from(JsonObject root) {
-        JsonObject o = root == null ? null : root.getJsonObject("triad");
-        if (o == null || !o.getBoolean("enabled", false)) {
+        ConfigReader r = new ConfigReader();
+        TriadConfig c = bind(root, r);
+        r.throwIfAny();
+        return c;
+    }
+
+    /**
+     * Binds {@code triad:} into {@code r}: every key is read (so a disabled section may keep its members for later),
+     * every problem is collected; what is required is required only when {@code triad.enabled} is true.
+     * Returns {@link #DISABLED} when the section is off or has problems.
+     */
+    public static TriadConfig bind(JsonObject root, ConfigReader r) {
+        int before = r.problems().size();
+        JsonObject o = r.object(root, "triad", "triad");
+        boolean enabled = r.bool(o, "enabled", "triad.enabled", false);
+        String self = r.string(o, "self", "triad.self", "");
+        JsonArray arr = r.array(o, "members", "triad.members");
+        List<Member> members = new ArrayList<>();
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (int i = 0; i < arr.size(); i++) {
+            String key = "triad.members[" + i + "]";
+            if (!(arr.getValue(i) instanceof JsonObject m)) {
+                r.problem(key, "a mapping { id, raft, client }", arr.getValue(i));
+                continue;
+            }
+            String id = r.string(m, "id", key + ".id", "");
+            String raft = r.string(m, "raft", key + ".raft", "");
+            String client = r.string(m, "client", key + ".client", "");
+            String advertise = r.string(m, "raft_advertise", key + ".raft_advertise", raft);
+            if (id.isBlank()) {
+                if (enabled) {
+                    r.problem(key + ".id: required (this member's name, e.g. a)");
+                }
+            } else if (!ids.add(id)) {
+                r.problem(key + ".id", "an id no other member has", id);
+            }
+            int port = raft.isBlank() && !enabled ? 0 : hostPort(raft, key + ".raft", r);
+            if (client.isBlank()) {
+                if (enabled) {
+                    r.problem(key + ".client: required (host:port clients connect to)");
+                }
+            } else {
+                hostPort(client, key + ".client", r);
+            }
+            int advertisePort = advertise.isBlank() || advertise.equals(raft) ? port : hostPort(advertise, key + ".raft_advertise", r);
+            if (port > 0 && advertisePort > 0 && !id.isBlank()) {
+                members.add(new Member(id, raft.substring(0, raft.lastIndexOf(':')), port, client,
+                        advertise.substring(0, advertise.lastIndexOf(':')), advertisePort));
+            }
+        }
+        String dir = r.string(o, "state_dir", "triad.state_dir", "");
+        long commit = r.durationMs(o, "commit_timeout", "triad.commit_timeout", DEFAULT_COMMIT_TIMEOUT_MS, 100, 60_000);
+        long failure = r.durationMs(o, "failure_timeout", "triad.failure_timeout", DEFAULT_FAILURE_TIMEOUT_MS, 200, 60_000);
+        long interval = r.durationMs(o, "failure_interval", "triad.failure_interval", DEFAULT_FAILURE_INTERVAL_MS, 50, 10_000);
+        long verify = r.durationMs(o, "verify_suspect", "triad.verify_suspect", DEFAULT_VERIFY_SUSPECT_MS, 50, 10_000);
+        long maxLog = r.integer(o, "max_log_bytes", "triad.max_log_bytes", DEFAULT_MAX_LOG_BYTES, 1_024, 1L << 40);
+        boolean fsync = r.bool(o, "fsync", "triad.fsync", true);
+        QuorumLoss quorumLoss = quorumLoss(o, r);
+        if (!enabled) {
             return DISABLED;
         }
-        ConfigReader r = new ConfigReader();
-        String self = o.getString("self", "");
         if (self.isBlank()) {
-            throw new ConfigException(List.of("triad.self: required when triad.enabled is true"));
+            r.problem("triad.self: required when triad.enabled is true (this member's id, one of triad.members[].id)");
+        } else if (!ids.isEmpty() && !ids.contains(self)) {
+            r.problem("triad.self: '" + self + "' is not one of triad.members[].id " + ids);
         }
-        JsonArray arr = o.getJsonArray("members", new JsonArray());
-        List<Member> members = new ArrayList<>();
-        for (int i = 0; i < arr.size(); i++) {
-            JsonObject m = arr.getJsonObject(i);
-            String key = "triad.members[" + i + "]";
-            String id = m.getString("id", "");
-            if (id.isBlank()) {
-                throw new ConfigException(List.of(key + ".id: required"));
-            }
-            String raft = m.getString("raft", "");
-            int colon = raft.lastIndexOf(':');
-            int port = hostPort(raft, key + ".raft");
-            String client = m.getString("client", "");
-            if (client.isBlank()) {
-                throw new ConfigException(List.of(key + ".client: required (host:port clients connect to)"));
-            }
-            String advertise = m.getString("raft_advertise", raft);
-            int advertisePort = hostPort(advertise, key + ".raft_advertise");
-            members.add(new Member(id, raft.substring(0, colon), port, client,
-                    advertise.substring(0, advertise.lastIndexOf(':')), advertisePort));
+        if (arr.size() != 3) {
+            r.problem("triad.members: a triad has exactly 3 members, got " + arr.size());
         }
-        if (members.size() != 3) {
-            throw new ConfigException(List.of("triad.members: a triad has exactly 3 members, got " + members.size()));
-        }
-        String dir = o.getString("state_dir", "");
         if (dir.isBlank()) {
-            throw new ConfigException(List.of("triad.state_dir: required (the Raft log and snapshots live there)"));
+            r.problem("triad.state_dir: required (the Raft log and snapshots live there)");
         }
-        TriadConfig c = new TriadConfig(true, self, members, dir,
-                r.durationMs(o, "commit_timeout", "triad.commit_timeout", DEFAULT_COMMIT_TIMEOUT_MS, 100, 60_000),
-                r.durationMs(o, "failure_timeout", "triad.failure_timeout", DEFAULT_FAILURE_TIMEOUT_MS, 200, 60_000),
-                r.durationMs(o, "failure_interval", "triad.failure_interval", DEFAULT_FAILURE_INTERVAL_MS, 50, 10_000),
-                r.durationMs(o, "verify_suspect", "triad.verify_suspect", DEFAULT_VERIFY_SUSPECT_MS, 50, 10_000),
-                o.getLong("max_log_bytes", DEFAULT_MAX_LOG_BYTES), o.getBoolean("fsync", true), quorumLoss(o, r));
-        r.throwIfAny();
-        c.selfMember();
-        return c;
+        if (r.problems().size() > before) {
+            return DISABLED;
+        }
+        return new TriadConfig(true, self, members, dir, commit, failure, interval, verify, maxLog, fsync, quorumLoss);
     }
 
     /** The port of a {@code host:port} setting (1..65535, host not empty), or a ConfigException naming {@code key}. */
     static int hostPort(String value, String key) {
+        ConfigReader r = new ConfigReader();
+        int port = hostPort(value, key, r);
+        r.throwIfAny();
+        return port;
+    }
+
+    /** The port of a {@code host:port} setting, or -1 and a problem naming {@code key}. */
+    static int hostPort(String value, String key, ConfigReader r) {
         int colon = value.lastIndexOf(':');
         int port = -1;
         if (colon > 0) {
@@ -241,36 +279,39 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
             }
         }
         if (port < 1 || port > 65535) {
-            throw new ConfigException(List.of(key + ": expected host:port, got '" + value + "'"));
+            r.problem(key, "host:port", value);
+            return -1;
         }
         return port;
     }
 
     /** {@code quorum_loss: revoke}, {@code quorum_loss: {mode: revoke}} or {@code quorum_loss: {keep_leases_for: 14d}}. */
     static QuorumLoss quorumLoss(JsonObject o, ConfigReader r) {
-        Object v = o.getValue("quorum_loss");
+        Object v = r.value(o, "quorum_loss", "triad.quorum_loss");
         if (v == null) {
             return QuorumLoss.REVOKE;
         }
         String expected = "'revoke' or { keep_leases_for: <duration, e.g. 14d> }";
         if (v instanceof String text) {
-            if ("revoke".equals(text.trim())) {
-                return QuorumLoss.REVOKE;
+            if (!"revoke".equals(text.trim())) {
+                r.problem("triad.quorum_loss", expected, text);
             }
-            throw new ConfigException(List.of("triad.quorum_loss: expected " + expected + ", got '" + text + "'"));
+            return QuorumLoss.REVOKE;
         }
         if (!(v instanceof JsonObject q)) {
-            throw new ConfigException(List.of("triad.quorum_loss: expected " + expected + ", got '" + v + "'"));
+            r.problem("triad.quorum_loss", expected, v);
+            return QuorumLoss.REVOKE;
         }
         boolean keep = q.containsKey("keep_leases_for");
-        String mode = q.getString("mode", keep ? "keep_leases_for" : "");
+        String mode = r.string(q, "mode", "triad.quorum_loss.mode", keep ? "keep_leases_for" : "");
+        long ms = r.durationMs(q, "keep_leases_for", "triad.quorum_loss.keep_leases_for", 0, 1_000, QuorumLoss.MAX_KEEP_MS);
         if ("revoke".equals(mode) && !keep) {
             return QuorumLoss.REVOKE;
         }
         if (!keep || !"keep_leases_for".equals(mode)) {
-            throw new ConfigException(List.of("triad.quorum_loss: expected " + expected + ", got " + q.encode()));
+            r.problem("triad.quorum_loss", expected, q.encode());
+            return QuorumLoss.REVOKE;
         }
-        long ms = r.durationMs(q, "keep_leases_for", "triad.quorum_loss.keep_leases_for", 0, 1_000, QuorumLoss.MAX_KEEP_MS);
         return QuorumLoss.keepLeasesFor(ms);
     }
 }

@@ -6,6 +6,7 @@ import dev.turnstile.appliance.seat.ClientRef;
 import dev.turnstile.appliance.seat.ConcurrentLedger;
 import dev.turnstile.appliance.seat.LeaseState;
 import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.seat.SeatLedger;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message;
 import io.vertx.core.json.JsonObject;
@@ -192,6 +193,20 @@ public final class TriadNode implements AutoCloseable {
         leadershipGained.add(listener);
     }
 
+    /**
+     * issue 12: whether this member's client listener accepts connections (the appliance sets it once its TCP
+     * listener is bound; default: always). A leader commits sessionLost for the sessions it does not hold, which
+     * starts their leases' reclaim grace, only while it leads with quorum <em>and</em> its clients can connect: the
+     * grace counts from the moment the clients can reclaim here, not from an election won before the listener opened.
+     */
+    public void clientsCanConnect(java.util.function.BooleanSupplier accepting) {
+        this.clientsCanConnect = accepting == null ? () -> true : accepting;
+    }
+
+    private volatile java.util.function.BooleanSupplier clientsCanConnect = () -> true;
+    /** Whether the leader duties already said that the grace of foreign sessions waits for the listener. */
+    private volatile boolean graceWaitLogged;
+
     // ------------------------------------------------------------------ state
 
     public boolean isLeader() {
@@ -354,7 +369,14 @@ public final class TriadNode implements AutoCloseable {
     }
 
     public CompletableFuture<LedgerStateMachine.Applied> checkin(ClientRef client, UUID leaseId, long nowMs) {
-        return propose(new LedgerCommand.Checkin(client, leaseId, nowMs), false);
+        return checkin(client, leaseId, null, nowMs);
+    }
+
+    /** CHECKIN presenting the hash of a reclaim secret ({@code null}: none). */
+    public CompletableFuture<LedgerStateMachine.Applied> checkin(ClientRef client, UUID leaseId,
+                                                                 dev.turnstile.appliance.seat.SecretHash presented,
+                                                                 long nowMs) {
+        return propose(new LedgerCommand.Checkin(client, leaseId, nowMs, presented), false);
     }
 
     public CompletableFuture<LedgerStateMachine.Applied> releaseAll(ClientRef client, long nowMs) {
@@ -460,6 +482,11 @@ public final class TriadNode implements AutoCloseable {
         boolean known = l != null && (l.state() == LeaseState.HELD || l.state() == LeaseState.ORPHANED)
                 && l.clientId().equals(c.client().clientId()) && l.hwId().equals(c.client().hwId())
                 && l.productId().equals(c.product());
+        if (known && !SeatLedger.provesOwnership(l, c.presentedSecret(), c.client(), ledger.settings().legacyReclaim())) {
+            // protocol 1.1: without a log entry too, identifiers alone never take a lease (PROTOCOL.md 10.6)
+            return CompletableFuture.completedFuture(new LedgerStateMachine.Applied(stateMachine.index(), term(),
+                    new CheckoutOutcome.Denied(ErrorCode.RECLAIM_SECRET_MISMATCH, SeatLedger.notProven(id))));
+        }
         Message.LeaseStatus rule = known ? heartbeatWithoutQuorum(List.of(id), c.nowMs()).get(0) : null;
         if (rule != null && rule.code() == 0) {
             LOG.info("triad: {} without quorum renews lease {} on reclaim ({})", config.self(), id,
@@ -798,6 +825,16 @@ public final class TriadNode implements AutoCloseable {
             }
             // Leases of the previous leader's sessions: those sockets are gone; the sessions are lost, so the
             // leases wait ORPHANED for the reclaim grace (clients reclaim them by id here), and their waiters leave.
+            // issue 12: the grace starts (the command's time) once this member leads with quorum (checked above) and
+            // its clients can connect; until then those leases stay HELD and keep their seats.
+            if (!foreign.isEmpty() && !clientsCanConnect.getAsBoolean()) {
+                if (!graceWaitLogged) {
+                    graceWaitLogged = true;
+                    LOG.info("triad: {} leads with quorum; the reclaim grace of {} session(s) it does not hold starts "
+                            + "when its client listener accepts", config.self(), foreign.size());
+                }
+                foreign.clear();
+            }
             for (Long sid : foreign) {
                 submitDuty("session-" + sid, new LedgerCommand.SessionLost(sid, now));
             }

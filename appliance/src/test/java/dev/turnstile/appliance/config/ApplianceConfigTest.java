@@ -67,6 +67,7 @@ class ApplianceConfigTest {
         assertEquals(120_000, s.maxWaitMs());
         assertEquals(List.of("10.0.0.2:7878", "10.0.0.3:7878"), s.peers());
         assertFalse(s.tls().enabled());
+        assertEquals(dev.turnstile.appliance.seat.LegacyReclaim.ORPHANED, s.legacyReclaim());
         assertTrue(c.clients().tokenMatches("s3cret"));
         assertFalse(c.clients().tokenMatches("s3creT"));
         assertTrue(c.clients().versionAllowed("2.4.1"));
@@ -110,6 +111,17 @@ class ApplianceConfigTest {
         assertTrue(all.contains("server.heartbeat_interval: expected a duration"), all);
         assertTrue(all.contains("entitlements[0].policy.max_seats: expected an integer"), all);
         assertTrue(all.contains("entitlements[0].policy.enforcement: expected seats or checkouts, got 'wishes'"), all);
+    }
+
+    @Test
+    @DisplayName("GIVEN no legacy_reclaim THEN refuse (safe); GIVEN an unknown one THEN it is refused naming the key and the choices")
+    void legacy_reclaim_defaults_to_refuse_and_names_its_choices() {
+        assertEquals(dev.turnstile.appliance.seat.LegacyReclaim.REFUSE,
+                ApplianceConfig.from(new JsonObject().put("server", new JsonObject())).server().legacyReclaim());
+        ConfigException e = assertThrows(ConfigException.class, () -> ApplianceConfig.from(
+                new JsonObject().put("server", new JsonObject().put("legacy_reclaim", "always"))));
+        assertTrue(e.getMessage().contains("server.legacy_reclaim: expected one of refuse, orphaned, identity, got 'always'"),
+                e.getMessage());
     }
 
     @Test

@@ -37,7 +37,8 @@ final class HttpFixture implements AutoCloseable {
                 .add(TestAppliances.entitlement("ent-sim", "sim-suite", 2, "seats"))
                 .add(TestAppliances.entitlement("ent-view", "viewer", 10, "seats")));
         c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0)
-                .put("api_token", TOKEN).put("history_interval", "200ms").put("history_window", "2m").put("live_interval", "200ms"));
+                .put("api_token", TOKEN).put("read_open", true) // reads without the token here; SafeDefaultsTest covers the default
+                .put("history_interval", "200ms").put("history_window", "2m").put("live_interval", "200ms"));
         return c;
     }
 

@@ -70,7 +70,7 @@ class TriadStatusPageTest {
             JsonObject c = TestAppliances.config("page-" + IDS[i], 3);
             c.getJsonObject("server").put("port", clientPorts[i]).put("event_loops", 1);
             c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0)
-                    .put("api_token", HttpFixture.TOKEN).put("live_interval", "200ms"));
+                    .put("api_token", HttpFixture.TOKEN).put("live_interval", "200ms").put("read_open", true));
             c.put("triad", new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
                     .put("state_dir", dir.resolve(IDS[i]).toString()));
             vertx[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));

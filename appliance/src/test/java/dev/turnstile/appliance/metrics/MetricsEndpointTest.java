@@ -135,7 +135,8 @@ class MetricsEndpointTest {
     private static JsonObject config(String id) {
         JsonObject c = TestAppliances.config(id, 2);
         c.put("entitlements", new JsonArray().add(TestAppliances.entitlement("ent-cad", "cad-pro", 2, "seats")));
-        c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0).put("api_token", "t0k"));
+        c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0).put("api_token", "t0k")
+                .put("read_open", true)); // /metrics read without the token here
         return c;
     }
 

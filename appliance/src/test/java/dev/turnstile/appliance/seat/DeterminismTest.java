@@ -27,10 +27,12 @@ class DeterminismTest {
     /** A random but reproducible list of commands of every kind over three products. */
     private static List<Command> commands(long seed, int count) {
         SplittableRandom rnd = new SplittableRandom(seed);
+        SplittableRandom srnd = new SplittableRandom(seed ^ 0x5EC2E7L); // secrets: apart, so rnd's sequence is as before
         List<Command> out = new ArrayList<>();
         List<UUID> issued = new ArrayList<>();
         List<String> issuedProduct = new ArrayList<>();
         List<Long> issuedSession = new ArrayList<>();
+        List<byte[]> issuedSecret = new ArrayList<>(); // protocol 1.1: null for a 1.0 checkout
         long now = T0;
         out.add(new Command(now, l -> {
             l.upsertEntitlement(new Entitlement("e-a", "acme", "a", Enforcement.SEATS, 6, null, null), T0);
@@ -53,10 +55,12 @@ class DeterminismTest {
                 issued.add(fresh);
                 issuedProduct.add(product);
                 issuedSession.add(session);
+                byte[] secret = srnd.nextBoolean() ? secret(srnd) : null;
+                issuedSecret.add(secret);
                 int enforcement = product.equals("c") ? 2 : rnd.nextInt(20) == 0 ? 2 : 1;
                 CheckoutCommand c = new CheckoutCommand(client, i, product, rnd.nextInt(10) == 0 ? "e-b2" : "",
                         1 + rnd.nextInt(product.equals("c") ? 1 : 3), enforcement, rnd.nextBoolean(),
-                        rnd.nextInt(500), null, fresh, at);
+                        rnd.nextInt(500), null, fresh, at, null, secret == null ? null : SecretHash.of(secret));
                 out.add(new Command(at, l -> l.checkout(c)));
             } else if (dice < 40 && !issued.isEmpty()) {
                 // a reclaim of a recent lease, mostly from the issuer's machine (session +-4 has its hw_id)
@@ -65,8 +69,13 @@ class DeterminismTest {
                 long from = rnd.nextInt(4) == 0 ? session : issuer > 4 ? issuer - 4 : issuer + 4;
                 ClientRef reclaimer = new ClientRef(from, "c" + (from % 5), "hw" + (from % 4), "10.0.0.2:" + from);
                 String product = rnd.nextInt(6) == 0 ? "a" : issuedProduct.get(k);
+                // mostly the lease's own secret, sometimes a wrong one or none
+                int proof = srnd.nextInt(6);
+                byte[] presented = proof < 4 ? issuedSecret.get(k) : proof == 4 ? secret(srnd) : null;
+                byte[] drawn = srnd.nextBoolean() ? secret(srnd) : null;
                 CheckoutCommand c = new CheckoutCommand(reclaimer, i, product, "", 1,
-                        product.equals("c") ? 2 : 1, false, 0, issued.get(k), new UUID(43, i), at);
+                        product.equals("c") ? 2 : 1, false, 0, issued.get(k), new UUID(43, i), at,
+                        presented == null ? null : SecretHash.of(presented), drawn == null ? null : SecretHash.of(drawn));
                 out.add(new Command(at, l -> l.checkout(c)));
             } else if (dice < 55) {
                 out.add(new Command(at, l -> l.checkin(client, known, at)));
@@ -103,13 +112,21 @@ class DeterminismTest {
         return out;
     }
 
+    private static byte[] secret(SplittableRandom rnd) {
+        byte[] b = new byte[32];
+        rnd.nextBytes(b);
+        b[0] |= 1; // never all zero
+        return b;
+    }
+
     private record Run(List<Object> answers, List<LedgerFixture.Recorder.Call> calls, List<LedgerEvent> journal,
                        LedgerSnapshot end) {
     }
 
     private static Run run(List<Command> commands, boolean tickBeforeEveryCommand) {
         LedgerFixture.Recorder rec = new LedgerFixture.Recorder();
-        SeatLedger ledger = new SeatLedger(new LedgerSettings(1_000, 300, 3, 2, 200, 400, 2_000, 50), rec);
+        SeatLedger ledger = new SeatLedger(new LedgerSettings(1_000, 300, 3, 2, 200, 400, 2_000, 50,
+                LegacyReclaim.ORPHANED), rec);
         List<Object> answers = new ArrayList<>();
         for (Command c : commands) {
             if (tickBeforeEveryCommand) {

@@ -28,9 +28,17 @@ final class LedgerFixture {
     private LedgerFixture() {
     }
 
+    /**
+     * The 1.0 reclaim rules ({@link LegacyReclaim#IDENTITY}): the tests written for them (leases without a
+     * secret) keep testing them; {@code ReclaimSecretTest} covers the secrets and the other modes.
+     */
     static LedgerSettings settings(long reclaimGraceMs) {
+        return settings(reclaimGraceMs, LegacyReclaim.IDENTITY);
+    }
+
+    static LedgerSettings settings(long reclaimGraceMs, LegacyReclaim legacy) {
         return new LedgerSettings(LEASE_TIMEOUT, reclaimGraceMs, MAX_LEASES_PER_SESSION, MAX_QUEUE, DEFAULT_WAIT,
-                MAX_WAIT, TOMBSTONE_AGE, 1_000);
+                MAX_WAIT, TOMBSTONE_AGE, 1_000, legacy);
     }
 
     static Entitlement seats(String id, String product, int max) {
@@ -66,6 +74,8 @@ final class LedgerFixture {
         private UUID reclaim;
         private UUID newId = LedgerFixture.id(1);
         private long now = T0;
+        private SecretHash presented;
+        private SecretHash fresh;
 
         Co(ClientRef client, String product) {
             this.client = client;
@@ -108,6 +118,18 @@ final class LedgerFixture {
             return this;
         }
 
+        /** Protocol 1.1: the RECLAIM presents this secret (its hash reaches the ledger). */
+        Co presenting(byte[] secret) {
+            this.presented = secret == null ? null : SecretHash.of(secret);
+            return this;
+        }
+
+        /** Protocol 1.1: the session drew this secret for its GRANTED. */
+        Co drawing(byte[] secret) {
+            this.fresh = secret == null ? null : SecretHash.of(secret);
+            return this;
+        }
+
         Co at(long nowMs) {
             this.now = nowMs;
             return this;
@@ -115,7 +137,7 @@ final class LedgerFixture {
 
         CheckoutCommand build() {
             return new CheckoutCommand(client, requestId, product, key, quantity, enforcement, wait, waitMs, reclaim,
-                    newId, now);
+                    newId, now, presented, fresh);
         }
     }
 

@@ -165,10 +165,10 @@ class BadInputTest {
     }
 
     @Test
-    @DisplayName("GIVEN a preamble offering only versions 2 to 5 THEN the server answers version 0 and closes")
+    @DisplayName("GIVEN a preamble offering only versions 3 to 5 THEN the server answers version 0 and closes")
     void a_client_without_a_common_version_is_told_and_closed() throws Exception {
         try (RawClient c = RawClient.connect(appliance.tcpPort())) {
-            c.sendHex("5453544c02050000");
+            c.sendHex("5453544c03050000"); // the server speaks 1 (protocol 1.0) and 2 (1.1)
             byte[] answer = c.socket().getInputStream().readNBytes(8);
             assertEquals("5453544c00000000", java.util.HexFormat.of().formatHex(answer));
             assertTrue(c.closedByServer());

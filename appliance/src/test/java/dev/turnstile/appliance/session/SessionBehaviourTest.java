@@ -141,7 +141,8 @@ class SessionBehaviourTest {
     }
 
     @Test
-    @DisplayName("GIVEN a lease of client a WHEN client b on another machine heartbeats or reclaims it THEN b gets clientHwIdMismatch")
+    @DisplayName("GIVEN a lease of client a WHEN client b on another machine heartbeats it THEN clientHwIdMismatch; WHEN b "
+            + "reclaims it without the secret THEN reclaimSecretMismatch (checked first, PROTOCOL.md 10.6)")
     void another_machine_cannot_touch_a_lease() throws Exception {
         try (RawClient a = client("a"); RawClient b = client("b")) {
             Message.Granted g = (Message.Granted) a.request(a.checkout("cad-pro", 1)).message();
@@ -149,7 +150,7 @@ class SessionBehaviourTest {
                     new Message.Heartbeat(List.of(g.leaseId()))).message();
             assertEquals(ErrorCode.CLIENT_HW_ID_MISMATCH, r.results().get(0).errorCode());
             Message.Denied d = (Message.Denied) b.request(b.reclaim("cad-pro", g.leaseId())).message();
-            assertEquals(ErrorCode.CLIENT_HW_ID_MISMATCH, d.errorCode());
+            assertEquals(ErrorCode.RECLAIM_SECRET_MISMATCH, d.errorCode());
             assertTrue(r.results().size() == 1);
         }
     }

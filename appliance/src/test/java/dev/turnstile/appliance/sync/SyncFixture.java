@@ -79,7 +79,8 @@ public final class SyncFixture implements AutoCloseable {
         JsonObject c = TestAppliances.config(serverId, 1);
         c.put("entitlements", new JsonArray());
         c.getJsonObject("server").put("lease_timeout", "1d").put("heartbeat_interval", "1h");
-        c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0).put("api_token", API_TOKEN));
+        c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0).put("api_token", API_TOKEN)
+                .put("read_open", true)); // reads without the token here; SafeDefaultsTest covers the default
         c.put("license", new JsonObject()
                 .put("public_key", CloudSigner.publicPem(vendor.getPublic()))
                 .put("file", dir.resolve("license.json").toString())

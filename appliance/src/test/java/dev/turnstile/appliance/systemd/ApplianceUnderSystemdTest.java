@@ -227,6 +227,7 @@ class ApplianceUnderSystemdTest {
                   enabled: true
                   host: "127.0.0.1"
                   port: 0
+                  read_open: true
                 logging:
                   levels:
                     root: "%s"

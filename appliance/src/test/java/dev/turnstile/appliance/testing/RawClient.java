@@ -4,6 +4,7 @@ import dev.turnstile.protocol.Codec;
 import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.Limits;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.protocol.MessageType;
 import dev.turnstile.protocol.Preamble;
 import dev.turnstile.protocol.ProtocolException;
 import java.io.DataInputStream;
@@ -27,6 +28,8 @@ public final class RawClient implements AutoCloseable {
     private final DataInputStream in;
     private final OutputStream out;
     private int nextId = 1;
+    /** The negotiated protocol version (PROTOCOL.md 4.1): frames are encoded and decoded with it. */
+    private int version = Preamble.VERSION_1;
 
     public RawClient(String host, int port) throws IOException {
         socket = new Socket();
@@ -41,11 +44,17 @@ public final class RawClient implements AutoCloseable {
         return new RawClient("127.0.0.1", port);
     }
 
-    /** Preamble + HELLO; returns the WELCOME. */
+    /** Preamble (protocol 1.0) + HELLO; returns the WELCOME. */
     public static RawClient session(int port, String clientId, String hwId) throws Exception {
+        return session(port, clientId, hwId, Preamble.VERSION_1, "");
+    }
+
+    /** Preamble offering 1..{@code maxVersion} + HELLO with {@code token}; the server must select {@code maxVersion}. */
+    public static RawClient session(int port, String clientId, String hwId, int maxVersion, String token)
+            throws Exception {
         RawClient c = connect(port);
-        c.preamble();
-        Envelope e = c.request(new Message.Hello(clientId, hwId, "1.0.0", ""));
+        c.preamble(maxVersion);
+        Envelope e = c.request(new Message.Hello(clientId, hwId, "1.0.0", token));
         if (!(e.message() instanceof Message.Welcome)) {
             c.close();
             throw new AssertionError("expected WELCOME, got " + e.message());
@@ -54,11 +63,21 @@ public final class RawClient implements AutoCloseable {
     }
 
     public void preamble() throws IOException {
-        out.write(Preamble.client(1, 1));
+        preamble(Preamble.VERSION_1);
+    }
+
+    /** Offers versions 1..{@code maxVersion}; the server must select {@code maxVersion}, which this client then speaks. */
+    public void preamble(int maxVersion) throws IOException {
+        out.write(Preamble.client(Preamble.VERSION_1, maxVersion));
         byte[] answer = in.readNBytes(Preamble.LENGTH);
-        if (answer.length != Preamble.LENGTH || Preamble.selectedVersion(answer, 0) != 1) {
+        if (answer.length != Preamble.LENGTH || Preamble.selectedVersion(answer, 0) != maxVersion) {
             throw new IOException("preamble refused: " + HexFormat.of().formatHex(answer));
         }
+        version = maxVersion;
+    }
+
+    public int version() {
+        return version;
     }
 
     public int nextId() {
@@ -66,7 +85,7 @@ public final class RawClient implements AutoCloseable {
     }
 
     public void send(int corr, Message m) throws IOException {
-        out.write(Codec.encode(corr, m));
+        out.write(Codec.encode(corr, m, version));
         out.flush();
     }
 
@@ -102,7 +121,7 @@ public final class RawClient implements AutoCloseable {
         frame[2] = (byte) (length >>> 8);
         frame[3] = (byte) length;
         in.readFully(frame, 4, length);
-        return Codec.decode(frame);
+        return Codec.decode(frame, MessageType.Sender.EITHER, version);
     }
 
     /** True when the server closed the connection (EOF) within the timeout. */
@@ -123,11 +142,32 @@ public final class RawClient implements AutoCloseable {
     }
 
     public Message.Checkout checkout(String product, long quantity) {
-        return new Message.Checkout(product, "", quantity, 1, 0, 0, Message.NO_LEASE);
+        return checkout(product, "", quantity, 0, 0);
     }
 
     public Message.Checkout reclaim(String product, UUID leaseId) {
-        return new Message.Checkout(product, "", 1, 1, Message.Checkout.FLAG_RECLAIM, 0, leaseId);
+        return reclaim(product, leaseId, null);
+    }
+
+    /**
+     * A RECLAIM presenting {@code secret} (protocol 1.1; {@code null} = none: all zero in version 2, absent in
+     * version 1).
+     */
+    public Message.Checkout reclaim(String product, UUID leaseId, byte[] secret) {
+        return new Message.Checkout(product, "", 1, 1, Message.Checkout.FLAG_RECLAIM, 0, leaseId,
+                version >= Preamble.VERSION_1_1 ? (secret == null ? new byte[Limits.RECLAIM_SECRET] : secret) : null);
+    }
+
+    /** A CHECKOUT (no RECLAIM) in this connection's version: version 2 carries a zero secret. */
+    public Message.Checkout checkout(String product, String key, long quantity, int flags, long waitMs) {
+        return new Message.Checkout(product, key, quantity, 1, flags, waitMs, Message.NO_LEASE,
+                version >= Preamble.VERSION_1_1 ? new byte[Limits.RECLAIM_SECRET] : null);
+    }
+
+    /** A CHECKIN in this connection's version, presenting {@code secret} (null = none). */
+    public Message.Checkin checkin(UUID leaseId, byte[] secret) {
+        return new Message.Checkin(leaseId,
+                version >= Preamble.VERSION_1_1 ? (secret == null ? new byte[Limits.RECLAIM_SECRET] : secret) : null);
     }
 
     public Socket socket() {

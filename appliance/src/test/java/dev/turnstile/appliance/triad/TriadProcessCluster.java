@@ -112,7 +112,8 @@ final class TriadProcessCluster implements AutoCloseable {
             JsonObject cfg = TriadAppliancesTest.baseConfig("proc-" + IDS[i], clientPorts[i]);
             cfg.getJsonObject("server").put("host", hosts[i]);
             cfg.getJsonArray("entitlements").getJsonObject(0).getJsonObject("policy").put("max_seats", maxSeats);
-            cfg.put("http", new JsonObject().put("enabled", true).put("host", hosts[i]).put("port", httpPorts[i]));
+            cfg.put("http", new JsonObject().put("enabled", true).put("host", hosts[i]).put("port", httpPorts[i])
+                    .put("read_open", true)); // the tests read /v1/status without a token
             cfg.put("triad", new JsonObject()
                     .put("enabled", true).put("self", IDS[i]).put("members", members)
                     .put("state_dir", dir.resolve(IDS[i]).toString()));

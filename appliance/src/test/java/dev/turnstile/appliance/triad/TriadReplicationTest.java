@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.turnstile.appliance.seat.CheckoutCommand;
 import dev.turnstile.appliance.seat.CheckoutOutcome;
 import dev.turnstile.appliance.seat.ClientRef;
+import dev.turnstile.appliance.seat.SecretHash;
+import dev.turnstile.protocol.Secrets;
 import dev.turnstile.appliance.seat.LeaseState;
 import dev.turnstile.protocol.ErrorCode;
 import java.nio.file.Path;
@@ -37,6 +39,14 @@ class TriadReplicationTest {
         ClientRef ref = new ClientRef(on.sessionIdBase() + 1, client, "hw-" + client, "127.0.0.1:1");
         return new CheckoutCommand(ref, 1, "cad-pro", "", 1, 1, false, 0, reclaim, UUID.randomUUID(),
                 System.currentTimeMillis());
+    }
+
+    /** A protocol 1.1 checkout: RECLAIM presenting {@code presented}, and the session's fresh secret {@code drawn}. */
+    static CheckoutCommand checkout(TriadNode on, String client, UUID reclaim, byte[] presented, byte[] drawn) {
+        ClientRef ref = new ClientRef(on.sessionIdBase() + 1, client, "hw-" + client, "127.0.0.1:1");
+        return new CheckoutCommand(ref, 1, "cad-pro", "", 1, 1, false, 0, reclaim, UUID.randomUUID(),
+                System.currentTimeMillis(), presented == null ? null : SecretHash.of(presented),
+                drawn == null ? null : SecretHash.of(drawn));
     }
 
     static Throwable failure(java.util.concurrent.CompletableFuture<?> f) throws Exception {
@@ -85,13 +95,15 @@ class TriadReplicationTest {
     }
 
     @Test
-    @DisplayName("GIVEN a lease granted by the leader WHEN the leader dies THEN a new leader grants within seconds and the client reclaims the same lease id")
-    void after_the_leader_dies_a_new_one_grants_and_the_lease_is_reclaimed_with_its_id() throws Exception {
+    @DisplayName("GIVEN a lease granted by the leader with a reclaim secret WHEN the leader dies THEN a new leader grants "
+            + "within seconds, refuses a reclaim without the secret, and the client reclaims the same lease id with it")
+    void after_the_leader_dies_a_new_one_grants_and_the_lease_is_reclaimed_with_its_id_and_secret() throws Exception {
         triad = new TriadFixture(dir);
         triad.startAll(3);
         int leader = triad.awaitLeader(15_000);
-        LedgerStateMachine.Applied a = triad.nodes[leader].checkout(checkout(triad.nodes[leader], "c1", null))
-                .get(10, TimeUnit.SECONDS);
+        byte[] secret = Secrets.fresh(); // protocol 1.1: the secret is replicated as its hash (issue 12)
+        LedgerStateMachine.Applied a = triad.nodes[leader].checkout(checkout(triad.nodes[leader], "c1", null, null,
+                        secret)).get(10, TimeUnit.SECONDS);
         UUID id = ((CheckoutOutcome.Granted) a.value()).lease().leaseId();
         for (int i = 0; i < 3; i++) {
             int m = i;
@@ -123,9 +135,15 @@ class TriadReplicationTest {
         TriadNode nl = triad.nodes[next];
         assertTrue(TriadFixture.await(() -> triad.ledgers[triad.indexOf(nl)].lease(id)
                 .map(l -> l.state() == LeaseState.ORPHANED).orElse(false), 10_000), "the old leader's lease waits for its client");
-        LedgerStateMachine.Applied r = nl.checkout(checkout(nl, "c1", id)).get(10, TimeUnit.SECONDS);
+        CheckoutOutcome.Denied d = assertInstanceOf(CheckoutOutcome.Denied.class,
+                nl.checkout(checkout(nl, "c1", id, Secrets.fresh(), Secrets.fresh())).get(10, TimeUnit.SECONDS).value());
+        assertEquals(ErrorCode.RECLAIM_SECRET_MISMATCH, d.code(), "identifiers and a wrong secret do not take it");
+        assertEquals(ErrorCode.RECLAIM_SECRET_MISMATCH, assertInstanceOf(CheckoutOutcome.Denied.class,
+                nl.checkout(checkout(nl, "c1", id)).get(10, TimeUnit.SECONDS).value()).code(), "nor a 1.0 reclaim");
+        LedgerStateMachine.Applied r = nl.checkout(checkout(nl, "c1", id, secret, Secrets.fresh())).get(10, TimeUnit.SECONDS);
         CheckoutOutcome.Granted g = assertInstanceOf(CheckoutOutcome.Granted.class, r.value());
         assertTrue(g.reclaimed());
+        assertTrue(SecretHash.of(secret).matches(g.lease().secretHash()), "the lease keeps its secret");
         assertEquals(id, g.lease().leaseId());
         assertTrue(r.term() > a.term(), "the reclaim is stamped with the new term");
     }

@@ -68,7 +68,24 @@ final class BlockingConnection implements AutoCloseable {
     }
 
     void send(int correlationId, Message m) throws CaseFailure {
-        sendRaw(Codec.encode(correlationId, m));
+        sendRaw(Codec.encode(correlationId, m, version));
+    }
+
+    /** The negotiated protocol version (PROTOCOL.md 4.1): frames are encoded and decoded with it. */
+    private int version = 1;
+    /** The bytes of the last frame read (length prefix included), for byte-exact checks. */
+    private byte[] lastFrame;
+
+    void version(int v) {
+        version = v;
+    }
+
+    int version() {
+        return version;
+    }
+
+    byte[] lastFrame() {
+        return lastFrame == null ? null : lastFrame.clone();
     }
 
     void sendPreamble(int min, int max) throws CaseFailure {
@@ -143,8 +160,9 @@ final class BlockingConnection implements AutoCloseable {
         byte[] frame = new byte[Limits.LENGTH_PREFIX + length];
         System.arraycopy(prefix, 0, frame, 0, Limits.LENGTH_PREFIX);
         System.arraycopy(rest, 0, frame, Limits.LENGTH_PREFIX, length);
+        lastFrame = frame;
         try {
-            return Codec.decode(frame);
+            return Codec.decode(frame, dev.turnstile.protocol.MessageType.Sender.EITHER, version);
         } catch (ProtocolException e) {
             throw new CaseFailure("server sent a frame our decoder refuses (" + e.getMessage() + "): "
                     + HexFormat.of().formatHex(frame, 0, Math.min(frame.length, 64)));

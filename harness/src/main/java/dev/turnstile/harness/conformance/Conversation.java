@@ -58,15 +58,25 @@ final class Conversation implements AutoCloseable {
 
     /** Connects and sends the v1 preamble; checks the server selects version 1. */
     BlockingConnection connectV1() throws CaseFailure {
+        return connect(Preamble.VERSION_1);
+    }
+
+    /**
+     * Connects offering versions 1..{@code version} and checks the server selects {@code version} (a protocol 1.1
+     * server selects the highest it shares, PROTOCOL.md 4.1); the connection then speaks it.
+     */
+    BlockingConnection connect(int version) throws CaseFailure {
         BlockingConnection c = connect();
-        c.sendPreamble(1, 1);
+        c.sendPreamble(Preamble.VERSION_1, version);
         byte[] p = c.readPreamble();
         if (!Preamble.hasMagic(p, 0)) {
             throw new CaseFailure("server preamble does not start with TSTL: " + hex(p));
         }
-        if (Preamble.selectedVersion(p, 0) != 1) {
-            throw new CaseFailure("server selected version " + Preamble.selectedVersion(p, 0) + " for an offer of 1..1");
+        if (Preamble.selectedVersion(p, 0) != version) {
+            throw new CaseFailure("server selected version " + Preamble.selectedVersion(p, 0) + " for an offer of 1.."
+                    + version + " (expected " + version + ")");
         }
+        c.version(version);
         return c;
     }
 
@@ -80,7 +90,12 @@ final class Conversation implements AutoCloseable {
     }
 
     BlockingConnection greeted(String hwId) throws CaseFailure {
-        BlockingConnection c = connectV1();
+        return greeted(hwId, Preamble.VERSION_1);
+    }
+
+    /** Connects speaking {@code version}, says HELLO with {@code hwId}; returns after WELCOME. */
+    BlockingConnection greeted(String hwId, int version) throws CaseFailure {
+        BlockingConnection c = connect(version);
         int id = nextId();
         c.send(id, hello(hwId));
         Envelope e = c.read("WELCOME");
@@ -99,15 +114,26 @@ final class Conversation implements AutoCloseable {
         return new Checkout(opts.product(), opts.licenseKey(), 1, opts.enforcement().code(), flags, waitMs, reclaim);
     }
 
+    /** A protocol 1.1 CHECKOUT: with RECLAIM and {@code secret} (null: all zero, none presented). */
+    Checkout checkoutV11(int flags, UUID reclaim, byte[] secret) {
+        return new Checkout(opts.product(), opts.licenseKey(), 1, opts.enforcement().code(), flags, 0, reclaim,
+                secret == null ? new byte[dev.turnstile.protocol.Limits.RECLAIM_SECRET] : secret);
+    }
+
     Checkout checkout() {
         return checkout(0, 0, Message.NO_LEASE);
     }
 
     /** Checks out one seat without waiting and expects it granted; returns the lease id. */
     UUID takeSeat(BlockingConnection c) throws CaseFailure {
+        return takeSeatGranted(c).leaseId();
+    }
+
+    /** As {@link #takeSeat}, in the connection's version; returns the GRANTED (in 1.1 with its secret). */
+    Granted takeSeatGranted(BlockingConnection c) throws CaseFailure {
         int id = nextId();
-        c.send(id, checkout());
-        return expectGranted(c, id, "CHECKOUT of " + opts.product()).leaseId();
+        c.send(id, c.version() >= Preamble.VERSION_1_1 ? checkoutV11(0, Message.NO_LEASE, null) : checkout());
+        return expectGranted(c, id, "CHECKOUT of " + opts.product());
     }
 
     List<UUID> takeSeats(BlockingConnection c, int n) throws CaseFailure {
@@ -138,7 +164,9 @@ final class Conversation implements AutoCloseable {
 
     void checkin(BlockingConnection c, UUID lease) throws CaseFailure {
         int id = nextId();
-        c.send(id, new Message.Checkin(lease));
+        c.send(id, c.version() >= Preamble.VERSION_1_1
+                ? new Message.Checkin(lease, new byte[dev.turnstile.protocol.Limits.RECLAIM_SECRET])
+                : new Message.Checkin(lease));
         Envelope e = c.read("CHECKED_IN");
         if (!(e.message() instanceof Message.CheckedIn ci)) {
             throw new CaseFailure("expected CHECKED_IN for lease " + lease + " (id " + id + "), got " + describe(e));

@@ -49,6 +49,11 @@ final class ScriptedCases {
         cases.add(new ConformanceCase("robustness.half_frame_does_not_disturb_other_connections", ScriptedCases::halfFrame));
         cases.add(new ConformanceCase("session.killed_socket_returns_its_seats", ScriptedCases::killedSocket));
         cases.add(new ConformanceCase("session.reclaim_by_id_on_a_new_connection", ScriptedCases::reclaim));
+        // protocol 1.1: proof of ownership (PROTOCOL.md 4.1, 10.6)
+        cases.add(new ConformanceCase("preamble.v1_client_gets_v1_frames", ScriptedCases::v1ClientGetsV1Frames));
+        cases.add(new ConformanceCase("reclaim.with_the_secret_is_granted_and_echoes_it", ScriptedCases::reclaimWithSecret));
+        cases.add(new ConformanceCase("reclaim.wrong_or_zero_secret_is_denied_reclaim_secret_mismatch",
+                ScriptedCases::reclaimWrongSecret));
         return cases;
     }
 
@@ -71,10 +76,12 @@ final class ScriptedCases {
 
     private static String preambleNoCommonVersion(Conversation c) throws CaseFailure {
         BlockingConnection conn = c.connect();
-        conn.sendPreamble(2, 5);
+        int lo = Preamble.MAX_SUPPORTED + 1; // versions no server speaks yet
+        conn.sendPreamble(lo, lo + 3);
         byte[] p = conn.readPreamble();
         if (!Preamble.hasMagic(p, 0) || Preamble.selectedVersion(p, 0) != Preamble.NO_COMMON_VERSION) {
-            throw new CaseFailure("offer 2..5: expected 54 53 54 4c 00 00 00 00, got " + Conversation.hex(p));
+            throw new CaseFailure("offer " + lo + ".." + (lo + 3) + ": expected 54 53 54 4c 00 00 00 00, got "
+                    + Conversation.hex(p));
         }
         conn.expectClosedWithoutBytes(c.opts.timeoutMs(), "selected version 0");
         return null;
@@ -503,36 +510,125 @@ final class ScriptedCases {
         return "all " + c.opts.seats() + " seats back " + ms + " ms after the kill";
     }
 
+    /**
+     * Protocol 1.1 (PROTOCOL.md 10.6): the holder's connection dies; a new connection of the same client presents
+     * the secret from GRANTED. With a reclaim grace: GRANTED RECLAIMED, same lease id, same secret; without: DENIED
+     * leaseIdNotFound (the lease ended with its connection).
+     */
     private static String reclaim(Conversation c) throws CaseFailure {
         c.awaitAllSeatsFree();
         String hw = c.newHwId();
-        BlockingConnection victim = c.greeted(hw);
-        UUID lease = c.takeSeat(victim);
+        BlockingConnection victim = c.greeted(hw, Preamble.VERSION_1_1);
+        Granted first = c.takeSeatGranted(victim);
+        UUID lease = first.leaseId();
         victim.kill();
         // Let the server see the reset before we name the lease from elsewhere.
         Conversation.sleep(500);
-        BlockingConnection again = c.greeted(hw);
+        BlockingConnection again = c.greeted(hw, Preamble.VERSION_1_1);
         int id = c.nextId();
-        again.send(id, c.checkout(Checkout.FLAG_RECLAIM, 0, lease));
+        again.send(id, c.checkoutV11(Checkout.FLAG_RECLAIM, lease, first.reclaimSecret()));
         Envelope e = again.read("answer to a RECLAIM checkout");
         if (e.correlationId() != id) {
             throw new CaseFailure("RECLAIM checkout (id " + id + ") answered by " + Conversation.describe(e));
         }
         if (e.message() instanceof Granted g) {
-            if (!g.leaseId().equals(lease)) {
-                throw new CaseFailure("reclaim granted lease " + g.leaseId() + " instead of " + lease);
-            }
-            if (!g.reclaimed()) {
-                throw new CaseFailure("GRANTED for a reclaim lacks the RECLAIMED flag");
-            }
+            expectReclaimed(g, first);
             c.checkin(again, lease);
             c.goodbye(again);
-            return "server has a reclaim grace: GRANTED with RECLAIMED, same lease id";
+            return "server has a reclaim grace: GRANTED with RECLAIMED, same lease id, same secret";
         }
         if (e.message() instanceof Message.Denied d && d.code() == ErrorCode.LEASE_ID_NOT_FOUND.code()) {
             c.goodbye(again);
             return "server has no reclaim grace: DENIED leaseIdNotFound";
         }
         throw new CaseFailure("expected GRANTED (RECLAIMED) or DENIED leaseIdNotFound, got " + Conversation.describe(e));
+    }
+
+    private static void expectReclaimed(Granted g, Granted first) throws CaseFailure {
+        if (!g.leaseId().equals(first.leaseId())) {
+            throw new CaseFailure("reclaim granted lease " + g.leaseId() + " instead of " + first.leaseId());
+        }
+        if (!g.reclaimed()) {
+            throw new CaseFailure("GRANTED for a reclaim lacks the RECLAIMED flag");
+        }
+        if (!java.util.Arrays.equals(g.reclaimSecret(), first.reclaimSecret())) {
+            throw new CaseFailure("GRANTED for a reclaim must echo the lease's reclaim_secret (PROTOCOL.md 10.6); "
+                    + "it carries another one");
+        }
+    }
+
+    /** A 1.0 client (offer 1..1) gets version 1 frames: GRANTED byte for byte without a reclaim_secret. */
+    private static String v1ClientGetsV1Frames(Conversation c) throws CaseFailure {
+        c.awaitAllSeatsFree();
+        BlockingConnection old = c.greeted(c.newHwId(), Preamble.VERSION_1);
+        int id = c.nextId();
+        old.send(id, c.checkout());
+        Granted g = c.expectGranted(old, id, "a version 1 CHECKOUT");
+        byte[] got = old.lastFrame();
+        byte[] v1 = Codec.encode(id, g, Preamble.VERSION_1);
+        if (!java.util.Arrays.equals(got, v1)) {
+            throw new CaseFailure("GRANTED to a version 1 client is not a version 1 frame (" + got.length
+                    + " bytes, a version 1 GRANTED of these fields has " + v1.length + "): "
+                    + Conversation.hex(got));
+        }
+        c.checkin(old, g.leaseId());
+        c.goodbye(old);
+        return "GRANTED of " + got.length + " bytes, no reclaim_secret";
+    }
+
+    /**
+     * The holder's old socket is still open (half-open, as after a network cut): a new connection of the same
+     * client_id and hw_id presenting the secret takes the lease (PROTOCOL.md 10.6), with or without a grace.
+     */
+    private static String reclaimWithSecret(Conversation c) throws CaseFailure {
+        c.awaitAllSeatsFree();
+        String hw = c.newHwId();
+        BlockingConnection holder = c.greeted(hw, Preamble.VERSION_1_1);
+        Granted first = c.takeSeatGranted(holder);
+        byte[] secret = first.reclaimSecret();
+        if (secret == null || dev.turnstile.protocol.Secrets.isZero(secret)) {
+            throw new CaseFailure("a version 2 GRANTED must carry a non-zero reclaim_secret (PROTOCOL.md 6.5)");
+        }
+        BlockingConnection again = c.greeted(hw, Preamble.VERSION_1_1);
+        int id = c.nextId();
+        again.send(id, c.checkoutV11(Checkout.FLAG_RECLAIM, first.leaseId(), secret));
+        Granted g = c.expectGranted(again, id, "a RECLAIM with the lease's secret");
+        expectReclaimed(g, first);
+        c.checkin(again, first.leaseId());
+        c.goodbye(again);
+        return "GRANTED RECLAIMED, same lease id, secret echoed";
+    }
+
+    /**
+     * Another connection with every identifier of a live lease (id, client_id, hw_id, the token), presenting an
+     * all-zero or a wrong secret: DENIED reclaimSecretMismatch, and the holder's heartbeat still renews.
+     */
+    private static String reclaimWrongSecret(Conversation c) throws CaseFailure {
+        c.awaitAllSeatsFree();
+        String hw = c.newHwId();
+        BlockingConnection holder = c.greeted(hw, Preamble.VERSION_1_1);
+        Granted first = c.takeSeatGranted(holder);
+        byte[] wrong = first.reclaimSecret();
+        wrong[0] ^= 0x01; // one bit off
+        for (byte[] presented : new byte[][] {null, wrong}) {
+            String what = presented == null ? "an all-zero secret" : "a wrong secret";
+            BlockingConnection other = c.greeted(hw, Preamble.VERSION_1_1);
+            int id = c.nextId();
+            other.send(id, c.checkoutV11(Checkout.FLAG_RECLAIM, first.leaseId(), presented));
+            c.expectDenied(other, id, ErrorCode.RECLAIM_SECRET_MISMATCH, "a RECLAIM of a live lease with " + what);
+            c.expectUsable(other, "DENIED reclaimSecretMismatch (a business refusal)");
+            c.goodbye(other);
+            int hb = c.nextId();
+            holder.send(hb, new Message.Heartbeat(List.of(first.leaseId())));
+            Envelope e = holder.read("HEARTBEAT_RESULT");
+            if (!(e.message() instanceof Message.HeartbeatResult r) || e.correlationId() != hb
+                    || r.results().size() != 1 || !r.results().get(0).ok()) {
+                throw new CaseFailure("after a refused RECLAIM with " + what + " the holder's HEARTBEAT was answered by "
+                        + Conversation.describe(e) + ": the holder must keep its lease");
+            }
+        }
+        c.checkin(holder, first.leaseId());
+        c.goodbye(holder);
+        return "DENIED reclaimSecretMismatch for a zero and a wrong secret; the holder kept its lease";
     }
 }

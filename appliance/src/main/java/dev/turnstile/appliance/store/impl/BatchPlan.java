@@ -43,17 +43,23 @@ final class BatchPlan {
                         $13::bigint[], $14::bigint[]) AS x(r, s, k, a, l, e, p, sess, c, h, q, why, u, hw)
             ON CONFLICT ON CONSTRAINT usage_journal_event_key DO NOTHING""";
 
+    /**
+     * The reclaim secret hash travels as hex text and is decoded in SQL (bytea arrays would need a binary array
+     * binding); a lease keeps the hash it has (a hash is only ever set, never changed: PROTOCOL.md 10.6).
+     */
     static final String UPSERT_LEASE = """
             INSERT INTO leases (lease_id, entitlement_id, product_id, session_id, client_id, hw_id, quantity,
-                                checked_out_at, last_heartbeat, released_at, release_reason)
-            SELECT l, e, p, sess, c, h, q, from_epoch_ms(co), from_epoch_ms(hb), from_epoch_ms(rel), why
+                                checked_out_at, last_heartbeat, released_at, release_reason, reclaim_secret_hash)
+            SELECT l, e, p, sess, c, h, q, from_epoch_ms(co), from_epoch_ms(hb), from_epoch_ms(rel), why,
+                   decode(sh, 'hex')
             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                        $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
-                 AS x(l, e, p, sess, c, h, q, co, hb, rel, why)
+                        $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::text[])
+                 AS x(l, e, p, sess, c, h, q, co, hb, rel, why, sh)
             ON CONFLICT (lease_id) DO UPDATE SET
                 session_id = EXCLUDED.session_id,
                 client_id = EXCLUDED.client_id,
                 hw_id = EXCLUDED.hw_id,
+                reclaim_secret_hash = COALESCE(leases.reclaim_secret_hash, EXCLUDED.reclaim_secret_hash),
                 last_heartbeat = GREATEST(leases.last_heartbeat, EXCLUDED.last_heartbeat),
                 released_at = COALESCE(leases.released_at, EXCLUDED.released_at),
                 release_reason = COALESCE(leases.release_reason, EXCLUDED.release_reason)""";
@@ -88,7 +94,7 @@ final class BatchPlan {
     /** Times travel as epoch milliseconds (cheap to encode); SQL turns them into timestamptz exactly. */
     private static final Class<?> T = Long.class;
     final Columns journal = new Columns(U, L, S, T, U, S, S, L, S, S, L, S, L, L);
-    final Columns leaseUpserts = new Columns(U, S, S, L, S, S, L, T, T, T, S);
+    final Columns leaseUpserts = new Columns(U, S, S, L, S, S, L, T, T, T, S, S);
     final Columns leaseUpdates = new Columns(U, T, T, S);
     final Columns snapshots = new Columns(S, T, S, L, L, L, T);
     /** Heartbeat events in the batch, and the lease rows they became (the coalescing figure). */
@@ -131,7 +137,7 @@ final class BatchPlan {
                 LedgerEvent s = c.start;
                 plan.leaseUpserts.add(en.getKey(), s.entitlementId(), s.productId(), s.sessionId(), s.clientId(),
                         s.hwId(), s.quantity(), c.checkedOutAtMs, c.lastHeartbeatMs, released,
-                        c.endReason);
+                        c.endReason, c.secretHash == null ? null : HEX.formatHex(c.secretHash.bytes()));
             } else {
                 plan.leaseUpdates.add(en.getKey(),
                         c.lastHeartbeatMs == Long.MIN_VALUE ? null : (Long) c.lastHeartbeatMs, released, c.endReason);
@@ -196,6 +202,7 @@ final class BatchPlan {
         }
     }
 
+    private static final java.util.HexFormat HEX = java.util.HexFormat.of();
     private static final String[] KIND_NAMES = new String[Kind.values().length];
 
     static {
@@ -233,8 +240,13 @@ final class BatchPlan {
         long endAtMs;
         String endReason;
         int heartbeats;
+        /** The lease's reclaim secret hash, from its CHECKOUT or RECLAIM events (the first one that has it). */
+        dev.turnstile.appliance.seat.SecretHash secretHash;
 
         void apply(LedgerEvent e) {
+            if (secretHash == null && e.secretHash() != null) {
+                secretHash = e.secretHash();
+            }
             switch (e.kind()) {
                 case CHECKOUT -> {
                     start = e;

@@ -10,23 +10,33 @@ import java.util.UUID;
  * admin with {@code jq}; the field names are short because a spill file may hold millions of lines.
  *
  * <pre>{"run":"…","seq":42,"enq":1795…,["by":"…","fence":"…","term":7,]"kind":"CHECKOUT","at":1795…,"lease":"…","ent":"ent-cad",
- *  "prod":"cad-pro","sess":7,"client":"c1","hw":"hw1","qty":1,"reason":"ok","used":1,"high":1}</pre>
+ *  "prod":"cad-pro","sess":7,"client":"c1","hw":"hw1","qty":1,"reason":"ok","used":1,"high":1[,"sh":"…"]}</pre>
+ *
+ * {@code sh}: the spill file only ({@link #encodeSpilled}): a CHECKOUT's or RECLAIM's reclaim secret hash (hex), so a
+ * lease spilled during an outage keeps its proof of ownership through a restart. {@link #encode} (log lines, the
+ * parked-events file) leaves it out: no hash ever reaches a log.
  */
 final class EventCodec {
     private EventCodec() {
     }
 
+    /** One line without the secret hash: for log lines and the parked-events file. */
     static String encode(QueuedEvent q) {
         StringBuilder sb = new StringBuilder(256);
-        encodeTo(sb, q);
+        encodeTo(sb, q, false);
         return sb.toString();
+    }
+
+    /** Appends one spill line (without the newline), with the secret hash. */
+    static void encodeSpilled(StringBuilder sb, QueuedEvent q) {
+        encodeTo(sb, q, true);
     }
 
     /**
      * Appends one line (without the newline). Written by hand rather than through a JSON tree: the
      * spill must keep up with the ledger when Postgres is away, so this is on the hot path.
      */
-    static void encodeTo(StringBuilder sb, QueuedEvent q) {
+    private static void encodeTo(StringBuilder sb, QueuedEvent q, boolean withSecretHash) {
         LedgerEvent e = q.event;
         sb.append("{\"run\":\"").append(q.runId).append("\",\"seq\":").append(q.seq)
                 .append(",\"enq\":").append(q.enqueuedAtMs);
@@ -50,9 +60,14 @@ final class EventCodec {
         sb.append(",\"qty\":").append(e.quantity());
         string(sb, "reason", e.reason() == null ? null : e.reason().wireName());
         sb.append(",\"used\":").append(e.poolUsed())
-                .append(",\"high\":").append(e.poolHighWater())
-                .append('}');
+                .append(",\"high\":").append(e.poolHighWater());
+        if (withSecretHash && e.secretHash() != null) {
+            sb.append(",\"sh\":\"").append(HEX.formatHex(e.secretHash().bytes())).append('"');
+        }
+        sb.append('}');
     }
+
+    private static final java.util.HexFormat HEX = java.util.HexFormat.of();
 
     private static void string(StringBuilder sb, String name, String value) {
         sb.append(",\"").append(name).append("\":");
@@ -81,6 +96,10 @@ final class EventCodec {
         sb.append('"');
     }
 
+    private static dev.turnstile.appliance.seat.SecretHash secretHash(String hex) {
+        return hex == null ? null : dev.turnstile.appliance.seat.SecretHash.fromBytes(HEX.parseHex(hex));
+    }
+
     /** @throws IllegalArgumentException for a line that is not one of ours (reported with its place by the caller) */
     static QueuedEvent decode(String line) {
         try {
@@ -94,7 +113,7 @@ final class EventCodec {
             LedgerEvent e = new LedgerEvent(LedgerEvent.Kind.valueOf(o.getString("kind")), o.getLong("at"),
                     lease == null ? null : UUID.fromString(lease), o.getString("ent"), o.getString("prod"),
                     o.getLong("sess", 0L), o.getString("client"), o.getString("hw"), o.getLong("qty", 0L), code,
-                    o.getLong("used", 0L), o.getLong("high", 0L));
+                    o.getLong("used", 0L), o.getLong("high", 0L), secretHash(o.getString("sh")));
             QueuedEvent q = new QueuedEvent(e, o.getLong("enq"), UUID.fromString(o.getString("run")), o.getLong("seq"));
             String by = o.getString("by");
             q.queuedBy = by == null ? null : UUID.fromString(by);

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.store.impl;
 
+import dev.turnstile.appliance.log.Redaction;
 import io.vertx.pgclient.PgException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -64,8 +65,12 @@ final class PgFailures {
         return Kind.CONNECTION; // I/O: refused, reset, closed
     }
 
-    /** One line: Postgres's own message with its SQLSTATE and constraint, or the I/O cause. */
+    /** One line: Postgres's own message with its SQLSTATE and constraint, or the I/O cause; never a secret. */
     static String describe(Throwable t) {
+        return Redaction.redact(describeRaw(t));
+    }
+
+    private static String describeRaw(Throwable t) {
         Throwable c = unwrap(t);
         if (c instanceof PgException pg) {
             StringBuilder sb = new StringBuilder();

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.store.impl;
 
+import dev.turnstile.appliance.log.Redaction;
 import dev.turnstile.appliance.seat.Entitlement;
 import dev.turnstile.appliance.seat.LeaseView;
 import dev.turnstile.appliance.seat.LedgerEvent;
@@ -112,7 +113,7 @@ public final class PgPersistenceService implements PersistenceService {
         try {
             opts = connectOptions(config);
         } catch (IllegalArgumentException e) {
-            problem = "store.url " + StoreConfig.describeUrl(config.url()) + " does not parse: " + e.getMessage()
+            problem = "store.url " + StoreConfig.describeUrl(config.url()) + " does not parse: " + Redaction.redact(e.getMessage())
                     + " (expected postgresql://user:password@host:port/database)";
         }
         this.connectOptions = opts;

@@ -147,7 +147,7 @@ final class SpillStore {
         StringBuilder sb = new StringBuilder(1 << 20);
         long len = 0;
         for (int i = 0; i < batch.size(); i++) {
-            EventCodec.encodeTo(sb, batch.get(i));
+            EventCodec.encodeSpilled(sb, batch.get(i));
             sb.append('\n');
             if (sb.length() >= (1 << 20) - 1024 || i == batch.size() - 1) {
                 ByteBuffer buf = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(sb));

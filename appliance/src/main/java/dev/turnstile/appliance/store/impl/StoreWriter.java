@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.store.impl;
 
+import dev.turnstile.appliance.log.Redaction;
 import static dev.turnstile.appliance.store.impl.PgPersistenceService.LOG;
 
 import dev.turnstile.appliance.seat.Entitlement;
@@ -62,7 +63,7 @@ final class StoreWriter implements Runnable {
             WHERE removed_at IS NULL AND NOT (entitlement_id = ANY($1))""";
     static final String SELECT_ACTIVE_LEASES = """
             SELECT lease_id, entitlement_id, product_id, session_id, client_id, hw_id, remote_address, quantity,
-                   checked_out_at, last_heartbeat
+                   checked_out_at, last_heartbeat, reclaim_secret_hash
             FROM leases WHERE released_at IS NULL
             ORDER BY checked_out_at, lease_id""";
 
@@ -869,7 +870,7 @@ final class StoreWriter implements Runnable {
     }
 
     private void noteError(String message) {
-        s.lastError = message;
+        s.lastError = Redaction.redact(message); // shown by /v1/status, which may be open to the LAN
         s.lastErrorAtMs = now();
     }
 
@@ -894,10 +895,12 @@ final class StoreWriter implements Runnable {
         for (Row r : rows) {
             long hb = r.getOffsetDateTime("last_heartbeat").toInstant().toEpochMilli();
             String remote = r.getString("remote_address");
+            io.vertx.core.buffer.Buffer hash = r.getBuffer("reclaim_secret_hash"); // protocol 1.1: null for a 1.0 lease
             out.add(new LeaseView(r.getUUID("lease_id"), r.getString("entitlement_id"), r.getString("product_id"),
                     r.getLong("session_id"), r.getString("client_id"), r.getString("hw_id"),
                     remote == null ? "" : remote, r.getLong("quantity"),
-                    r.getOffsetDateTime("checked_out_at").toInstant().toEpochMilli(), hb, hb, LeaseState.ORPHANED));
+                    r.getOffsetDateTime("checked_out_at").toInstant().toEpochMilli(), hb, hb, LeaseState.ORPHANED,
+                    hash == null ? null : dev.turnstile.appliance.seat.SecretHash.fromBytes(hash.getBytes())));
         }
         return out;
     }
@@ -905,12 +908,14 @@ final class StoreWriter implements Runnable {
     static final String MAX_JOURNAL_SEQ = "SELECT max(seq) FROM usage_journal WHERE run_id = $1";
     static final String RECONCILE_LIVE = """
             INSERT INTO leases (lease_id, entitlement_id, product_id, session_id, client_id, hw_id, remote_address,
-                                quantity, checked_out_at, last_heartbeat, released_at, release_reason)
-            SELECT l, e, p, sess, c, h, r, q, from_epoch_ms(co), from_epoch_ms(hb), NULL, NULL
+                                quantity, checked_out_at, last_heartbeat, released_at, release_reason,
+                                reclaim_secret_hash)
+            SELECT l, e, p, sess, c, h, r, q, from_epoch_ms(co), from_epoch_ms(hb), NULL, NULL, decode(sh, 'hex')
             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                        $8::bigint[], $9::bigint[], $10::bigint[]) AS x(l, e, p, sess, c, h, r, q, co, hb)
+                        $8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) AS x(l, e, p, sess, c, h, r, q, co, hb, sh)
             ON CONFLICT (lease_id) DO UPDATE SET
                 session_id = EXCLUDED.session_id, client_id = EXCLUDED.client_id, hw_id = EXCLUDED.hw_id,
+                reclaim_secret_hash = COALESCE(leases.reclaim_secret_hash, EXCLUDED.reclaim_secret_hash),
                 last_heartbeat = GREATEST(leases.last_heartbeat, EXCLUDED.last_heartbeat),
                 released_at = NULL, release_reason = NULL""";
     static final String RECONCILE_RELEASE = """
@@ -943,6 +948,7 @@ final class StoreWriter implements Runnable {
         Long[] qty = new Long[n];
         Long[] co = new Long[n];
         Long[] hb = new Long[n];
+        String[] hashes = new String[n]; // protocol 1.1: the reclaim secret hash as hex, null for none
         for (int i = 0; i < n; i++) {
             LeaseView l = live.get(i);
             ids[i] = l.leaseId();
@@ -955,13 +961,14 @@ final class StoreWriter implements Runnable {
             qty[i] = l.quantity();
             co[i] = l.checkedOutAtMs();
             hb[i] = Math.max(l.checkedOutAtMs(), l.lastHeartbeatMs());
+            hashes[i] = l.secretHash() == null ? null : java.util.HexFormat.of().formatHex(l.secretHash().bytes());
         }
         RowSet<Row> released;
         try {
             released = Await.await(pool.withTransaction(conn -> fenceFirst(conn, f)
                     .compose(x -> conn.preparedQuery(RECONCILE_LIVE).execute(Tuple.tuple().addValue(ids).addValue(ents)
                             .addValue(prods).addValue(sess).addValue(clients).addValue(hws).addValue(remotes)
-                            .addValue(qty).addValue(co).addValue(hb)))
+                            .addValue(qty).addValue(co).addValue(hb).addValue(hashes)))
                     .compose(v -> conn.preparedQuery(RECONCILE_RELEASE).execute(Tuple.of(ids, nowMs)))),
                     c.writeTimeoutMs());
         } catch (Exception e) {
