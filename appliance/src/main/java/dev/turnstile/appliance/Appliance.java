@@ -88,6 +88,7 @@ public final class Appliance implements SessionServices {
         // the store is a TriadJournal: keyed events buffered on every member, written by the leader only
         this.listener = dev.turnstile.appliance.store.JournalingListener.of(registry, () -> store);
         this.ledger = new ConcurrentLedger(settings, listener);
+        registry.configureLimits(s.limits(), s.maxSessions()); // limits: caps, budgets, back-off (SessionLimits)
         this.metrics = dev.turnstile.appliance.metrics.ApplianceMetrics.create(this); // metrics:
     }
 
@@ -311,6 +312,9 @@ public final class Appliance implements SessionServices {
         int instances = s.eventLoops() > 0 ? s.eventLoops() : Math.max(1, 2 * Runtime.getRuntime().availableProcessors());
         NetServerOptions options = new NetServerOptions().setHost(s.host()).setPort(s.port())
                 .setTcpNoDelay(true).setTcpKeepAlive(true).setReuseAddress(true).setAcceptBacklog(4096);
+        if (s.limits().socketSendBuffer() > 0) { // limits: what a client that does not read can park in the kernel
+            options.setSendBufferSize(s.limits().socketSendBuffer());
+        }
         if (s.tls().enabled()) {
             options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
                     .setCertPath(s.tls().certPath()).setKeyPath(s.tls().keyPath()));
@@ -326,6 +330,7 @@ public final class Appliance implements SessionServices {
             }
         }
         options.setPort(port);
+        logLimits(s); // limits:
         List<Future<TcpServerVerticle>> all = new ArrayList<>();
         for (int i = 0; i < instances; i++) {
             all.add(deployOne(options));
@@ -337,8 +342,24 @@ public final class Appliance implements SessionServices {
         }).recover(e -> Future.failedFuture(bindFailure(e, "server.port", s.host(), bound))); // config:
     }
 
+    // limits: the caps in force, and a slow-consumer wait the lease timeout would overtake (PROTOCOL.md 5.5)
+    private void logLimits(ServerConfig s) {
+        LOG.info("session limits: {}", registry.limits().describe());
+        if (registry.limits().maxSessions() < s.maxSessions()) {
+            LOG.info("server.max_sessions ({}) lowered to {} to keep server.fd_headroom ({}) of the {} file descriptors "
+                    + "free for the admin page, the database and files", s.maxSessions(),
+                    registry.limits().maxSessions(), s.limits().fdHeadroom(), registry.limits().fdLimit());
+        }
+        if (s.slowConsumerTimeoutMs() + s.limits().slowConsumerCloseWaitMs() >= s.leaseTimeoutMs()) {
+            LOG.warn("server.slow_consumer_timeout + server.slow_consumer_close_wait ({} ms) is not below "
+                    + "server.lease_timeout ({} ms): a client that stops reading may see its lease expire before it "
+                    + "is told slowConsumer", s.slowConsumerTimeoutMs() + s.limits().slowConsumerCloseWaitMs(),
+                    s.leaseTimeoutMs());
+        }
+    }
+
     private Future<TcpServerVerticle> deployOne(NetServerOptions options) {
-        TcpServerVerticle v = new TcpServerVerticle(this, options, config.server().maxSessions());
+        TcpServerVerticle v = new TcpServerVerticle(this, options);
         return vertx.deployVerticle(v, new DeploymentOptions()).map(id -> {
             synchronized (deployments) {
                 deployments.add(id);

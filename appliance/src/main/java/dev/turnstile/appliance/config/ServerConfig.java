@@ -23,6 +23,7 @@ public record ServerConfig(
         long maxWaitMs,
         List<String> peers,
         TlsConfig tls,
+        SessionLimitsConfig limits,
         // secret: what a protocol 1.0 client's reclaim may do (PROTOCOL.md 10.6); default refuse
         dev.turnstile.appliance.seat.LegacyReclaim legacyReclaim) {
 
@@ -34,7 +35,7 @@ public record ServerConfig(
     public static final long DEFAULT_RECLAIM_GRACE_MS = 0;
     public static final long DEFAULT_HELLO_TIMEOUT_MS = 10_000;
     public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
-    public static final long DEFAULT_SLOW_CONSUMER_TIMEOUT_MS = 30_000;
+    public static final long DEFAULT_SLOW_CONSUMER_TIMEOUT_MS = 10_000;
     public static final int DEFAULT_MAX_SESSIONS = 250_000;
     public static final int DEFAULT_MAX_LEASES_PER_SESSION = 1_024;
     public static final int DEFAULT_MAX_QUEUE_PER_POOL = 10_000;
@@ -93,6 +94,7 @@ public record ServerConfig(
                 r.durationMs(o, "max_wait", "server.max_wait", DEFAULT_MAX_WAIT_MS, 0, 86_400_000),
                 peers,
                 TlsConfig.bind(r.object(o, "tls", "server.tls"), r, "server.tls"),
+                SessionLimitsConfig.bind(o, r),
                 legacyReclaim(o, r)); // secret:
     }
 

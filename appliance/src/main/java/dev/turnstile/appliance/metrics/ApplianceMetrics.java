@@ -258,6 +258,8 @@ public final class ApplianceMetrics {
         counter("turnstile.store.events.written", "Events written to the database", "eventsWritten");
         counter("turnstile.store.write.failures", "Batches the database refused or failed", "writeFailures");
         counter("turnstile.store.dropped.events", "Events dropped (only with the drop overflow policy)", "droppedEvents");
+        // limits: sessions by state, caps, refusals, evictions, incomplete-frame bytes, authentication back-off
+        meters.addAll(SessionLimitMeters.register(registry, a.registry(), a::nowMs));
     }
 
     private double num(String key) {

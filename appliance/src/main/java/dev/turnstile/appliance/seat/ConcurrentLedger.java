@@ -162,6 +162,11 @@ public final class ConcurrentLedger {
         return read(ledger::leases);
     }
 
+    /** Leases and queued checkouts of a session: what keeps it from being evicted as idle. */
+    public int holdingsOf(long sessionId) {
+        return read(() -> ledger.holdingsOf(sessionId));
+    }
+
     public List<LeaseView> leasesOf(long sessionId) {
         return read(() -> ledger.leasesOf(sessionId));
     }

@@ -671,6 +671,12 @@ public final class SeatLedger {
     }
 
     /** The HELD leases of a live session. */
+    /** Leases and queued checkouts of a session (0 for a session the ledger does not know): O(1). */
+    public int holdingsOf(long sessionId) {
+        Session s = sessions.get(sessionId);
+        return s == null ? 0 : s.leaseCount + s.waiters.size();
+    }
+
     public List<LeaseView> leasesOf(long sessionId) {
         Session s = sessions.get(sessionId);
         if (s == null) {

@@ -49,7 +49,11 @@ public final class Session {
     private final String remoteAddress;
     private final long openedAtMs;
 
-    private State state = State.PREAMBLE;
+    // limits: volatile so the admission of another event loop can judge this session as an eviction candidate
+    private volatile State state = State.PREAMBLE;
+    private volatile long lastActivityMs;
+    private SessionLimits.Slot slot;
+    private long closeDeadlineMs;
     private Buffer pending = Buffer.buffer(0);
     private int readPos;
     private boolean ownsPending;
@@ -60,7 +64,7 @@ public final class Session {
     private String clientVersion = "";
     private String closeReason = "client closed the connection";
     // triad: a request waits for its Raft commit; later frames wait (in order, PROTOCOL.md 5.3), the socket is paused
-    private boolean triadWaiting;
+    private volatile boolean triadWaiting;
     // secret: the negotiated protocol version (PROTOCOL.md 4.1); 2 = protocol 1.1, whose GRANTED carries a reclaim secret
     private int version = Preamble.VERSION_1;
     // secret: the plain secrets of this session's QUEUED checkouts, by the lease id their GRANTED will carry; kept
@@ -81,6 +85,7 @@ public final class Session {
         this.id = id;
         this.remoteAddress = String.valueOf(socket.remoteAddress());
         this.openedAtMs = nowMs;
+        this.lastActivityMs = nowMs;
     }
 
     public long id() {
@@ -107,6 +112,51 @@ public final class Session {
         return state == State.READY;
     }
 
+    // ------------------------------------------------------------------ limits (SessionLimits); any thread
+
+    /** Its place under the limits; set once, before {@link #start()}. */
+    void slot(SessionLimits.Slot slot) {
+        this.slot = slot;
+    }
+
+    /** When a byte last arrived from the client (or the connection opened). */
+    long lastActivityMs() {
+        return lastActivityMs;
+    }
+
+    boolean beforeHello() {
+        State s = state;
+        return s == State.PREAMBLE || s == State.HELLO;
+    }
+
+    /** Past HELLO, not waiting for a commit: a candidate for eviction if it also holds nothing. */
+    boolean readyAndQuiet() {
+        return state == State.READY && !triadWaiting;
+    }
+
+    boolean open() {
+        return state != State.CLOSED;
+    }
+
+    /** Holds a lease or waits in a queue: never evicted for a newcomer. */
+    boolean holdsAnything() {
+        return services.ledger().holdingsOf(id) > 0;
+    }
+
+    /** The state's name for {@code turnstile_connections_by_state}: preamble, hello, ready or closing. */
+    String stateLabel() {
+        return switch (state) {
+            case PREAMBLE -> "preamble";
+            case HELLO -> "hello";
+            case READY -> "ready";
+            case CLOSED -> "closing";
+        };
+    }
+
+    private SessionLimits limits() {
+        return services.registry().limits();
+    }
+
     void start() {
         socket.handler(this::onData);
         socket.closeHandler(v -> onClosed());
@@ -127,6 +177,7 @@ public final class Session {
         if (state == State.CLOSED) {
             return;
         }
+        lastActivityMs = services.nowMs();
         if (readPos == pending.length()) {
             pending = data;
             readPos = 0;
@@ -155,6 +206,14 @@ public final class Session {
             return;
         }
         partialSinceMs = readPos < pending.length() ? (partialSinceMs == 0 ? services.nowMs() : partialSinceMs) : 0;
+        bufferedChanged();
+    }
+
+    /** Tells the limits how many bytes this session buffers for frames not yet read (the memory budget). */
+    private void bufferedChanged() {
+        if (state != State.CLOSED) {
+            limits().partialBytes(slot, pending.length() - readPos);
+        }
     }
 
     private void drain() throws ProtocolException {
@@ -240,7 +299,23 @@ public final class Session {
             throw new ProtocolException(ErrorCode.UNEXPECTED_MESSAGE, corr,
                     "HELLO was already received on this connection (PROTOCOL.md section 5.1)");
         }
+        // limits: an address that failed too often waits; its HELLOs are refused without looking at the token
+        long backoff = services.clientPolicy().requiresToken() && slot != null ? limits().authWaitMs(slot, services.nowMs()) : 0;
+        if (backoff > 0) {
+            limits().authBackoffRefused();
+            LOG.debug("session {} from {}: HELLO refused unchecked, the address is in authentication back-off for {} ms",
+                    id, remoteAddress, backoff);
+            closeReason = "authentication back-off";
+            closeTold(new Message.Goodbye(ErrorCode.SERVER_BUSY.code(),
+                    "too many failed HELLOs from this address; retry in " + backoff + " ms"));
+            return;
+        }
         if (services.clientPolicy().requiresToken() && !services.clientPolicy().tokenMatches(h.authToken())) {
+            long wait = slot == null ? 0 : limits().authFailed(slot, services.nowMs());
+            if (wait > 0) {
+                LOG.warn("authentication back-off: HELLOs from {} are refused for {} ms after repeated failures",
+                        slot.address(), wait);
+            }
             refuseHello(corr, h, ErrorCode.AUTHENTICATION_FAILED, "auth_token missing or wrong");
             return;
         }
@@ -449,6 +524,7 @@ public final class Session {
             try {
                 drain();
                 partialSinceMs = readPos < pending.length() ? services.nowMs() : 0;
+                bufferedChanged();
             } catch (ProtocolException e) {
                 violation(e);
             } catch (RuntimeException e) {
@@ -538,7 +614,7 @@ public final class Session {
         if (state == State.CLOSED) {
             // A graceful close waits for queued bytes to be written; a peer that never reads
             // would hold it open forever, so after a short grace the channel is cut.
-            if (closingSinceMs != 0 && nowMs - closingSinceMs > HARD_CLOSE_AFTER_MS) {
+            if (closeDeadlineMs != 0 && nowMs >= closeDeadlineMs) {
                 hardClose();
             }
             return;
@@ -559,9 +635,9 @@ public final class Session {
                 client == null ? "-" : client.clientId(), code, why);
         closeReason = code.wireName();
         if (code == ErrorCode.SLOW_CONSUMER) {
-            // It is not reading: an ERROR would only queue behind everything else. Cut it now.
-            state = State.CLOSED;
-            hardClose();
+            // PROTOCOL.md 5.5: the ERROR queues behind the unread replies; the client gets it if it reads
+            // within server.slow_consumer_close_wait.
+            closeGracefully(0, new Message.Error(code, why));
             return;
         }
         if (state != State.PREAMBLE) {
@@ -576,12 +652,110 @@ public final class Session {
         }
         state = State.CLOSED;
         closingSinceMs = services.nowMs();
+        closeDeadlineMs = closingSinceMs + HARD_CLOSE_AFTER_MS;
         socket.close();
+    }
+
+    /**
+     * Ends the connection so that its last frame reaches a client that reads late (PROTOCOL.md 5.5):
+     * nothing more is acted on; input is read and discarded (unread input would make the kernel answer
+     * our close with a reset, which destroys what the client has not read yet); {@code last} is queued
+     * behind every reply not yet written; once it is written the output is shut (FIN); the client's close
+     * ends it, or server.slow_consumer_close_wait passes and the sweep cuts it.
+     */
+    private void closeGracefully(int corr, Message last) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        boolean preambleSent = state != State.PREAMBLE;
+        state = State.CLOSED;
+        closingSinceMs = services.nowMs();
+        closeDeadlineMs = closingSinceMs + limits().config().slowConsumerCloseWaitMs();
+        pending = Buffer.buffer(0);
+        readPos = 0;
+        limits().partialBytes(slot, 0);
+        socket.handler(discarded -> { });
+        socket.drainHandler(null);
+        socket.resume();
+        if (!preambleSent) {
+            socket.close(); // no version agreed: nothing can be said
+            return;
+        }
+        socket.write(Buffer.buffer(Codec.encode(corr, last))).onSuccess(v -> shutdownOutput());
+    }
+
+    private void shutdownOutput() {
+        io.netty.channel.Channel ch = ((NetSocketInternal) socket).channelHandlerContext().channel();
+        if (!ch.isActive()) {
+            return;
+        }
+        io.netty.handler.ssl.SslHandler tls = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        Runnable fin = () -> {
+            if (ch instanceof io.netty.channel.socket.DuplexChannel d) {
+                d.shutdownOutput();
+            } else {
+                ch.close();
+            }
+        };
+        if (tls != null) {
+            tls.closeOutbound().addListener(f -> fin.run()); // close_notify first, then FIN
+        } else {
+            fin.run();
+        }
+    }
+
+    /**
+     * limits: chosen to make room for a new connection ({@code why}), judged idle at {@code activityMs}.
+     * Runs on this session's loop, where it checks again: a session that sent something since, or now
+     * holds a lease or a queued checkout, stays.
+     */
+    void evict(SessionLimits.Eviction why, long activityMs) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (lastActivityMs != activityMs || triadWaiting
+                || (why == SessionLimits.Eviction.IDLE_WITHOUT_LEASE && (state != State.READY || holdsAnything()))) {
+            limits().evictionCancelled(slot);
+            return;
+        }
+        limits().evicted(why);
+        LOG.info("session {} from {} (client={}): evicted ({}): the server is full and it was idle for {} ms, closing",
+                id, remoteAddress, client == null ? "-" : client.clientId(), why.label, services.nowMs() - activityMs);
+        closeReason = "evicted: " + why.label;
+        closeTold(new Message.Goodbye(ErrorCode.SERVER_BUSY.code(),
+                "the server is full and this connection was idle; reconnect when needed"));
+    }
+
+    /**
+     * limits: says why (GOODBYE, once the preamble is sent) and closes at once. An evicted or shed
+     * session gives its descriptor back now, not after a close wait: the kernel delivers the GOODBYE
+     * and the FIN on its own.
+     */
+    private void closeTold(Message goodbye) {
+        pending = Buffer.buffer(0);
+        readPos = 0;
+        limits().partialBytes(slot, 0);
+        if (state != State.PREAMBLE) {
+            send(0, goodbye);
+        }
+        closeNow();
+    }
+
+    /** limits: this session's incomplete frame is among the largest while the budget is exceeded. */
+    void shed(SessionLimits.Eviction why, long bytes) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        LOG.info("session {} from {} (client={}): incomplete frames over budget ({}): {} bytes buffered, closing", id,
+                remoteAddress, client == null ? "-" : client.clientId(), why.label, bytes);
+        closeReason = why.label;
+        closeTold(new Message.Goodbye(ErrorCode.SERVER_BUSY.code(), "incomplete frames exceed the server's memory budget"));
     }
 
     /** Closes the channel at once, dropping whatever the peer has not read. */
     private void hardClose() {
         closingSinceMs = 0;
+        closeDeadlineMs = 0;
         // Through the channel's unsafe: Vert.x's own close waits for queued writes to drain,
         // which a peer that does not read never lets happen.
         io.netty.channel.Channel ch = ((NetSocketInternal) socket).channelHandlerContext().channel();
@@ -599,6 +773,7 @@ public final class Session {
             services.ledger().sessionLost(id, services.nowMs());
         }
         services.registry().remove(this);
+        limits().release(slot);
         if (was == State.READY || client != null) {
             LOG.info("session {} closed: client={} hw={} leases={} ({})", id, client.clientId(), client.hwId(), held,
                     closeReason);

@@ -23,6 +23,22 @@ public final class SessionRegistry implements LedgerListener {
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong readySessions = new AtomicLong();
     private final List<Consumer<LedgerEvent>> journalSinks = new CopyOnWriteArrayList<>();
+    private volatile SessionLimits limits = new SessionLimits(
+            dev.turnstile.appliance.config.SessionLimitsConfig.defaults(), Integer.MAX_VALUE, -1);
+
+    /**
+     * Sets the listener's limits from the {@code server:} section: {@code maxSessions} is
+     * {@code server.max_sessions}, lowered to keep {@code limits.fdHeadroom()} of the process's descriptors free.
+     * Call before the listener opens.
+     */
+    public SessionLimits configureLimits(dev.turnstile.appliance.config.SessionLimitsConfig config, int maxSessions) {
+        limits = new SessionLimits(config, maxSessions, SessionLimits.processFdLimit());
+        return limits;
+    }
+
+    public SessionLimits limits() {
+        return limits;
+    }
 
     long nextId() {
         return ids.incrementAndGet();
@@ -56,6 +72,18 @@ public final class SessionRegistry implements LedgerListener {
     /** Sessions past HELLO. */
     public long sessions() {
         return readySessions.get();
+    }
+
+    /** Open connections by state (preamble, hello, ready, closing), for {@code turnstile_connections_by_state}. */
+    public java.util.Map<String, Long> countByState() {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        for (String st : List.of("preamble", "hello", "ready", "closing")) {
+            out.put(st, 0L);
+        }
+        for (Session s : sessions.values()) {
+            out.merge(s.stateLabel(), 1L, Long::sum);
+        }
+        return out;
     }
 
     public Collection<Session> all() {

@@ -15,22 +15,22 @@ import org.slf4j.LoggerFactory;
 /**
  * One instance per event loop: a NetServer on the shared port (Vert.x balances connections over
  * the instances) and a once-a-second sweep over this loop's sessions for hello, partial-frame and
- * slow-consumer timeouts, so no session needs a timer of its own.
+ * slow-consumer timeouts, so no session needs a timer of its own. Every connection passes the
+ * limits ({@link SessionLimits}) first.
  */
 public final class TcpServerVerticle extends VerticleBase {
     private static final Logger LOG = LoggerFactory.getLogger(TcpServerVerticle.class);
 
     private final SessionServices services;
     private final NetServerOptions options;
-    private final int maxConnections;
     private final List<Session> mine = new ArrayList<>();
     private NetServer server;
     private long sweepTimer;
 
-    public TcpServerVerticle(SessionServices services, NetServerOptions options, int maxConnections) {
+    /** The session caps come from {@code services.registry().limits()}. */
+    public TcpServerVerticle(SessionServices services, NetServerOptions options) {
         this.services = services;
         this.options = options;
-        this.maxConnections = maxConnections;
     }
 
     @Override
@@ -62,18 +62,46 @@ public final class TcpServerVerticle extends VerticleBase {
         return unbound.future();
     }
 
+    /**
+     * Admits a connection under the limits (SessionLimits), or closes it at once, before the server's
+     * preamble (PROTOCOL.md section 7): the client sees the connection end with no byte of answer.
+     */
     private void onConnect(NetSocket socket) {
         SessionRegistry registry = services.registry();
-        if (registry.connections() >= maxConnections || services.draining()) {
-            LOG.warn("refusing connection from {}: {}", socket.remoteAddress(),
-                    services.draining() ? "draining" : "max_sessions (" + maxConnections + ") reached");
-            socket.close();
+        SessionLimits limits = registry.limits();
+        long now = services.nowMs();
+        String address = socket.remoteAddress() == null ? "unknown" : socket.remoteAddress().hostAddress();
+        if (services.draining()) {
+            limits.refused(SessionLimits.Refusal.DRAINING);
+            refuse(socket, address, "draining", limits, now);
             return;
         }
-        Session s = new Session(services, socket, context, registry.nextId(), services.nowMs());
+        Session s = new Session(services, socket, context, registry.nextId(), now);
+        SessionLimits.Admission a = limits.admit(s, address, now);
+        if (a.refusal() != null) {
+            refuse(socket, address, a.refusal() == SessionLimits.Refusal.PER_ADDRESS
+                    ? "server.max_sessions_per_address (" + limits.config().maxSessionsPerAddress() + ") reached"
+                    : "the session limit (" + limits.maxSessions() + ") is reached and no idle session can be evicted",
+                    limits, now);
+            return;
+        }
+        if (a.evicted() != null) {
+            Session victim = a.evicted().session;
+            victim.runOnContext(() -> victim.evict(a.evictedBecause(), a.evictedActivityMs()));
+        }
+        s.slot(a.slot());
         registry.add(s);
         mine.add(s);
         s.start();
+    }
+
+    private static void refuse(NetSocket socket, String address, String why, SessionLimits limits, long now) {
+        long n = limits.refusalsToLog(now);
+        if (n > 0) {
+            LOG.warn("refusing connection from {}: {} ({} connection(s) refused since the last such line)", address,
+                    why, n);
+        }
+        socket.close();
     }
 
     private void sweep() {
@@ -82,6 +110,7 @@ public final class TcpServerVerticle extends VerticleBase {
         for (Session s : mine) {
             s.sweep(now);
         }
+        registry().limits().maintain(now);
     }
 
     private SessionRegistry registry() {

@@ -91,9 +91,6 @@ final class SdkFixture implements AutoCloseable {
                         .put("heartbeat_interval", HEARTBEAT_MS + "ms")
                         .put("lease_timeout", LEASE_TIMEOUT_MS + "ms")
                         .put("reclaim_grace", "0s")
-                        // the Java SDK on branch secret still speaks protocol 1.0 (branch javasdk brings 1.1 and
-                        // its secrets): its reclaims of orphaned leases are the 1.0 ones. Drop this once it is 1.1.
-                        .put("legacy_reclaim", "orphaned")
                         .put("hello_timeout", "5s")
                         .put("drain_timeout", "3s"))
                 .put("clients", new JsonObject().put("min_version", "1.0.0"))

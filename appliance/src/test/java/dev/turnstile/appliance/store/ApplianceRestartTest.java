@@ -94,9 +94,6 @@ class ApplianceRestartTest {
                         .put("heartbeat_interval", "1s")
                         .put("lease_timeout", "15s")
                         .put("reclaim_grace", "60s")
-                        // the 1.0 Java SDK's reclaims after the restart (branch javasdk brings 1.1 and its secrets;
-                        // the secret across a restart: RestartKeepsTheReclaimSecretTest)
-                        .put("legacy_reclaim", "orphaned")
                         .put("hello_timeout", "5s")
                         .put("drain_timeout", "2s")
                         .put("max_leases_per_session", 64))

@@ -32,7 +32,22 @@ public final class RawClient implements AutoCloseable {
     private int version = Preamble.VERSION_1;
 
     public RawClient(String host, int port) throws IOException {
+        this(host, port, null, 0);
+    }
+
+    /**
+     * Connects from {@code localAddress} (e.g. 127.0.0.2, to stand for another machine on loopback),
+     * with a receive buffer of {@code receiveBuffer} bytes when above 0 (set before connecting, so the
+     * window is small from the first byte).
+     */
+    public RawClient(String host, int port, String localAddress, int receiveBuffer) throws IOException {
         socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
+        if (localAddress != null) {
+            socket.bind(new InetSocketAddress(localAddress, 0));
+        }
         socket.connect(new InetSocketAddress(host, port), TIMEOUT_MS);
         socket.setSoTimeout(TIMEOUT_MS);
         socket.setTcpNoDelay(true);
@@ -42,6 +57,24 @@ public final class RawClient implements AutoCloseable {
 
     public static RawClient connect(int port) throws IOException {
         return new RawClient("127.0.0.1", port);
+    }
+
+    /** A connection from {@code localAddress} (another loopback address stands for another machine). */
+    public static RawClient from(String localAddress, int port) throws IOException {
+        return new RawClient("127.0.0.1", port, localAddress, 0);
+    }
+
+    /** Preamble + HELLO from {@code localAddress}; returns the client after its WELCOME. */
+    public static RawClient session(String localAddress, int port, String clientId, String hwId, String token)
+            throws Exception {
+        RawClient c = from(localAddress, port);
+        c.preamble();
+        Envelope e = c.request(new Message.Hello(clientId, hwId, "1.0.0", token));
+        if (!(e.message() instanceof Message.Welcome)) {
+            c.close();
+            throw new AssertionError("expected WELCOME, got " + e.message());
+        }
+        return c;
     }
 
     /** Preamble (protocol 1.0) + HELLO; returns the WELCOME. */
@@ -126,9 +159,10 @@ public final class RawClient implements AutoCloseable {
 
     /** True when the server closed the connection (EOF) within the timeout. */
     public boolean closedByServer() {
+        byte[] skipped = new byte[64 * 1024]; // what the server sent before closing (read in chunks: it may be megabytes)
         try {
             while (true) {
-                if (in.read() < 0) {
+                if (in.read(skipped) < 0) {
                     return true;
                 }
             }

@@ -93,10 +93,7 @@ class TriadAppliancesTest {
                 .put("server", new JsonObject().put("id", id).put("host", "127.0.0.1").put("port", port)
                         .put("event_loops", 1).put("heartbeat_interval", HEARTBEAT_MS + "ms")
                         .put("lease_timeout", LEASE_TIMEOUT_MS + "ms").put("reclaim_grace", RECLAIM_GRACE_MS + "ms")
-                        .put("hello_timeout", "5s").put("drain_timeout", "1s")
-                        // the Java SDK on branch secret still speaks protocol 1.0: its failover reclaims are the 1.0
-                        // ones (branch javasdk brings 1.1; the triad's secret is tested in TriadReclaimSecretTest)
-                        .put("legacy_reclaim", "identity"))
+                        .put("hello_timeout", "5s").put("drain_timeout", "1s"))
                 .put("clients", new JsonObject().put("min_version", "1.0.0"))
                 .put("entitlements", new JsonArray().add(new JsonObject()
                         .put("entitlement_id", "ent-cad").put("tenant_id", "acme").put("product_id", "cad-pro")
