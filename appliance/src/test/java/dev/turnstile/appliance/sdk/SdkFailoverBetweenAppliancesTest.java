@@ -23,10 +23,22 @@ import org.junit.jupiter.api.Test;
  * later), so a reclaim on the second is refused with leaseIdNotFound and the token goes; one test
  * seeds the second appliance's ledger with the first one's lease, as replication will, to show the
  * lease moving with its id.
+ *
+ * <p>Timings: the SDK expires a lease locally once no server confirmed it for its lease timeout (issue 12, finding 2),
+ * measured on the client's own clock (the appliances' test clock stands still, so they expire nothing here). The
+ * failover must therefore finish well within the lease timeout: lease timeout > the client's reconnect + HELLO +
+ * RECLAIM answer + one heartbeat interval. That is well under a second here, but with the fixture's 1.5 s a loaded
+ * machine could make the SDK report expiredLocally before the second appliance answers the RECLAIM, so these
+ * appliances announce a 10 s lease timeout (heartbeats stay at 300 ms).
  */
 class SdkFailoverBetweenAppliancesTest {
     private final SdkFixture fx = new SdkFixture();
     private final SdkFixture.Events events = new SdkFixture.Events();
+
+    /** An appliance of the fixture that announces a lease timeout the failovers here stay well inside. */
+    private Appliance start(String serverId) throws Exception {
+        return fx.start(serverId, c -> c.getJsonObject("server").put("lease_timeout", "10s"));
+    }
 
     @AfterEach
     void tearDown() throws Exception {
@@ -37,8 +49,8 @@ class SdkFailoverBetweenAppliancesTest {
     void when_the_first_appliance_is_killed_the_client_moves_to_the_second_and_loses_the_unknown_lease()
             throws Exception {
         // GIVEN two appliances and a client holding a lease on the first
-        Appliance a = fx.start("sdk-a");
-        Appliance b = fx.start("sdk-b");
+        Appliance a = start("sdk-a");
+        Appliance b = start("sdk-b");
         TurnstileClientImpl client = fx.build(fx.client(events, a, b));
         Lease lease = client.checkout(CAD);
         assertEquals(address(a), client.session().orElseThrow().server());
@@ -60,8 +72,8 @@ class SdkFailoverBetweenAppliancesTest {
     @Test
     void with_automatic_invalidation_disabled_the_failover_keeps_the_token_of_the_refused_lease() throws Exception {
         // GIVEN the same two appliances, the setting on
-        Appliance a = fx.start("sdk-a");
-        Appliance b = fx.start("sdk-b");
+        Appliance a = start("sdk-a");
+        Appliance b = start("sdk-b");
         TurnstileClientImpl client = fx.build(fx.client(events, a, b).tokenAutomaticInvalidationDisabled(true));
         Lease lease = client.checkout(CAD);
         // WHEN the first dies and the second refuses the reclaim
@@ -75,8 +87,8 @@ class SdkFailoverBetweenAppliancesTest {
     @Test
     void a_draining_appliance_sends_the_client_to_the_next_one_before_it_closes() throws Exception {
         // GIVEN two appliances and a client holding a lease on the first
-        Appliance a = fx.start("sdk-a");
-        Appliance b = fx.start("sdk-b");
+        Appliance a = start("sdk-a");
+        Appliance b = start("sdk-b");
         TurnstileClientImpl client = fx.build(fx.client(events, a, b));
         Lease lease = client.checkout(CAD);
         // WHEN the first shuts down gracefully (NOTICE DRAINING, then it waits for its clients to leave)
@@ -94,8 +106,8 @@ class SdkFailoverBetweenAppliancesTest {
             throws Exception {
         // GIVEN two appliances with the same entitlements, a lease on the first, and the second
         // holding a copy of that lease as ORPHANED (what the triad's replication will give)
-        Appliance a = fx.start("sdk-a");
-        Appliance b = fx.start("sdk-b");
+        Appliance a = start("sdk-a");
+        Appliance b = start("sdk-b");
         TurnstileClientImpl client = fx.build(fx.client(events, a, b));
         Lease lease = client.checkout(CAD);
         LeaseView copy = a.ledger().lease(lease.id()).orElseThrow();

@@ -26,12 +26,24 @@ import java.util.concurrent.TimeUnit;
  * {@code main} arguments: {@code [schedules] [first-seed]}; exit status 1 when the checker found a violation.
  */
 final class TriadChaos {
-    enum Fault { KILL_LEADER, KILL_FOLLOWER, STOP_LEADER, STOP_FOLLOWER, RESTART_FOLLOWER, KILL_TWO }
+    /**
+     * KILL_TWO keeps the two members down 0.5-2 s (plus their start): quorum is back within the lease timeout and
+     * every lease must be kept. KILL_TWO_LONG keeps them down a lease timeout more, so the clients cannot reach a
+     * majority for longer than the lease timeout: their leases end (expiredLocally, or licenseCheckoutExpired from
+     * the survivor under quorum_loss: revoke), which the checker counts apart, never as a violation.
+     */
+    enum Fault { KILL_LEADER, KILL_FOLLOWER, STOP_LEADER, STOP_FOLLOWER, RESTART_FOLLOWER, KILL_TWO, KILL_TWO_LONG }
 
     static final int CLIENTS = 8;
     static final int SEATS = CLIENTS - 1;
-    static final long LEASE_TIMEOUT_MS = 3_000; // TriadAppliancesTest.baseConfig
-    static final long RECLAIM_GRACE_MS = 5_000;
+    /*
+     * Timings: TriadAppliancesTest.baseConfig (lease timeout 10 s, heartbeat 1 s, the default failure detector 4 s +
+     * 0.5 s), chosen so that lease timeout > failure detection + election + the SDK's failover and reclaim + one
+     * heartbeat interval: a leader paused 1-4 s, or paused long enough to be replaced, never costs a lease. The
+     * reclaim grace outlasts failure detection + lease timeout (14.5 s; TRIAD.md, "Heartbeats are not fenced").
+     */
+    static final long LEASE_TIMEOUT_MS = TriadAppliancesTest.LEASE_TIMEOUT_MS;
+    static final long RECLAIM_GRACE_MS = 20_000;
 
     /** One schedule's outcome. Times in ms; -1 = not applicable / not seen. */
     record Outcome(int n, long seed, Fault fault, String detail, TriadChecker.Result result, long failoverMs,
@@ -136,9 +148,12 @@ final class TriadChaos {
                     cluster.restart(follower);
                     detail = "victim=" + TriadProcessCluster.IDS[follower];
                 }
-                case KILL_TWO -> {
+                case KILL_TWO, KILL_TWO_LONG -> {
                     cluster.kill(leader);
                     cluster.kill(follower);
+                    if (f == Fault.KILL_TWO_LONG) {
+                        downMs += LEASE_TIMEOUT_MS;
+                    }
                     Thread.sleep(downMs);
                     cluster.relaunch(leader);
                     cluster.relaunch(follower);
@@ -151,8 +166,10 @@ final class TriadChaos {
             }
             int next = cluster.awaitLeader(20_000);
             leaderBack = next >= 0;
-            if (f == Fault.KILL_TWO && leaderBack) {
-                outageEnd = System.nanoTime();
+            boolean killTwo = f == Fault.KILL_TWO || f == Fault.KILL_TWO_LONG;
+            if (killTwo) { // the clients could not reach a majority from the kill until a leader with quorum was back
+                outageEnd = leaderBack ? System.nanoTime() : -1;
+                checker.noMajority(faultAt, leaderBack ? outageEnd : Long.MAX_VALUE, "two of three members killed");
             }
             caughtUp = leaderBack && awaitCaughtUp(next, 20_000);
             if (!caughtUp) {
@@ -174,7 +191,7 @@ final class TriadChaos {
         final Fault fault = f;
         TriadChecker.Result res = checker.check(SEATS, r -> justify(fault, outageMs, r));
         long failoverMs = -1;
-        if (f == Fault.KILL_LEADER || f == Fault.STOP_LEADER || f == Fault.KILL_TWO) {
+        if (f == Fault.KILL_LEADER || f == Fault.STOP_LEADER || f == Fault.KILL_TWO || f == Fault.KILL_TWO_LONG) {
             long g = checker.firstGrantAfter(faultAt, cluster.clientAddress(leader));
             failoverMs = g < 0 ? -1 : (g - faultAt) / 1_000_000;
         }
@@ -183,19 +200,20 @@ final class TriadChaos {
     }
 
     /**
-     * Why a lost lease is acceptable, or null. Only a lost quorum justifies a loss: with two of three members
-     * down longer than the lease timeout, the survivor answers heartbeats with licenseCheckoutExpired
+     * Why a lease lost with a server's code is acceptable, or null. Only a lost quorum justifies a loss: with two of
+     * three members down longer than the lease timeout, the survivor answers heartbeats with licenseCheckoutExpired
      * ({@code quorum_loss: revoke}, the default), and a client that cannot reach a leader within the reclaim
-     * grace loses its leases by design.
+     * grace loses its leases by design. (expiredLocally, the SDK's own decision, is judged by the checker against
+     * the periods without a majority the schedule recorded.)
      */
     static String justify(Fault f, long outageMs, TriadChecker.LeaseRecord r) {
-        if (f != Fault.KILL_TWO || outageMs < 0) {
+        if ((f != Fault.KILL_TWO && f != Fault.KILL_TWO_LONG) || outageMs < 0) {
             return null;
         }
-        if (r.lostReason == ErrorCode.LICENSE_CHECKOUT_EXPIRED && outageMs > LEASE_TIMEOUT_MS) {
+        if (r.lostCode() == ErrorCode.LICENSE_CHECKOUT_EXPIRED && outageMs > LEASE_TIMEOUT_MS) {
             return "quorum lost for " + outageMs + " ms > lease timeout " + LEASE_TIMEOUT_MS + " ms (quorum_loss: revoke)";
         }
-        if (r.lostReason == ErrorCode.LEASE_ID_NOT_FOUND && outageMs > RECLAIM_GRACE_MS) {
+        if (r.lostCode() == ErrorCode.LEASE_ID_NOT_FOUND && outageMs > RECLAIM_GRACE_MS) {
             return "quorum lost for " + outageMs + " ms > reclaim grace " + RECLAIM_GRACE_MS + " ms";
         }
         return null;
@@ -239,6 +257,7 @@ final class TriadChaos {
         int lostJustified = 0;
         int released = 0;
         int lostInFlight = 0;
+        int expiredLocally = 0;
         int noLeader = 0;
         int notCaughtUp = 0;
         long grants = 0;
@@ -253,6 +272,7 @@ final class TriadChaos {
             lostJustified += o.result.lostJustified;
             released += o.result.releasedDuringOutage;
             lostInFlight += o.result.lostWhileCheckinInFlight;
+            expiredLocally += o.result.expiredLocally;
             noLeader += o.leaderBack ? 0 : 1;
             notCaughtUp += o.caughtUp ? 0 : 1;
             grants += o.grants;
@@ -266,11 +286,13 @@ final class TriadChaos {
         sb.append(String.format("SUMMARY schedules=%d (%s) wall_s=%d violations=%d grants_seen=%d max_overlap=%d"
                         + " (max_seats %d)%n", outs.size(), counts, wallMs / 1000, violations, grants, maxOverlap, SEATS));
         sb.append(String.format("SUMMARY leases held across a failover=%d: kept with their id=%d (%.1f %% of those"
-                        + " kept or lost; moved to another member %d), lost with a justified reason=%d, checked in by"
-                        + " the application during the outage=%d%n", held, kept, decided == 0 ? 100.0 : 100.0 * kept / decided,
-                moved, lostJustified, released));
+                        + " kept or lost with a server's code; moved to another member %d), lost with a justified reason=%d,"
+                        + " checked in by the application during the outage=%d, expired locally without a majority (below)%n",
+                held, kept, decided == 0 ? 100.0 : 100.0 * kept / decided, moved, lostJustified, released));
         sb.append(String.format("SUMMARY leases the SDK reported lost after the application had sent their CHECKIN"
                 + " (already released; not a loss)=%d%n", lostInFlight));
+        sb.append(String.format("SUMMARY leases the SDK expired locally while its client could not reach a majority for"
+                + " longer than the lease timeout (correct, not a violation)=%d%n", expiredLocally));
         sb.append(String.format("SUMMARY schedules without a leader within 20 s after the heal=%d, members not caught"
                 + " up within 20 s=%d%n", noLeader, notCaughtUp));
         for (Map.Entry<Fault, List<Long>> e : failovers.entrySet()) {
@@ -328,6 +350,9 @@ final class TriadChaos {
                 }
                 for (String j : o.result.justifications) {
                     System.out.println("  justified loss " + j);
+                }
+                for (String x : o.result.expiries) {
+                    System.out.println("  expired locally without a majority " + x);
                 }
                 violations += o.result.violations.size();
                 System.out.flush();

@@ -3,6 +3,7 @@ package dev.turnstile.appliance.triad;
 import dev.turnstile.client.InMemoryTokenManager;
 import dev.turnstile.client.Lease;
 import dev.turnstile.client.LeaseListener;
+import dev.turnstile.client.LeaseLossReason;
 import dev.turnstile.client.LeaseToken;
 import dev.turnstile.client.SessionInfo;
 import dev.turnstile.client.TokenManager;
@@ -50,8 +51,51 @@ import java.util.function.Function;
  * forgets it, the server frees it after the reclaim grace). Anything else (lost without a justification, or
  * silently gone) is a violation. A loss reported after the application had sent the lease's CHECKIN is counted
  * apart ({@link Result#lostWhileCheckinInFlight}): the application had already released it.
+ *
+ * <h2>Local expiry ({@code expiredLocally}, issue 12 finding 2)</h2>
+ * The SDK gives a lease up by itself once no server has confirmed it for its lease timeout. That is correct only
+ * when the client could not reach a majority for that long: the schedule names such periods ({@link #noMajority}:
+ * two of three members killed, a client cut off from the majority). An {@code expiredLocally} loss is counted apart
+ * ({@link Result#expiredLocally}, each listed in {@link Result#expiries}) when
+ * <ul>
+ *   <li>the client went without a confirmation for at least the lease timeout (the checker's own record: from the
+ *       last GRANTED, accepted RECLAIM or renewing heartbeat to the loss; {@link #CLOCK_TOLERANCE_MS} for the
+ *       moment between the SDK's clock reading and its token-manager call), and</li>
+ *   <li>a period without a majority covers that silence except for at most {@link #failoverAllowanceMs}: the last
+ *       confirmation may come up to a heartbeat interval before the fault, and after a majority is back the client
+ *       needs a moment to reconnect and reclaim.</li>
+ * </ul>
+ * Otherwise it is a violation of (b): a lease whose holder could reach a majority must keep its id, and the test
+ * timings (TriadAppliancesTest, "lease timeout > failure detection + election + reclaim") leave every failover that
+ * keeps a majority well inside the lease timeout.
  */
 final class TriadChecker {
+    /** Between the SDK reading its clock for a confirmation and the token-manager call the checker records. */
+    static final long CLOCK_TOLERANCE_MS = 100;
+
+    /** A period in which the clients could not reach a majority of members (times: System.nanoTime()). */
+    record NoMajority(long from, long to, String why) {
+    }
+
+    final long leaseTimeoutMs;
+    final long failoverAllowanceMs;
+    final List<NoMajority> noMajority = new CopyOnWriteArrayList<>();
+
+    /** The triad tests' timings: {@link TriadAppliancesTest#LEASE_TIMEOUT_MS}, allowance = heartbeat + 1 s. */
+    TriadChecker() {
+        this(TriadAppliancesTest.LEASE_TIMEOUT_MS, TriadAppliancesTest.HEARTBEAT_MS + 1_000);
+    }
+
+    TriadChecker(long leaseTimeoutMs, long failoverAllowanceMs) {
+        this.leaseTimeoutMs = leaseTimeoutMs;
+        this.failoverAllowanceMs = failoverAllowanceMs;
+    }
+
+    /** The clients could not reach a majority from {@code from} to {@code to} (Long.MAX_VALUE: still not). */
+    void noMajority(long from, long to, String why) {
+        noMajority.add(new NoMajority(from, to, why));
+    }
+
     /** One lease as one client saw it. Times: System.nanoTime(). */
     static final class LeaseRecord {
         final UUID id;
@@ -65,7 +109,7 @@ final class TriadChecker {
         volatile long checkinSentAt = -1;
         volatile boolean checkinWhileDisconnected;
         volatile long lostAt = -1;
-        volatile ErrorCode lostReason;
+        volatile LeaseLossReason lostReason;
         volatile boolean moved;
 
         LeaseRecord(UUID id, String client, String server, long at) {
@@ -117,10 +161,26 @@ final class TriadChecker {
             return s;
         }
 
+        /** The server's code of the loss; null for expiredLocally (or an unknown code). */
+        ErrorCode lostCode() {
+            LeaseLossReason r = lostReason;
+            return r == null ? null : r.errorCode();
+        }
+
+        boolean expiredLocally() {
+            return LeaseLossReason.EXPIRED_LOCALLY.equals(lostReason);
+        }
+
+        /** Milliseconds from the last confirmation to the loss (-1 while not lost). */
+        long silentMs() {
+            return lostAt < 0 ? -1 : (lostAt - lastConfirmedAt) / 1_000_000;
+        }
+
         @Override
         public String toString() {
             return id + " (" + client + ", granted by " + grantServer + ", reclaims " + reclaimServers
-                    + (lostAt >= 0 ? ", lost " + lostReason : "") + (checkinSentAt >= 0 ? ", checked in" : "") + ")";
+                    + (lostAt >= 0 ? ", lost " + lostReason + " " + silentMs() + " ms after its last confirmation" : "")
+                    + (checkinSentAt >= 0 ? ", checked in" : "") + ")";
         }
     }
 
@@ -170,8 +230,12 @@ final class TriadChecker {
         int lostJustified;
         int releasedDuringOutage;
         int lostWhileCheckinInFlight;
+        /** expiredLocally losses of clients that could not reach a majority for longer than the lease timeout. */
+        int expiredLocally;
         final List<String> violations = new ArrayList<>();
         final List<String> justifications = new ArrayList<>();
+        /** One line per counted expiredLocally loss. */
+        final List<String> expiries = new ArrayList<>();
 
         boolean ok() {
             return violations.isEmpty();
@@ -182,7 +246,8 @@ final class TriadChecker {
             return "leases=" + leases + " max_overlap=" + maxOverlap + " held_across_failover=" + heldAcrossFailover
                     + " kept=" + kept + " (moved " + movedToAnotherServer + ") lost_justified=" + lostJustified
                     + " released_during_outage=" + releasedDuringOutage + " lost_while_checkin_in_flight="
-                    + lostWhileCheckinInFlight + " violations=" + violations.size();
+                    + lostWhileCheckinInFlight + " expired_locally_without_majority=" + expiredLocally
+                    + " violations=" + violations.size();
         }
     }
 
@@ -232,7 +297,7 @@ final class TriadChecker {
                 // SDK kept the lease and its reclaim elsewhere was refused. Counted, not a (b) violation; the losses
                 // with another reason than leaseIdNotFound are listed so that they can be looked at.
                 res.lostWhileCheckinInFlight++;
-                if (r.lostReason != ErrorCode.LEASE_ID_NOT_FOUND) {
+                if (r.lostCode() != ErrorCode.LEASE_ID_NOT_FOUND) {
                     res.justifications.add(r.id + ": reported lost (" + r.lostReason + ") after its CHECKIN was sent: " + r);
                 }
                 continue;
@@ -246,7 +311,9 @@ final class TriadChecker {
                 }
             }
             if (crossed == null) {
-                if (r.lostAt >= 0) {
+                if (r.lostAt >= 0 && r.expiredLocally()) {
+                    localExpiry(r, res, "lost without a failover");
+                } else if (r.lostAt >= 0) {
                     String why = justify.apply(r);
                     if (why == null) {
                         res.violations.add("(b) lost without a failover and without a reason: " + r);
@@ -263,6 +330,8 @@ final class TriadChecker {
                 if (r.moved) {
                     res.movedToAnotherServer++;
                 }
+            } else if (r.lostAt >= 0 && r.expiredLocally()) {
+                localExpiry(r, res, "held across a failover and");
             } else if (r.lostAt >= 0) {
                 String why = justify.apply(r);
                 if (why == null) {
@@ -281,6 +350,28 @@ final class TriadChecker {
             res.violations.add("(b) " + a);
         }
         return res;
+    }
+
+    /** Counts an expiredLocally loss apart when no majority was reachable for the lease timeout, else a violation. */
+    private void localExpiry(LeaseRecord r, Result res, String what) {
+        long silent = r.silentMs();
+        if (silent < leaseTimeoutMs - CLOCK_TOLERANCE_MS) {
+            res.violations.add("(b) " + what + " expired locally after only " + silent + " ms without a confirmation"
+                    + " (lease timeout " + leaseTimeoutMs + " ms): " + r);
+            return;
+        }
+        for (NoMajority w : noMajority) {
+            long overlapMs = (Math.min(r.lostAt, w.to) - Math.max(r.lastConfirmedAt, w.from)) / 1_000_000;
+            if (overlapMs >= silent - failoverAllowanceMs) {
+                res.expiredLocally++;
+                res.expiries.add(r.id + ": expiredLocally after " + silent + " ms without a confirmation (lease timeout "
+                        + leaseTimeoutMs + " ms), " + overlapMs + " ms of it without a majority (" + w.why + "): " + r);
+                return;
+            }
+        }
+        res.violations.add("(b) " + what + " expired locally (" + silent + " ms without a confirmation, lease timeout "
+                + leaseTimeoutMs + " ms) although the client could reach a majority for more than "
+                + failoverAllowanceMs + " ms of that time: " + r);
     }
 
     /** One client's token manager and listener: records what the SDK does with its leases. */
@@ -339,7 +430,7 @@ final class TriadChecker {
         }
 
         @Override
-        public void leaseLost(Lease lease, ErrorCode reason) {
+        public void leaseLost(Lease lease, LeaseLossReason reason) {
             LeaseRecord r = leases.get(lease.id());
             if (r != null) {
                 r.lostReason = reason;

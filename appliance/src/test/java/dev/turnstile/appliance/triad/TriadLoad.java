@@ -82,6 +82,9 @@ final class TriadLoad implements AutoCloseable {
         while (c.state() != TurnstileClient.State.CONNECTED && System.nanoTime() < end) {
             pause(20);
         }
+        if (c.leases().stream().noneMatch(l -> l.id().equals(lease.id()))) {
+            return; // lost while waiting for a session (e.g. expired locally: no majority for a lease timeout)
+        }
         checker.checkinSent(lease.id(), c.state() == TurnstileClient.State.CONNECTED);
         try {
             c.checkin(lease);
