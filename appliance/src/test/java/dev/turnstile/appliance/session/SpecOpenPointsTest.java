@@ -11,6 +11,7 @@ import dev.turnstile.protocol.Codec;
 import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.protocol.Preamble;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.util.Arrays;
@@ -143,25 +144,28 @@ class SpecOpenPointsTest {
     @Test
     void a_reclaim_naming_a_licensed_product_or_key_other_than_the_leases_is_denied_licenseKeyVsLeaseIdMismatch()
             throws Exception {
-        try (RawClient c = RawClient.session(appliance.tcpPort(), "points", "hw-points")) {
-            // GIVEN a lease of cad-pro from the entitlement ent-cad
+        // protocol 1.1: the RECLAIMs below prove ownership with the lease's secret, so the ownership check (10.6,
+        // first) passes and the product and key rules are what answers
+        try (RawClient c = RawClient.session(appliance.tcpPort(), "points", "hw-points", Preamble.VERSION_1_1, "")) {
+            // GIVEN a lease of cad-pro from the entitlement ent-cad, and its secret
             Message.Granted g = (Message.Granted) c.request(
                     new Message.Checkout("cad-pro", "ent-cad", 1, 1, 0, 0, Message.NO_LEASE)).message();
+            byte[] secret = g.reclaimSecret();
             int reclaim = Message.Checkout.FLAG_RECLAIM;
             // WHEN a RECLAIM names it with another licensed product, or another entitlement of cad-pro
-            Message otherProduct = c.request(new Message.Checkout("cam-pro", "", 1, 1, reclaim, 0, g.leaseId())).message();
-            Message otherKey = c.request(new Message.Checkout("cad-pro", "ent-cad-2", 1, 1, reclaim, 0, g.leaseId())).message();
+            Message otherProduct = c.request(new Message.Checkout("cam-pro", "", 1, 1, reclaim, 0, g.leaseId(), secret)).message();
+            Message otherKey = c.request(new Message.Checkout("cad-pro", "ent-cad-2", 1, 1, reclaim, 0, g.leaseId(), secret)).message();
             // THEN licenseKeyVsLeaseIdMismatch, the path of 10.6 is reachable
             assertEquals(ErrorCode.LICENSE_KEY_VS_LEASE_ID_MISMATCH, assertInstanceOf(Message.Denied.class, otherProduct).errorCode());
             assertEquals(ErrorCode.LICENSE_KEY_VS_LEASE_ID_MISMATCH, assertInstanceOf(Message.Denied.class, otherKey).errorCode());
             // AND a product or key this server does not know is refused as such first, whatever lease is named
-            Message unknownProduct = c.request(new Message.Checkout("nope", "", 1, 1, reclaim, 0, g.leaseId())).message();
-            Message unknownKey = c.request(new Message.Checkout("cad-pro", "ent-nope", 1, 1, reclaim, 0, g.leaseId())).message();
+            Message unknownProduct = c.request(new Message.Checkout("nope", "", 1, 1, reclaim, 0, g.leaseId(), secret)).message();
+            Message unknownKey = c.request(new Message.Checkout("cad-pro", "ent-nope", 1, 1, reclaim, 0, g.leaseId(), secret)).message();
             assertEquals(ErrorCode.UNKNOWN_PRODUCT, assertInstanceOf(Message.Denied.class, unknownProduct).errorCode());
             assertEquals(ErrorCode.UNKNOWN_LICENSE_KEY, assertInstanceOf(Message.Denied.class, unknownKey).errorCode());
             // AND the right product and key take it back
             Message.Granted again = assertInstanceOf(Message.Granted.class,
-                    c.request(new Message.Checkout("cad-pro", "ent-cad", 1, 1, reclaim, 0, g.leaseId())).message());
+                    c.request(new Message.Checkout("cad-pro", "ent-cad", 1, 1, reclaim, 0, g.leaseId(), secret)).message());
             assertEquals(g.leaseId(), again.leaseId());
         }
     }
