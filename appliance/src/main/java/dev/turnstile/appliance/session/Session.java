@@ -540,8 +540,15 @@ public final class Session {
     void deliverQueuedGrant(int corr, LeaseView lease) {
         QueuedSecret kept = queuedSecrets.remove(lease.leaseId()); // secret: drawn when it was queued
         byte[] secret = kept == null ? null : kept.secret();
+        if (version >= Preamble.VERSION_1_1 && secret == null) {
+            // Not expected: every 1.1 QUEUED keeps its secret. A fresh one keeps GRANTED well-formed (never zero),
+            // but it does not match the ledger's hash, so this lease cannot be reclaimed: say so.
+            LOG.warn("session {}: queued grant of lease {} found no kept reclaim secret; it will not be reclaimable",
+                    id, lease.leaseId());
+            secret = Secrets.fresh();
+        }
         if (state == State.READY) {
-            send(corr, granted(lease, false, version >= Preamble.VERSION_1_1 && secret == null ? Secrets.fresh() : secret));
+            send(corr, granted(lease, false, secret));
         }
     }
 
