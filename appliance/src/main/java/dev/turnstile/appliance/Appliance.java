@@ -39,6 +39,8 @@ public final class Appliance implements SessionServices {
     private static final Logger LOG = LoggerFactory.getLogger(Appliance.class);
     /** How often the ledger sweeps expiries, grace ends and queue timeouts. */
     public static final long TICK_MS = 200;
+    /** ports: keys of Vert.x's random port sharing (a negative port), one per listener started with port 0. */
+    private static final java.util.concurrent.atomic.AtomicInteger RANDOM_PORT_KEYS = new java.util.concurrent.atomic.AtomicInteger();
 
     private final Vertx vertx;
     private final ApplianceConfig config;
@@ -319,27 +321,37 @@ public final class Appliance implements SessionServices {
             options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
                     .setCertPath(s.tls().certPath()).setKeyPath(s.tls().keyPath()));
         }
-        // Vert.x shares a listening socket between instances that name the same host:port, so
-        // port 0 (tests) is resolved to one free port first and every instance names that port.
-        int port = s.port();
-        if (port == 0) {
-            try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(s.host()))) {
-                port = probe.getLocalPort();
-            } catch (java.io.IOException e) {
-                return Future.failedFuture(e);
-            }
-        }
+        // ports: Vert.x shares one listening socket between the servers that name the same host:port. For port 0 it
+        // shares a random port between the servers that name the same negative port (Vert.x's "random port
+        // sharing"): the first binds port 0 and the kernel picks, the others join that socket. So port 0 needs no
+        // probe for a free port (which another process could take before the bind); each start gets its own key.
+        int port = s.port() == 0 ? -RANDOM_PORT_KEYS.incrementAndGet() : s.port();
         options.setPort(port);
         logLimits(s); // limits:
         List<Future<TcpServerVerticle>> all = new ArrayList<>();
         for (int i = 0; i < instances; i++) {
             all.add(deployOne(options));
         }
-        int bound = port;
         return Future.all(all).<Void>map(v -> {
             tcpPort = servers.get(0).actualPort();
             return null;
-        }).recover(e -> Future.failedFuture(bindFailure(e, "server.port", s.host(), bound))); // config:
+        }).recover(e -> Future.failedFuture(bindFailure(e, "server.port", s.host(), s.port()))); // config:
+    }
+
+    /**
+     * ports: what this appliance listens on, once started: {@code {"client":N,"http":M,"raft":R}} ({@code http} only
+     * when the HTTP server runs, {@code raft} only in a triad: its configured port, which cannot be 0). Written to
+     * the ports file ({@code run --ports-file}) and logged, so a port 0 in the configuration can be found.
+     */
+    public JsonObject boundPorts() {
+        JsonObject ports = new JsonObject().put("client", tcpPort);
+        if (httpPort() > 0) {
+            ports.put("http", httpPort());
+        }
+        if (triadConfig.enabled()) {
+            ports.put("raft", triadConfig.selfMember().raftPort());
+        }
+        return ports;
     }
 
     // limits: the caps in force, and a slow-consumer wait the lease timeout would overtake (PROTOCOL.md 5.5)

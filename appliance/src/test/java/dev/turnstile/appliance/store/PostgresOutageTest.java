@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.appliance.seat.LedgerEvent.Kind;
+import dev.turnstile.testsupport.TestPostgres;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.store;
 
+import dev.turnstile.testsupport.TestPostgres;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
