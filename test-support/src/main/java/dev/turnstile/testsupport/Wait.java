@@ -73,6 +73,18 @@ public final class Wait {
         }
     }
 
+    /**
+     * Tries {@code attempt} until it returns without throwing {@code retryOn} (a refusal while a leader is elected, a
+     * server not there yet), at most {@code max}; returns what it returned. Any other exception fails at once.
+     */
+    public static <T> T firstSuccess(String what, Duration max, Class<? extends Throwable> retryOn, Callable<T> attempt) {
+        try {
+            return await(what, max).ignoreException(retryOn).until(attempt, v -> true);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(what + ": not within " + max.toMillis() + " ms", e);
+        }
+    }
+
     /** Waits at most {@code max} until {@code assertion} passes; the last failure is reported. */
     public static void untilAsserted(String what, Duration max, ThrowingRunnable assertion) {
         try {

@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and quorum, one row per member with its lag, and follow a member leaving without a reload; the status JSON of a
  * triad member must match openapi.yaml.
  */
+@Tag("slow") // a triad behind the status page
 class TriadStatusPageTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
     private static final String[] IDS = {"a", "b", "c"};

@@ -11,6 +11,8 @@ import ch.qos.logback.core.AppenderBase;
 import dev.turnstile.appliance.Appliance;
 import dev.turnstile.appliance.sync.SyncFixture;
 import dev.turnstile.appliance.testing.TestAppliances;
+import dev.turnstile.testsupport.Ports;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
@@ -119,10 +121,8 @@ class SecretsStayOutOfErrorTextsTest {
         }
     }
 
-    private static int closedPort() throws Exception {
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort(); // closed again: nothing listens there
-        }
+    private static int closedPort() {
+        return Ports.closed(); // nothing listens there
     }
 
     private String get(String url) throws Exception {
@@ -130,14 +130,8 @@ class SecretsStayOutOfErrorTextsTest {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    private static void await(String what, BooleanSupplier ok) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!ok.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + WAIT + ": " + what);
-            }
-            Thread.sleep(20);
-        }
+    private static void await(String what, BooleanSupplier ok) {
+        Wait.until(what, WAIT, ok);
     }
 
     /** Every event of every logger, and the same events as the shipped encoder writes them, text and JSON. */

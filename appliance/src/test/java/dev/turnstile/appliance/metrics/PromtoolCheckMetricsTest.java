@@ -34,6 +34,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,6 +49,7 @@ import org.junit.jupiter.api.Test;
  * {@code test.sh} sets it, and then a missing or broken promtool fails this test) or from the PATH; with
  * neither, the test is skipped and says why.
  */
+@Tag("slow") // promtool on a full appliance
 class PromtoolCheckMetricsTest {
     static final String ENV = "TURNSTILE_PROMTOOL";
 

@@ -43,6 +43,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tag;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import org.slf4j.LoggerFactory;
@@ -75,6 +76,7 @@ import org.slf4j.LoggerFactory;
  * <p>Short run in the normal suite ({@code jqwik.tries.default} in junit-platform.properties);
  * a long run: {@code -Djqwik.tries.default=3000}. A failure prints jqwik's seed to rerun it.
  */
+@Tag("slow") // a long property run (jqwik tries: 2000 on demand)
 class SessionFuzzTest {
     static final String TOKEN = "fuzz-token";
     static final String CAD = "cad-pro";

@@ -36,6 +36,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Restarts the real appliance, with PostgreSQL behind it, under 1,000 leases held by Java SDK
  * clients: every client keeps its lease ids, and no seat is granted twice (issue 3).
  */
+@Tag("slow") // appliances restarted on PostgreSQL
 class ApplianceRestartTest {
     private static final String PRODUCT = "cad-pro";
     private static final int CLIENTS = 100;

@@ -18,12 +18,14 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Stops and starts the real PostgreSQL under load (pg_ctlcluster, or pausing the container), then
  * counts every journal row against the events produced: all there, once, in order.
  */
+@Tag("slow") // PostgreSQL stopped and started
 class PostgresOutageTest extends PostgresStoreTestBase {
 
     /** One producer, like one event loop: cycles of checkout, two heartbeats, checkin; remembers what it sent. */

@@ -1,6 +1,7 @@
 package dev.turnstile.appliance.store;
 
 import dev.turnstile.testsupport.TestPostgres;
+import dev.turnstile.testsupport.VertxAwait;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
@@ -93,7 +94,7 @@ final class TestDatabase implements AutoCloseable {
     }
 
     static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return VertxAwait.result(f);
     }
 
     @Override

@@ -13,6 +13,8 @@ import dev.turnstile.client.LeaseListener;
 import dev.turnstile.client.SessionInfo;
 import dev.turnstile.client.TurnstileClient;
 import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.testsupport.VertxAwait;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -32,6 +34,7 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -39,6 +42,7 @@ import org.junit.jupiter.api.Timeout;
  * The triad's write-behind against a real PostgreSQL (issue 8): three appliances in one JVM, each on its own Vert.x,
  * sharing one database (the site database model), Java SDK clients with the three addresses.
  */
+@Tag("slow") // a triad writing to PostgreSQL, with failovers
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class TriadStoreTest extends PostgresStoreTestBase {
     static final String[] IDS = {"a", "b", "c"};
@@ -184,17 +188,11 @@ class TriadStoreTest extends PostgresStoreTestBase {
     }
 
     static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return VertxAwait.result(f);
     }
 
-    static void until(String what, BooleanSupplier cond) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("not within 30 s: " + what);
-            }
-            Thread.sleep(20);
-        }
+    static void until(String what, BooleanSupplier cond) {
+        Wait.until(what, cond);
     }
 
     /** The journal rows under {@code journalId} are exactly the events {@code member} applied: once each, no seq missing. */

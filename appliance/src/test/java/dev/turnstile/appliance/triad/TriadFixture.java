@@ -5,6 +5,7 @@ import dev.turnstile.appliance.seat.Entitlement;
 import dev.turnstile.appliance.seat.LedgerListener;
 import dev.turnstile.appliance.seat.LedgerSettings;
 import dev.turnstile.protocol.Enforcement;
+import dev.turnstile.testsupport.Wait;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -84,15 +85,14 @@ final class TriadFixture implements AutoCloseable {
         return -1;
     }
 
-    static boolean await(BooleanSupplier cond, long ms) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (System.currentTimeMillis() < end) {
-            if (cond.getAsBoolean()) {
-                return true;
-            }
-            Thread.sleep(20);
+    /** Whether {@code cond} holds within {@code ms} (bounded polling, {@link Wait}); false if it never did. */
+    static boolean await(BooleanSupplier cond, long ms) {
+        try {
+            Wait.until("a triad condition", ms, cond);
+            return true;
+        } catch (AssertionError never) {
+            return false;
         }
-        return cond.getAsBoolean();
     }
 
     int indexOf(TriadNode n) {

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * clients were told licenseCheckoutExpired. Here the pause is a jump of the members' clock (what the duty thread
  * sees after a pause), with three members in this JVM.
  */
+@Tag("slow") // a triad whose leader is paused past the failure detector
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class TriadLeaderPauseTest {
     static final long LEASE_TIMEOUT_MS = 3_000;

@@ -19,11 +19,13 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Three appliances syncing from one fake cloud: only the triad leader calls it. */
+@Tag("slow") // a triad and a fake cloud
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class TriadSyncTest {
     static final String[] IDS = {"a", "b", "c"};
