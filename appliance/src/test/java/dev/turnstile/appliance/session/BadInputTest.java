@@ -12,6 +12,7 @@ import dev.turnstile.protocol.Codec;
 import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -63,12 +64,12 @@ class BadInputTest {
     }
 
     /** The server notices a closed socket on its own event loop, a moment after the client sees it. */
-    private static void awaitLeaseCount(int expected, String why) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (appliance.ledger().leaseCount() != expected && System.nanoTime() < until) {
-            Thread.sleep(10);
+    private static void awaitLeaseCount(int expected, String why) {
+        try {
+            Wait.until(why, java.time.Duration.ofSeconds(5), () -> appliance.ledger().leaseCount() == expected);
+        } catch (AssertionError late) {
+            assertEquals(expected, appliance.ledger().leaseCount(), why);
         }
-        assertEquals(expected, appliance.ledger().leaseCount(), why);
     }
 
     private static RawClient abuser() throws Exception {

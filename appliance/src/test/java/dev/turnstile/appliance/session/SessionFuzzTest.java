@@ -16,6 +16,7 @@ import dev.turnstile.protocol.Message;
 import dev.turnstile.protocol.MessageType;
 import dev.turnstile.protocol.Preamble;
 import dev.turnstile.protocol.ProtocolException;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -192,17 +193,13 @@ class SessionFuzzTest {
     }
 
     /** After the session: only the bystander's lease, no waiter, seats in use = seats of the leases held. */
-    private static void awaitLedgerBack() throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        String why;
-        do {
-            why = ledgerProblem();
-            if (why == null) {
-                return;
-            }
-            Thread.sleep(5);
-        } while (System.nanoTime() < until);
-        throw new AssertionError("the ledger did not come back after the session ended: " + why);
+    private static void awaitLedgerBack() {
+        try {
+            Wait.await("the ledger back after the session ended", java.time.Duration.ofSeconds(10))
+                    .pollInterval(java.time.Duration.ofMillis(5)).until(() -> ledgerProblem() == null);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("the ledger did not come back after the session ended: " + ledgerProblem(), e);
+        }
     }
 
     private static String ledgerProblem() {

@@ -15,6 +15,7 @@ import dev.turnstile.client.LeaseListener;
 import dev.turnstile.client.TurnstileClient;
 import dev.turnstile.client.TurnstileException;
 import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
@@ -260,14 +261,11 @@ class ApplianceRestartTest {
     /** Reaches the appliance's store through its status (the store itself is private to the appliance). */
     static final class PersistenceServiceProbe {
         static io.vertx.core.Future<Void> flush(Appliance a) {
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (a.storeStatus().getLong("lag_events") > 0 && System.currentTimeMillis() < deadline) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
+            try {
+                Wait.until("the store's lag back to 0", java.time.Duration.ofSeconds(30),
+                        () -> a.storeStatus().getLong("lag_events") == 0);
+            } catch (AssertionError late) {
+                // as before: the callers' assertions on the rows say what is missing
             }
             return io.vertx.core.Future.succeededFuture();
         }

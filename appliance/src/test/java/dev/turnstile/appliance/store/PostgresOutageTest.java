@@ -57,7 +57,7 @@ class PostgresOutageTest extends PostgresStoreTestBase {
                     emit(StoreTestKit.checkin(lease, at + 3, session));
                 }
                 try {
-                    Thread.sleep(10);
+                    Thread.sleep(10); // the load's pace, not a wait for an effect
                 } catch (InterruptedException e) {
                     return;
                 }

@@ -101,16 +101,10 @@ final class TestDatabase implements AutoCloseable {
     public void close() throws Exception {
         resetPool();
         // an autovacuum worker (after bulk writes) may hold the database a moment: retry, bounded
-        for (int attempt = 1; ; attempt++) {
-            try {
-                admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-                return;
-            } catch (Exception e) {
-                if (attempt == 10) {
-                    throw e;
-                }
-                Thread.sleep(500);
-            }
-        }
+        dev.turnstile.testsupport.Wait.await("DROP DATABASE " + name, java.time.Duration.ofSeconds(10))
+                .pollInterval(java.time.Duration.ofMillis(500)).ignoreExceptions().until(() -> {
+                    admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+                    return true;
+                });
     }
 }

@@ -153,17 +153,9 @@ class TriadStoreTest extends PostgresStoreTestBase {
         T call() throws Exception;
     }
 
-    static <T> T retrying(Call<T> call) throws Exception {
-        RuntimeException last = null;
-        for (int attempt = 0; attempt < 100; attempt++) {
-            try {
-                return call.call();
-            } catch (RuntimeException e) {
-                last = e;
-                Thread.sleep(50);
-            }
-        }
-        throw last;
+    static <T> T retrying(Call<T> call) {
+        return Wait.firstSuccess("the call to succeed", java.time.Duration.ofSeconds(30), RuntimeException.class,
+                call::call);
     }
 
     /** Every member that is up has applied the same number of log commands, and the same keyed events. */

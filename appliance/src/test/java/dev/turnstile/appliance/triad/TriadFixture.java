@@ -72,17 +72,19 @@ final class TriadFixture implements AutoCloseable {
     }
 
     /** The index of the member that is leader with a quorum, waiting up to {@code ms}; -1 if none. */
-    int awaitLeader(long ms) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (System.currentTimeMillis() < end) {
-            for (int i = 0; i < 3; i++) {
-                if (nodes[i] != null && nodes[i].isLeader() && nodes[i].quorumVisible()) {
-                    return i;
+    int awaitLeader(long ms) {
+        try {
+            return Wait.forValue("a leader with quorum", java.time.Duration.ofMillis(ms), () -> {
+                for (int i = 0; i < 3; i++) {
+                    if (nodes[i] != null && nodes[i].isLeader() && nodes[i].quorumVisible()) {
+                        return i;
+                    }
                 }
-            }
-            Thread.sleep(20);
+                return -1;
+            }, i -> i >= 0);
+        } catch (AssertionError none) {
+            return -1; // the callers say what they expected
         }
-        return -1;
     }
 
     /** Whether {@code cond} holds within {@code ms} (bounded polling, {@link Wait}); false if it never did. */

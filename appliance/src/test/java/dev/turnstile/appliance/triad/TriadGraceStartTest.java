@@ -67,7 +67,7 @@ class TriadGraceStartTest {
             Optional<LeaseView> l = triad.ledgers[next].lease(leaseId);
             assertTrue(l.isPresent(), "the lease keeps its seat");
             assertEquals(LeaseState.HELD, l.get().state(), "no grace runs while clients cannot connect");
-            Thread.sleep(100);
+            Thread.sleep(100); // the behaviour under test: two seconds pass and nothing happens to the lease
         }
 
         long openedAt = System.currentTimeMillis();

@@ -127,14 +127,8 @@ class TriadProcessPartitionTest {
         assertTrue(old >= 0, "a leader with a quorum");
         TriadAppliancesTest.Events events = new TriadAppliancesTest.Events();
         TurnstileClient client = client("pp1", events, cluster.clientAddresses());
-        Lease held = null;
-        for (int attempt = 0; attempt < 100 && held == null; attempt++) {
-            try {
-                held = client.checkout("cad-pro");
-            } catch (TurnstileException e) {
-                Thread.sleep(100);
-            }
-        }
+        Lease held = Wait.firstSuccess("a grant from the triad", java.time.Duration.ofSeconds(60),
+                TurnstileException.class, () -> client.checkout("cad-pro"));
         assertTrue(held != null, "a grant from the triad");
         UUID id = held.id();
         assertEquals(old, cluster.indexOf(client.session().orElseThrow().server()), "the client's session is on the leader");
