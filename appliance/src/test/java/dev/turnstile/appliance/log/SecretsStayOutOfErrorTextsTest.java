@@ -31,6 +31,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,7 @@ class SecretsStayOutOfErrorTextsTest {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
+    @Tag("slow") // a store that fails to connect, retried (about 10 s)
     @Test
     @DisplayName("GIVEN the database password in store.url, in every form, and Postgres unreachable or refusing WHEN the "
             + "store fails THEN the password is in neither /v1/status, the health check, nor any log line")

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -119,6 +120,7 @@ class BadInputTest {
         bystanderStillServed();
     }
 
+    @Tag("slow") // waits out the slow-consumer timeout
     @Test
     @DisplayName("GIVEN a client that never reads its replies WHEN it keeps sending THEN the server stops reading it and closes it as slowConsumer")
     void a_client_that_never_reads_is_cut_off() throws Exception {

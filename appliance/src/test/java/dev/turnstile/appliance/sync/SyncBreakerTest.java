@@ -23,6 +23,7 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -79,6 +80,7 @@ class SyncBreakerTest {
         return a.stream().anyMatch(x -> kind.equals(((JsonObject) x).getString("kind")));
     }
 
+    @Tag("slow") // real call timeouts spaced wider than 10 s
     @Test
     @DisplayName("GIVEN max_failures 3 and a cloud that never answers, each call timing out after 5 s with 1-2 s between "
             + "attempts (the three failures span more than 10 s) WHEN a sync of 4 attempts runs THEN the breaker opens after "

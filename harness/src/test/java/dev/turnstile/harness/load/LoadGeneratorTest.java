@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class LoadGeneratorTest {
@@ -67,6 +68,7 @@ class LoadGeneratorTest {
         assertTrue(r.resultLine().contains(" closed_early=0 "));
     }
 
+    @Tag("slow") // waits through several heartbeat intervals
     @Test
     @DisplayName("every connection heartbeats at the interval WELCOME announces")
     void connections_heartbeat_at_the_announced_interval() throws Exception {
