@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.turnstile.testsupport.Wait;
 import dev.turnstile.appliance.seat.CheckoutCommand;
 import dev.turnstile.appliance.seat.CheckoutOutcome;
 import dev.turnstile.appliance.seat.ClientRef;
@@ -13,6 +12,7 @@ import dev.turnstile.appliance.seat.SecretHash;
 import dev.turnstile.protocol.Secrets;
 import dev.turnstile.appliance.seat.LeaseState;
 import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.testsupport.Wait;
 import java.nio.file.Path;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;

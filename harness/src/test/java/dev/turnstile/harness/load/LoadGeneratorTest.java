@@ -95,10 +95,7 @@ class LoadGeneratorTest {
     @DisplayName("connections to a port where nobody listens are counted as failed, and the run still ends")
     void connect_failures_are_counted() throws Exception {
         // GIVEN a port with no server behind it
-        int closedPort;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            closedPort = s.getLocalPort();
-        }
+        int closedPort = dev.turnstile.testsupport.Ports.closed();
         LoadOptions o = new LoadOptions().setHost("127.0.0.1").setPort(closedPort).setConnections(2).setFlatOut(true)
                 .setDuration(Duration.ofMillis(100)).setWarmup(Duration.ZERO).setSetupTimeout(Duration.ofSeconds(10))
                 .setEventLoops(1);
