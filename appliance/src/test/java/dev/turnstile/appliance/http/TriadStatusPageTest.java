@@ -56,25 +56,15 @@ class TriadStatusPageTest {
         }
     }
 
-    static int freePort() throws Exception {
-        return dev.turnstile.appliance.testing.TestPorts.port();
-    }
-
     void startTriad() throws Exception {
-        JsonArray members = new JsonArray();
-        int[] clientPorts = new int[3];
-        for (int i = 0; i < 3; i++) {
-            clientPorts[i] = freePort();
-            members.add(new JsonObject().put("id", IDS[i]).put("raft", "127.0.0.1:" + dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1"))
-                    .put("client", "127.0.0.1:" + clientPorts[i]));
-        }
+        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
+        int[] clientPorts = m.clientPorts();
         for (int i = 0; i < 3; i++) {
             JsonObject c = TestAppliances.config("page-" + IDS[i], 3);
             c.getJsonObject("server").put("port", clientPorts[i]).put("event_loops", 1);
             c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0)
                     .put("api_token", HttpFixture.TOKEN).put("live_interval", "200ms").put("read_open", true));
-            c.put("triad", new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
-                    .put("state_dir", dir.resolve(IDS[i]).toString()));
+            c.put("triad", m.section(i, dir.resolve(IDS[i])));
             vertx[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = Appliance.start(vertx[i], c).await(60, TimeUnit.SECONDS);
         }

@@ -51,6 +51,7 @@ class TriadStoreTest extends PostgresStoreTestBase {
     final List<TurnstileClient> clients = new ArrayList<>();
     final int[] clientPorts = new int[3];
     final int[] raftPorts = new int[3];
+    dev.turnstile.appliance.testing.TriadMembers triadMembers;
     /** store.triad_buffer_events when > 0. */
     int bufferEvents;
 
@@ -69,11 +70,6 @@ class TriadStoreTest extends PostgresStoreTestBase {
     }
 
     JsonObject config(int i, String stateDir, String flushInterval) {
-        JsonArray members = new JsonArray();
-        for (int m = 0; m < 3; m++) {
-            members.add(new JsonObject().put("id", IDS[m]).put("raft", "127.0.0.1:" + raftPorts[m])
-                    .put("client", "127.0.0.1:" + clientPorts[m]));
-        }
         return new JsonObject()
                 .put("server", new JsonObject().put("id", "triad-" + IDS[i]).put("host", "127.0.0.1")
                         .put("port", clientPorts[i]).put("event_loops", 1).put("heartbeat_interval", "300ms")
@@ -88,14 +84,14 @@ class TriadStoreTest extends PostgresStoreTestBase {
                 .put("store", db.storeSection().put("flush_interval", flushInterval)
                         .put("triad_buffer_events", bufferEvents > 0 ? bufferEvents : null)
                         .put("spill_dir", spill.resolve(stateDir).resolve("spill-" + IDS[i]).toString()))
-                .put("triad", new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
-                        .put("state_dir", spill.resolve(stateDir).resolve(IDS[i]).toString()));
+                .put("triad", triadMembers.section(i, spill.resolve(stateDir).resolve(IDS[i])));
     }
 
     void startTriad(String stateDir, String flushInterval) throws Exception {
+        triadMembers = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
         for (int i = 0; i < 3; i++) {
-            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1");
-            clientPorts[i] = freePort();
+            raftPorts[i] = triadMembers.raftPorts()[i];
+            clientPorts[i] = triadMembers.clientPort(i);
         }
         for (int i = 0; i < 3; i++) {
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));

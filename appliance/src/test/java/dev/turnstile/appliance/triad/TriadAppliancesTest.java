@@ -107,21 +107,13 @@ class TriadAppliancesTest {
     }
 
     void startTriad() throws Exception {
-        int[] raftPorts = new int[3];
+        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
+        String[] ids = m.ids();
         for (int i = 0; i < 3; i++) {
-            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1");
-            clientPorts[i] = TriadFixture.freePort();
-        }
-        String[] ids = {"a", "b", "c"};
-        JsonArray members = new JsonArray();
-        for (int i = 0; i < 3; i++) {
-            members.add(new JsonObject().put("id", ids[i]).put("raft", "127.0.0.1:" + raftPorts[i])
-                    .put("client", "127.0.0.1:" + clientPorts[i]));
+            clientPorts[i] = m.clientPort(i);
         }
         for (int i = 0; i < 3; i++) {
-            JsonObject cfg = baseConfig("triad-" + ids[i], clientPorts[i]).put("triad", new JsonObject()
-                    .put("enabled", true).put("self", ids[i]).put("members", members)
-                    .put("state_dir", dir.resolve(ids[i]).toString()));
+            JsonObject cfg = baseConfig("triad-" + ids[i], clientPorts[i]).put("triad", m.section(i, dir.resolve(ids[i])));
             configs[i] = cfg;
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = await(Appliance.start(vertxOf[i], cfg));

@@ -51,15 +51,8 @@ class TriadSyncTest {
     }
 
     void startTriad() throws Exception {
-        int[] raftPorts = new int[3];
-        int[] clientPorts = new int[3];
-        JsonArray members = new JsonArray();
-        for (int i = 0; i < 3; i++) {
-            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1");
-            clientPorts[i] = TriadFixture.freePort();
-            members.add(new JsonObject().put("id", IDS[i]).put("raft", "127.0.0.1:" + raftPorts[i])
-                    .put("client", "127.0.0.1:" + clientPorts[i]));
-        }
+        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
+        int[] clientPorts = m.clientPorts();
         for (int i = 0; i < 3; i++) {
             JsonObject cfg = fx.config();
             cfg.getJsonObject("server").put("id", "triad-" + IDS[i]).put("host", "127.0.0.1").put("port", clientPorts[i]);
@@ -67,8 +60,7 @@ class TriadSyncTest {
             cfg.getJsonObject("sync").put("local_server_id", "triad-" + IDS[i])
                     .put("state_dir", dir.resolve(IDS[i] + "-sync").toString())
                     .put("schedule", new JsonObject().put("enabled", true).put("interval", "1s"));
-            cfg.put("triad", new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
-                    .put("state_dir", dir.resolve(IDS[i] + "-raft").toString()));
+            cfg.put("triad", m.section(i, dir.resolve(IDS[i] + "-raft")));
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = Appliance.start(vertxOf[i], cfg).await(60, TimeUnit.SECONDS);
         }
