@@ -9,7 +9,6 @@ import dev.turnstile.appliance.testing.TestAppliances;
 import dev.turnstile.appliance.triad.TriadNode;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,6 +1,5 @@
 package dev.turnstile.appliance.store;
 
-import static org.junit.jupiter.api.Assertions.fail;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;

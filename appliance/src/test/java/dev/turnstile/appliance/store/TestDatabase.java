@@ -13,7 +13,6 @@ import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A fresh database with a random name on the test PostgreSQL, dropped on {@link #close()}, and

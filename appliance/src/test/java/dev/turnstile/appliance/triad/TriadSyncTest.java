@@ -9,7 +9,6 @@ import dev.turnstile.appliance.sync.SyncFixture;
 import dev.turnstile.harness.cloud.FakeCloud;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Instant;
