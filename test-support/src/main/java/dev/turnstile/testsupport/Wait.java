@@ -78,8 +78,13 @@ public final class Wait {
      * server not there yet), at most {@code max}; returns what it returned. Any other exception fails at once.
      */
     public static <T> T firstSuccess(String what, Duration max, Class<? extends Throwable> retryOn, Callable<T> attempt) {
+        java.util.concurrent.atomic.AtomicReference<T> result = new java.util.concurrent.atomic.AtomicReference<>();
         try {
-            return await(what, max).ignoreException(retryOn).until(attempt, v -> true);
+            await(what, max).ignoreException(retryOn).until(() -> { // the result may be null (a call for its effect)
+                result.set(attempt.call());
+                return true;
+            });
+            return result.get();
         } catch (ConditionTimeoutException e) {
             throw new AssertionError(what + ": not within " + max.toMillis() + " ms", e);
         }
