@@ -178,14 +178,15 @@ public final class LedgerStateMachine implements StateMachine {
 
     // ------------------------------------------------------------------ results
 
-    /** A committed command's result: the ledger's answer, stamped with the proposing term and the log index. */
-    public record Applied(long index, long term, Object value) {
-        public CheckoutOutcome outcome() {
-            return (CheckoutOutcome) value;
-        }
-
-        public ErrorCode code() {
-            return (ErrorCode) value;
+    /**
+     * A committed command's result: the ledger's answer (a {@link CheckoutOutcome} for a checkout, an
+     * {@link ErrorCode} for a checkin or release, an {@link Integer} for a goodbye, null otherwise), stamped
+     * with the proposing term and the log index. {@link TriadNode} types it once, where it is decoded.
+     */
+    public record Applied<T>(long index, long term, T value) {
+        /** The same result, its value checked to be a {@code type} (a command's result type never varies). */
+        <R> Applied<R> as(Class<R> type) {
+            return new Applied<>(index, term, value == null ? null : type.cast(value));
         }
     }
 
@@ -223,7 +224,7 @@ public final class LedgerStateMachine implements StateMachine {
         return bytes.toByteArray();
     }
 
-    static Applied decodeResult(byte[] b) {
+    static Applied<Object> decodeResult(byte[] b) {
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
             long index = in.readLong();
@@ -251,7 +252,7 @@ public final class LedgerStateMachine implements StateMachine {
                 default:
                     v = null;
             }
-            return new Applied(index, term, v);
+            return new Applied<>(index, term, v);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
