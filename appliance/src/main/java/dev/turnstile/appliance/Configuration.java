@@ -1,6 +1,5 @@
 package dev.turnstile.appliance;
 
-import dev.turnstile.appliance.config.ApplianceConfig;
 import dev.turnstile.appliance.config.ConfigException;
 import dev.turnstile.appliance.config.ConfigLoader;
 import dev.turnstile.appliance.config.ConfigReader;

@@ -1,6 +1,5 @@
 package dev.turnstile.appliance;
 
-import dev.turnstile.appliance.config.ApplianceConfig;
 import dev.turnstile.appliance.config.ConfigException;
 import dev.turnstile.appliance.config.ConfigLoader;
 import dev.turnstile.appliance.systemd.LogLevels;
@@ -166,8 +165,8 @@ public final class Main implements Callable<Integer> {
                 ApplianceConfig c = Configuration.bind(source);
                 System.out.println("configuration OK: server " + c.server().id() + ", port " + c.server().port() + ", "
                         + c.entitlements().size() + " entitlements");
-                for (dev.turnstile.appliance.config.ConfigWarnings.Warning w
-                        : dev.turnstile.appliance.config.ConfigWarnings.of(c.server(), c.clients(), c.http())) {
+                for (ConfigWarnings.Warning w
+                        : ConfigWarnings.of(c.server(), c.clients(), c.http())) {
                     System.out.println("warning: " + w.message());
                 }
                 return 0;

@@ -10,6 +10,7 @@ import dev.turnstile.appliance.authority.SeatAuthority;
 import dev.turnstile.appliance.sync.SyncEngine.LedgerOp;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import dev.turnstile.appliance.metrics.MeterSet;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.circuitbreaker.CircuitBreaker;
@@ -100,16 +101,10 @@ public final class SyncService {
     private static final String ATTEMPTS_HELP = "Syncs by outcome (success rate = success / all)";
 
     /** Meters this service registered: removed again on stop, so a restart in one JVM registers fresh ones. */
-    private final java.util.Set<io.micrometer.core.instrument.Meter> meters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final MeterSet meters;
 
     private <M extends io.micrometer.core.instrument.Meter> M track(M meter) {
-        meters.add(meter);
-        return meter;
-    }
-
-    private void removeMeters() {
-        meters.forEach(registry::remove);
-        meters.clear();
+        return meters.add(meter);
     }
 
     public SyncService(Vertx vertx, SyncConfig config, SeatAuthority authority, LongSupplier clock, SyncStore store,
@@ -121,6 +116,7 @@ public final class SyncService {
         this.store = store;
         this.license = license;
         this.registry = registry;
+        this.meters = new MeterSet(registry);
         this.backoff = new Backoff(config.retry().initialDelayMs(), config.retry().maxDelayMs(), random);
         this.schedule = new SyncSchedule(config.schedule());
         successes = track(Counter.builder("turnstile_sync_attempts_total").tag("outcome", "success")
@@ -239,7 +235,7 @@ public final class SyncService {
 
     public Future<Void> stop() {
         stopped = true;
-        removeMeters();
+        meters.removeAll();
         return onContext(() -> {
             if (timerId >= 0) {
                 vertx.cancelTimer(timerId);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.turnstile.appliance.ApplianceConfig;
 import dev.turnstile.appliance.Appliance;
 import dev.turnstile.appliance.Main;
 import dev.turnstile.appliance.testing.TestAppliances;

@@ -1,5 +1,9 @@
-package dev.turnstile.appliance.config;
+package dev.turnstile.appliance;
 
+import dev.turnstile.appliance.config.ClientPolicy;
+import dev.turnstile.appliance.config.ConfigReader;
+import dev.turnstile.appliance.config.EntitlementsConfig;
+import dev.turnstile.appliance.config.ServerConfig;
 import dev.turnstile.appliance.http.HttpConfig;
 import dev.turnstile.appliance.seat.Entitlement;
 import io.vertx.core.json.JsonObject;
@@ -17,7 +21,7 @@ import java.util.List;
 public record ApplianceConfig(ServerConfig server, ClientPolicy clients, List<Entitlement> entitlements, HttpConfig http,
                               JsonObject raw) {
 
-    /** Binds and validates {@code tree}; throws {@link ConfigException} listing every problem. */
+    /** Binds and validates {@code tree}; throws {@link dev.turnstile.appliance.config.ConfigException} listing every problem. */
     public static ApplianceConfig from(JsonObject tree) {
         ConfigReader r = new ConfigReader();
         ApplianceConfig c = bind(tree, r);
