@@ -1,6 +1,5 @@
 package dev.turnstile.appliance;
 
-import dev.turnstile.appliance.config.ApplianceConfig;
 import dev.turnstile.appliance.config.ClientPolicy;
 import dev.turnstile.appliance.config.ServerConfig;
 import dev.turnstile.appliance.http.HttpApi;
@@ -75,7 +74,7 @@ public final class Appliance implements SessionServices {
         ServerConfig s = config.server();
         // triad: in a triad the replicated ledger's own lease timeout is too long to matter: heartbeats are not
         // log entries, the leader commits an expiry when one is missed
-        this.triadConfig = dev.turnstile.appliance.triad.TriadConfig.from(config.raw());
+        this.triadConfig = config.triad(); // config: bound once with the rest of the file
         LedgerSettings settings = new LedgerSettings(triadConfig.enabled()
                 ? dev.turnstile.appliance.triad.TriadNode.REPLICATED_LEASE_TIMEOUT_MS : s.leaseTimeoutMs(),
                 s.reclaimGraceMs(), s.maxLeasesPerSession(),
@@ -255,17 +254,16 @@ public final class Appliance implements SessionServices {
 
     // store: the write-behind store (issue 3): PostgreSQL when the YAML has a store: section, else memory only
     private Future<Void> startStore() {
-        if (!dev.turnstile.appliance.store.PersistenceService.configuredIn(config.raw())) {
+        if (config.store().isEmpty()) {
             LOG.info("store: no store section configured: running on memory alone (seat history is not persisted "
                     + "and leases do not survive a restart)");
             return Future.succeededFuture();
         }
-        return dev.turnstile.appliance.store.PersistenceService.start(vertx, config.raw().getJsonObject("store"))
+        dev.turnstile.appliance.store.StoreConfig sc = config.store().get(); // config: bound once
+        return dev.turnstile.appliance.store.PersistenceService.start(vertx, sc)
                 .map(s -> {
                     store = s;
                     if (triadConfig.enabled()) { // store: the triad's write-behind (issue 8), leader only
-                        dev.turnstile.appliance.store.StoreConfig sc = dev.turnstile.appliance.store.StoreConfig.from(
-                                config.raw().getJsonObject("store"), System.getenv());
                         store = new dev.turnstile.appliance.store.TriadJournal(s, sc.triadBufferEvents(),
                                 sc.flushIntervalMs());
                     }

@@ -330,7 +330,7 @@ class TriadAppliancesTest {
         JsonObject next = configs[leader].copy();
         next.getJsonArray("entitlements").getJsonObject(0).getJsonObject("policy").put("max_seats", 7);
 
-        await(appliances[leader].reload(dev.turnstile.appliance.config.ApplianceConfig.from(next)));
+        await(appliances[leader].reload(dev.turnstile.appliance.ApplianceConfig.from(next)));
 
         for (int i = 0; i < 3; i++) {
             int m = i;
