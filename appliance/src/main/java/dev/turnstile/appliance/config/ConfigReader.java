@@ -233,12 +233,9 @@ public final class ConfigReader {
         return array(parent, k.name(), use(k, null));
     }
 
+    /** The value as it is (null when absent), for a key that takes more than one form. */
     public Object value(JsonObject o, ConfigKey k) {
-        return value(o, k, null);
-    }
-
-    public Object value(JsonObject o, ConfigKey k, String concreteParent) {
-        return value(o, k.name(), use(k, concreteParent));
+        return value(o, k.name(), use(k, null));
     }
 
     public String string(JsonObject o, ConfigKey k) {
@@ -275,22 +272,13 @@ public final class ConfigReader {
         return bool(o, k.name(), use(k, null), k.defaultBoolean());
     }
 
-    public boolean bool(JsonObject o, ConfigKey k, String concreteParent) {
-        return bool(o, k.name(), use(k, concreteParent), k.defaultBoolean());
-    }
-
     /** With a default computed by the binder (e.g. {@code http.enabled}: whether the section is present). */
     public boolean boolOr(JsonObject o, ConfigKey k, boolean def) {
         return bool(o, k.name(), use(k, null), def);
     }
 
     public long durationMs(JsonObject o, ConfigKey k) {
-        return durationMs(o, k, null);
-    }
-
-    public long durationMs(JsonObject o, ConfigKey k, String concreteParent) {
-        return durationMs(o, k.name(), use(k, concreteParent), k.defaultValue() == null ? 0 : k.defaultLong(), k.min(),
-                k.max());
+        return durationMs(o, k.name(), use(k, null), k.defaultValue() == null ? 0 : k.defaultLong(), k.min(), k.max());
     }
 
     public Instant instant(JsonObject o, ConfigKey k, String concreteParent) {

@@ -46,13 +46,6 @@ public record HttpConfig(boolean enabled, String host, int port, String apiToken
         }
     }
 
-    /** The settings before the history and live keys existed (defaults for those). */
-    public HttpConfig(boolean enabled, String host, int port, String apiToken, boolean readOpen, long maxBodyBytes,
-                      ServerConfig.TlsConfig tls) {
-        this(enabled, host, port, apiToken, readOpen, maxBodyBytes, tls, DEFAULT_HISTORY_INTERVAL_MS,
-                DEFAULT_HISTORY_WINDOW_MS, DEFAULT_LIVE_INTERVAL_MS);
-    }
-
     public static final ConfigKey HTTP = ConfigKey.mapping("http",
             "The status page, admin API, health checks and /metrics (appliance/HTTP.md).");
     public static final ConfigKey ENABLED = ConfigKey.bool("http.enabled", false, "true when the http: section is "

@@ -98,13 +98,6 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
         return Math.max(1_000L, (window + 999) / 1_000 * 1_000);
     }
 
-    /** The defaults of a disabled sync (the appliance still keeps entitlement state for imported licenses). */
-    public static SyncConfig disabled(Path stateDir) {
-        return new SyncConfig(false, "", "", new Schedule(false, 3_600_000L, null, ZoneId.of("UTC")),
-                ConflictPolicy.CLOUD_WINS, new Authentication(Authentication.Method.BEARER_TOKEN, "", null, null, null),
-                new Retry(5, 1_000, 300_000), new Breaker(5, 60_000, 30_000), 3, 10, 300_000, stateDir);
-    }
-
     public static final ConfigKey SYNC = ConfigKey.mapping("sync",
             "Entitlements from the vendor's cloud over outbound HTTPS, usage reports back (appliance/SYNC.md).");
     public static final ConfigKey ENABLED = ConfigKey.bool("sync.enabled", false,

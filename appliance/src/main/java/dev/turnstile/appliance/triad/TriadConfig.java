@@ -306,14 +306,6 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         return new TriadConfig(true, self, members, dir, commit, failure, interval, verify, maxLog, fsync, quorumLoss);
     }
 
-    /** The port of a {@code host:port} setting (1..65535, host not empty), or a ConfigException naming {@code key}. */
-    static int hostPort(String value, String key) {
-        ConfigReader r = new ConfigReader();
-        int port = hostPort(value, key, r);
-        r.throwIfAny();
-        return port;
-    }
-
     /** The port of a {@code host:port} setting, or -1 and a problem naming {@code key}. */
     static int hostPort(String value, String key, ConfigReader r) {
         int colon = value.lastIndexOf(':');
