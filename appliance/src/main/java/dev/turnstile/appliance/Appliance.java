@@ -166,7 +166,7 @@ public final class Appliance implements SessionServices {
     // triad: joins the triad (blocking JGroups connect on a worker thread); a member that loses leadership closes
     // its sessions with NOTICE LEADER_CHANGED naming the new leader, so clients fail over and reclaim there
     private Future<Void> startTriad() {
-        registry.triadIdBase(((long) triadConfig.selfIndex()) << dev.turnstile.appliance.triad.TriadNode.SESSION_ID_SHIFT);
+        registry.idBase(((long) triadConfig.selfIndex()) << dev.turnstile.appliance.triad.TriadNode.SESSION_ID_SHIFT);
         dev.turnstile.appliance.triad.TriadNode node = triadMember;
         node.liveSessions(id -> registry.get(id) != null);
         node.clientsCanConnect(() -> tcpPort > 0); // issue 12: the grace of lost sessions starts once clients can connect
