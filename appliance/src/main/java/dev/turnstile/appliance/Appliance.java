@@ -59,6 +59,10 @@ public final class Appliance implements SessionServices {
     // triad: the Raft member when triad.enabled (issue 8), else null and nothing below changes
     private final dev.turnstile.appliance.triad.TriadConfig triadConfig;
     private volatile dev.turnstile.appliance.triad.TriadNode triad;
+    // triad: the member built with the appliance (it joins in startTriad); null on a single server
+    private final dev.turnstile.appliance.triad.TriadNode triadMember;
+    // the seat authority: the ledger itself on a single server, the Raft log in a triad; callers see only the port
+    private final dev.turnstile.appliance.authority.SeatAuthority authority;
     // metrics: the appliance's meters and seat history (issue 6), counting ledger events from the first one
     private final dev.turnstile.appliance.metrics.ApplianceMetrics metrics;
     // store: memory-only until startStore() finds a store: section
@@ -87,6 +91,15 @@ public final class Appliance implements SessionServices {
         // the store is a TriadJournal: keyed events buffered on every member, written by the leader only
         this.listener = dev.turnstile.appliance.store.JournalingListener.of(registry, () -> store);
         this.ledger = new ConcurrentLedger(settings, listener);
+        if (triadConfig.enabled()) { // triad: decisions through the Raft log (the member joins in startTriad)
+            this.triadMember = new dev.turnstile.appliance.triad.TriadNode(triadConfig, ledger, this::nowMs,
+                    s.leaseTimeoutMs(), s.reclaimGraceMs());
+            this.authority = new dev.turnstile.appliance.triad.ReplicatedSeatAuthority(triadMember, ledger,
+                    this::nowMs, listener::journal);
+        } else {
+            this.triadMember = null;
+            this.authority = new dev.turnstile.appliance.authority.LocalSeatAuthority(ledger);
+        }
         registry.configureLimits(s.limits(), s.maxSessions()); // limits: caps, budgets, back-off (SessionLimits)
         this.metrics = dev.turnstile.appliance.metrics.ApplianceMetrics.create(this); // metrics:
     }
@@ -152,9 +165,8 @@ public final class Appliance implements SessionServices {
     // triad: joins the triad (blocking JGroups connect on a worker thread); a member that loses leadership closes
     // its sessions with NOTICE LEADER_CHANGED naming the new leader, so clients fail over and reclaim there
     private Future<Void> startTriad() {
-        registry.triadIdBase(((long) triadConfig.selfIndex()) << dev.turnstile.appliance.triad.TriadNode.SESSION_ID_SHIFT);
-        dev.turnstile.appliance.triad.TriadNode node = new dev.turnstile.appliance.triad.TriadNode(triadConfig, ledger,
-                this::nowMs, config.server().leaseTimeoutMs(), config.server().reclaimGraceMs());
+        registry.idBase(((long) triadConfig.selfIndex()) << dev.turnstile.appliance.triad.TriadNode.SESSION_ID_SHIFT);
+        dev.turnstile.appliance.triad.TriadNode node = triadMember;
         node.liveSessions(id -> registry.get(id) != null);
         node.clientsCanConnect(() -> tcpPort > 0); // issue 12: the grace of lost sessions starts once clients can connect
         long detection = triadConfig.failureTimeoutMs() + triadConfig.verifySuspectMs() + config.server().leaseTimeoutMs();
@@ -187,7 +199,6 @@ public final class Appliance implements SessionServices {
         if (store instanceof dev.turnstile.appliance.store.TriadJournal tj) {
             tj.attach(node, ledger); // store: keyed journal events from the first applied entry (log replay at join)
         }
-        triadJoining = node; // triad: the sync gate sees the member while it joins (it may win an election then)
         dev.turnstile.appliance.triad.TriadConfig.Member self = triadConfig.selfMember();
         return vertx.<Void>executeBlocking(() -> {
             node.start();
@@ -202,16 +213,12 @@ public final class Appliance implements SessionServices {
         return triad;
     }
 
-    // triad: whether this appliance runs in a triad, and whether it may call the cloud now (the leader only)
-    public boolean triadEnabled() {
-        return triadConfig.enabled();
-    }
-
-    private volatile dev.turnstile.appliance.triad.TriadNode triadJoining;
-
-    public boolean triadMaySync() {
-        dev.turnstile.appliance.triad.TriadNode t = triad != null ? triad : triadJoining;
-        return !triadConfig.enabled() || (t != null && t.isLeader() && t.quorumVisible());
+    /**
+     * Whether this appliance may start work only the deciding member does (calling the cloud): null on a single
+     * server (always), in a triad the seat authority's {@code decidesHere} (the leader with a majority in view).
+     */
+    public java.util.function.BooleanSupplier leaderGate() {
+        return triadConfig.enabled() ? authority::decidesHere : null;
     }
 
     private Future<Void> startHttp() {
@@ -382,20 +389,16 @@ public final class Appliance implements SessionServices {
         int changed = 0;
         for (Entitlement e : next.entitlements()) {
             if (!e.equals(before.remove(e.entitlementId()))) {
-                if (triad != null) { // triad: a Raft log entry, proposed by the leader only (followers get it replicated)
-                    triad.upsertEntitlement(e, now);
-                } else {
-                    ledger.upsertEntitlement(e, now);
-                }
+                // in a triad a Raft log entry the leader proposes (a follower's change is refused: the leader's
+                // own reload makes it, and it reaches the followers through the log)
+                authority.upsertEntitlement(e, now).onFailure(err -> LOG.info("reload: entitlement '{}' not changed "
+                        + "here: {}", e.entitlementId(), err.getMessage()));
                 changed++;
             }
         }
         for (String gone : before.keySet()) {
-            if (triad != null) { // triad: as above
-                triad.removeEntitlement(gone, now);
-            } else {
-                ledger.removeEntitlement(gone, now);
-            }
+            authority.removeEntitlement(gone, now).onFailure(err -> LOG.info("reload: entitlement '{}' not removed "
+                    + "here: {}", gone, err.getMessage()));
             changed++;
         }
         configEntitlements = next.entitlements();
@@ -626,39 +629,16 @@ public final class Appliance implements SessionServices {
     // sync: every checkout is refused with licenseExpired while no valid license is installed (issue 4)
     @Override
     public ErrorCode checkoutRefusal() {
-        ErrorCode refusal = sync == null ? null : sync.checkoutRefusal();
-        if (refusal == null && triad != null && !triad.isLeader()) { // triad: notMaster / noQuorum on a non-leader
-            return triad.refusal().code();
-        }
-        return refusal;
+        return sync == null ? null : sync.checkoutRefusal();
     }
 
     @Override
     public String checkoutRefusalMessage() {
-        if (triad != null && (sync == null || sync.checkoutRefusal() == null) && !triad.isLeader()) {
-            return triad.refusal().getMessage(); // triad:
-        }
         return sync == null ? "" : sync.checkoutRefusalMessage();
     }
 
-    // triad: the leader's address for notMaster, and the term / index stamped on grants answered later (queued)
     @Override
-    public String leaderHint() {
-        return triad == null ? "" : triad.leaderClientAddress();
-    }
-
-    @Override
-    public long term() {
-        return triad == null ? 0 : triad.term();
-    }
-
-    @Override
-    public long logIndex() {
-        return triad == null ? 0 : triad.appliedIndex();
-    }
-
-    @Override
-    public dev.turnstile.appliance.triad.TriadNode triad() {
-        return triad;
+    public dev.turnstile.appliance.authority.SeatAuthority authority() {
+        return authority;
     }
 }

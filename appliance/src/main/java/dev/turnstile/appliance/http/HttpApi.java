@@ -394,45 +394,35 @@ public final class HttpApi {
                 throw ApiError.badRequest("reason must be at most " + MAX_REASON + " characters");
             }
         }
-        // triad: in a triad the release is a Raft log entry, proposed on the leader and answered after commit
-        dev.turnstile.appliance.triad.TriadNode triad = appliance.triadNode();
-        if (triad != null) {
-            if (!triad.isLeader()) {
-                throw new ApiError(409, triad.refusal().code().wireName(), triad.refusal().getMessage());
-            }
-            final String why = reason;
-            triad.forceRelease(id, appliance.nowMs()).whenComplete((a, err) -> ctx.vertx().runOnContext(v -> {
-                dev.turnstile.appliance.triad.TriadRefusal refusal = err == null ? null
-                        : dev.turnstile.appliance.triad.TriadRefusal.of(err);
-                if (err != null) {
-                    render(ctx, new ApiError(503, refusal == null ? "internalError" : refusal.code().wireName(),
-                            refusal == null ? "the release was not committed" : refusal.getMessage()));
-                } else if (a.code() != ErrorCode.OK) {
-                    render(ctx, new ApiError(404, a.code().wireName(), "lease " + id + " is not held"));
-                } else {
-                    appliance.metrics().leases().invalidate();
-                    LOG.info("lease {} force-released through the admin API (triad term {}) by {}{}", id, a.term(),
-                            ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + LogText.quote(why));
-                    ctx.json(new JsonObject().put("lease_id", id.toString()).put("released", true));
-                }
-            }));
-            return;
-        }
+        // the seat authority decides (in a triad a Raft log entry, proposed on the leader and answered after
+        // commit; a follower refuses with 409 and the leader's address)
         Optional<LeaseView> before = appliance.ledger().lease(id);
-        ErrorCode code = appliance.ledger().forceRelease(id, appliance.nowMs());
-        if (code != ErrorCode.OK) {
-            throw new ApiError(404, code.wireName(), "lease " + id + " is not held");
-        }
-        appliance.metrics().leases().invalidate();
-        LeaseView l = before.orElse(null);
-        LOG.info("lease {} ({}, client={}, hw={}) force-released through the admin API by {}{}", id,
-                l == null ? "?" : l.productId(), l == null ? "?" : l.clientId(), l == null ? "?" : l.hwId(),
-                ctx.request().remoteAddress(), reason.isEmpty() ? "" : ": " + LogText.quote(reason));
-        JsonObject out = new JsonObject().put("lease_id", id.toString()).put("released", true);
-        if (l != null) {
-            out.put("product_id", l.productId()).put("client_id", l.clientId()).put("hw_id", l.hwId());
-        }
-        ctx.json(out);
+        final String why = reason;
+        appliance.authority().forceRelease(id, appliance.nowMs()).onComplete(ar -> {
+            if (ar.failed()) {
+                dev.turnstile.appliance.authority.AuthorityRefusal refusal =
+                        dev.turnstile.appliance.authority.AuthorityRefusal.of(ar.cause());
+                render(ctx, refusal == null ? new ApiError(503, "internalError", "the release was not decided")
+                        : new ApiError(refusal.code() == ErrorCode.NOT_MASTER || refusal.code() == ErrorCode.NO_QUORUM
+                        ? 409 : 503, refusal.code().wireName(), refusal.getMessage()));
+                return;
+            }
+            if (!ar.result().ok()) {
+                render(ctx, new ApiError(404, ar.result().code().wireName(), "lease " + id + " is not held"));
+                return;
+            }
+            appliance.metrics().leases().invalidate();
+            LeaseView l = before.orElse(null);
+            LOG.info("lease {} ({}, client={}, hw={}) force-released through the admin API{} by {}{}", id,
+                    l == null ? "?" : l.productId(), l == null ? "?" : l.clientId(), l == null ? "?" : l.hwId(),
+                    ar.result().term() == 0 ? "" : " (term " + ar.result().term() + ")",
+                    ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + LogText.quote(why));
+            JsonObject out = new JsonObject().put("lease_id", id.toString()).put("released", true);
+            if (l != null) {
+                out.put("product_id", l.productId()).put("client_id", l.clientId()).put("hw_id", l.hwId());
+            }
+            ctx.json(out);
+        });
     }
 
     /**

@@ -93,12 +93,9 @@ public final class SyncVerticle extends VerticleBase {
     public Future<?> start() {
         SyncStore store = openStore();
         license = new LicenseService(vertx, licenseConfig, appliance::nowMs, new Hooks(), registry);
-        sync = new SyncService(vertx, syncConfig, appliance.ledger(), appliance::nowMs, store, license, registry,
+        sync = new SyncService(vertx, syncConfig, appliance.authority(), appliance::nowMs, store, license, registry,
                 new SplittableRandom());
-        sync.triad(appliance::triadNode); // triad: entitlement changes through the Raft log once the member has joined
-        if (appliance.triadEnabled()) { // triad: only the leader calls the cloud
-            sync.triadGate(appliance::triadMaySync);
-        }
+        sync.leaderGate(appliance.leaderGate()); // in a triad only the leader calls the cloud
         if (recordEntitlements != null) {
             sync.onEntitlementsChanged(() -> recordEntitlements.accept(servedEntitlements()));
         }
@@ -155,19 +152,16 @@ public final class SyncVerticle extends VerticleBase {
 
         @Override
         public int revokeAllLeases(String why) {
-            int n = 0;
-            dev.turnstile.appliance.triad.TriadNode node = appliance.triadNode();
-            if (node != null) { // triad: the leader proposes the revocations; a follower's copy follows the log
-                if (node.isLeader()) {
-                    for (LeaseView l : appliance.ledger().leases()) {
-                        node.forceRelease(l.leaseId(), appliance.nowMs());
-                        n++;
-                    }
-                }
-                return n;
+            // the deciding member revokes (in a triad the leader proposes; a follower's copy follows the log)
+            dev.turnstile.appliance.authority.SeatAuthority authority = appliance.authority();
+            if (!authority.decidesHere()) {
+                return 0;
             }
+            int n = 0;
             for (LeaseView l : appliance.ledger().leases()) {
-                if (appliance.ledger().forceRelease(l.leaseId(), appliance.nowMs()) == ErrorCode.OK) {
+                Future<dev.turnstile.appliance.authority.LeaseDecision> f =
+                        authority.forceRelease(l.leaseId(), appliance.nowMs());
+                if (!f.isComplete() || (f.succeeded() && f.result().ok())) { // released, or proposed
                     n++;
                 }
             }
