@@ -614,6 +614,11 @@ public final class Appliance implements SessionServices {
     }
 
     @Override
+    public int maxInFlight() {
+        return config.server().maxInFlight();
+    }
+
+    @Override
     public Message.Welcome welcome() {
         return new Message.Welcome(config.server().id(), config.server().heartbeatIntervalMs(),
                 config.server().leaseTimeoutMs(), nowMs(), sync == null ? 0 : sync.licenseValidUntilMs(), // sync: validity

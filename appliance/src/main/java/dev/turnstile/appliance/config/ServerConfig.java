@@ -25,7 +25,9 @@ public record ServerConfig(
         TlsConfig tls,
         SessionLimitsConfig limits,
         // secret: what a protocol 1.0 client's reclaim may do (PROTOCOL.md 10.6); default refuse
-        dev.turnstile.appliance.seat.LegacyReclaim legacyReclaim) {
+        dev.turnstile.appliance.seat.LegacyReclaim legacyReclaim,
+        // pipeline: requests one connection may have in flight (PROTOCOL.md 5.3)
+        int maxInFlight) {
 
     public static final String DEFAULT_ID = "turnstile";
     public static final String DEFAULT_HOST = "0.0.0.0";
@@ -41,6 +43,7 @@ public record ServerConfig(
     public static final int DEFAULT_MAX_QUEUE_PER_POOL = 10_000;
     public static final long DEFAULT_WAIT_MS = 30_000;
     public static final long DEFAULT_MAX_WAIT_MS = 600_000;
+    public static final int DEFAULT_MAX_IN_FLIGHT = 32;
 
     public static final ConfigKey SERVER = ConfigKey.mapping("server",
             "The client listener (the binary protocol of PROTOCOL.md) and the lease timing it announces.");
@@ -78,6 +81,10 @@ public record ServerConfig(
             86_400_000, "Wait timeout of a queued checkout that asks for 0");
     public static final ConfigKey MAX_WAIT = ConfigKey.duration("server.max_wait", DEFAULT_MAX_WAIT_MS, 0, 86_400_000,
             "Cap of any checkout's wait timeout");
+    public static final ConfigKey MAX_IN_FLIGHT = ConfigKey.integer("server.max_in_flight", DEFAULT_MAX_IN_FLIGHT, 1,
+            1_024, "Requests one connection may have in flight (pipelining, PROTOCOL.md 5.3); at the limit the server "
+                    + "reads that connection's next request only once an answer is written. In a triad the answers "
+                    + "wait for their commit, so this is what lets one connection keep the Raft log busy");
     public static final ConfigKey PEERS = ConfigKey.strings("server.peers",
             "Other servers' client addresses (host:port, at most " + Limits.MAX_PEERS
                     + ") announced in WELCOME for failover; a triad announces its members itself");
@@ -92,7 +99,8 @@ public record ServerConfig(
     public static ConfigSection section() {
         java.util.List<ConfigKey> keys = new java.util.ArrayList<>(java.util.List.of(ID, HOST, PORT, EVENT_LOOPS,
                 HEARTBEAT_INTERVAL, LEASE_TIMEOUT, RECLAIM_GRACE, HELLO_TIMEOUT, DRAIN_TIMEOUT, SLOW_CONSUMER_TIMEOUT,
-                MAX_SESSIONS, MAX_LEASES_PER_SESSION, MAX_QUEUE_PER_POOL, DEFAULT_WAIT, MAX_WAIT, PEERS, LEGACY_RECLAIM));
+                MAX_SESSIONS, MAX_LEASES_PER_SESSION, MAX_QUEUE_PER_POOL, DEFAULT_WAIT, MAX_WAIT, PEERS, LEGACY_RECLAIM,
+                MAX_IN_FLIGHT));
         keys.addAll(TLS.all());
         keys.addAll(SessionLimitsConfig.KEYS);
         return new ConfigSection(SERVER, "Limits against squatters and guessers on the plant LAN are PROTOCOL.md "
@@ -169,7 +177,8 @@ public record ServerConfig(
                 peers,
                 TlsConfig.bind(o, r, TLS),
                 SessionLimitsConfig.bind(o, r),
-                legacyReclaim(o, r)); // secret:
+                legacyReclaim(o, r), // secret:
+                (int) r.integer(o, MAX_IN_FLIGHT)); // pipeline:
     }
 
     // secret: server.legacy_reclaim: refuse (default) | orphaned | identity
