@@ -87,7 +87,7 @@ public final class Appliance {
         ServerConfig s = config.server();
         // triad: in a triad the replicated ledger's own lease timeout is too long to matter: heartbeats are not
         // log entries, the leader commits an expiry when one is missed
-        this.triadConfig = dev.turnstile.appliance.triad.TriadConfig.from(config.raw());
+        this.triadConfig = config.triad(); // config: bound once with the rest of the file
         LedgerSettings settings = new LedgerSettings(triadConfig.enabled()
                 ? dev.turnstile.appliance.triad.TriadNode.REPLICATED_LEASE_TIMEOUT_MS : s.leaseTimeoutMs(),
                 s.reclaimGraceMs(), s.maxLeasesPerSession(),
@@ -96,7 +96,7 @@ public final class Appliance {
                 .withLegacyReclaim(s.legacyReclaim()); // secret: protocol 1.1 (issue 12)
         this.clients = new AtomicReference<>(config.clients());
         this.configEntitlements = config.entitlements();
-        StoreComponent st = new StoreComponent(vertx, config.raw(), triadConfig.enabled());
+        StoreComponent st = new StoreComponent(vertx, config.store(), triadConfig.enabled());
         this.store = st;
         // store: every ledger event also goes to the store (memory-only until it starts); in a triad the store is a
         // TriadJournal: keyed events buffered on every member, written by the leader only
@@ -119,8 +119,9 @@ public final class Appliance {
         // that makes meters: the registry of a Vert.x made by VertxMetricsSetup (Main), else one for this appliance
         PrometheusMeterRegistry shared = VertxMetricsSetup.registryOf(vertx);
         PrometheusMeterRegistry meterRegistry = shared != null ? shared : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        // sync: binds sync: and license: (a bad key fails the start here, before anything runs)
-        SyncVerticle sv = SyncVerticle.create(config.raw(), new SyncVerticle.Deps(authority, ledger, registry, now,
+        // sync: the sync: and license: sections (bound with the whole file)
+        SyncVerticle sv = SyncVerticle.create(config.license(), config.sync(), config.store().orElse(null),
+                new SyncVerticle.Deps(authority, ledger, registry, now,
                         triadConfig.enabled() ? authority::decidesHere : null), // triad: only the leader calls the cloud
                 meterRegistry, entitlements -> st.current().recordEntitlements(entitlements)); // the store's table
         this.sync = sv;
@@ -273,7 +274,7 @@ public final class Appliance {
     // triad: joins the triad (blocking JGroups connect on a worker thread); a member that loses leadership closes
     // its sessions with NOTICE LEADER_CHANGED naming the new leader, so clients fail over and reclaim there
     private Future<Void> startTriad() {
-        registry.triadIdBase(((long) triadConfig.selfIndex()) << dev.turnstile.appliance.triad.TriadNode.SESSION_ID_SHIFT);
+        registry.idBase(((long) triadConfig.selfIndex()) << dev.turnstile.appliance.triad.TriadNode.SESSION_ID_SHIFT);
         dev.turnstile.appliance.triad.TriadNode node = triadMember;
         node.liveSessions(id -> registry.get(id) != null);
         node.clientsCanConnect(() -> tcpPort() > 0); // issue 12: the grace of lost sessions starts once clients can connect

@@ -1,40 +1,46 @@
 package dev.turnstile.appliance;
 
 import dev.turnstile.appliance.config.ClientPolicy;
-import dev.turnstile.appliance.config.ConfigReader;
-import dev.turnstile.appliance.config.EntitlementsConfig;
 import dev.turnstile.appliance.config.ServerConfig;
 import dev.turnstile.appliance.http.HttpConfig;
+import dev.turnstile.appliance.license.LicenseConfig;
 import dev.turnstile.appliance.seat.Entitlement;
+import dev.turnstile.appliance.store.StoreConfig;
+import dev.turnstile.appliance.sync.SyncConfig;
+import dev.turnstile.appliance.triad.TriadConfig;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
- * The whole validated configuration. {@link #raw()} keeps the tree for the sections other
- * components bind themselves ({@code store:}, {@code sync:}, {@code triad:}, ...).
- * <p>
- * {@link #from} binds the appliance's own sections ({@code server:}, {@code clients:},
- * {@code entitlements:}, {@code http:}). The whole file, every section and unknown keys included,
- * is bound by {@code dev.turnstile.appliance.Configuration}, which the appliance and
- * {@code check-config} use.
+ * The whole configuration file, every section bound once into its typed record by {@link Configuration#bind}
+ * (which collects every problem of every section into one ConfigException). Components take their section from
+ * here; nothing binds a section a second time.
+ *
+ * @param server        {@code server:} the client listener, lease timing and limits
+ * @param clients       {@code clients:} who may open a session
+ * @param entitlements  {@code entitlements:} the pools the file defines
+ * @param http          {@code http:} status page, admin API, metrics
+ * @param store         {@code store:} PostgreSQL; empty when the file has no {@code store:} section (memory only)
+ * @param sync          {@code sync:} cloud sync (disabled by default, still bound)
+ * @param license       {@code license:} the signed license (disabled when absent and sync is off)
+ * @param triad         {@code triad:} ({@link TriadConfig#DISABLED} for a single server)
+ * @param loggingLevels {@code logging.levels:} logger name to level
+ * @param raw           the tree as loaded (environment applied); a reload compares its sections to say which
+ *                      changes need a restart
  */
-public record ApplianceConfig(ServerConfig server, ClientPolicy clients, List<Entitlement> entitlements, HttpConfig http,
-                              JsonObject raw) {
+public record ApplianceConfig(ServerConfig server, ClientPolicy clients, List<Entitlement> entitlements,
+                              HttpConfig http, Optional<StoreConfig> store, SyncConfig sync, LicenseConfig license,
+                              TriadConfig triad, Map<String, String> loggingLevels, JsonObject raw) {
 
-    /** Binds and validates {@code tree}; throws {@link dev.turnstile.appliance.config.ConfigException} listing every problem. */
-    public static ApplianceConfig from(JsonObject tree) {
-        ConfigReader r = new ConfigReader();
-        ApplianceConfig c = bind(tree, r);
-        r.throwIfAny();
-        return c;
+    public ApplianceConfig {
+        entitlements = List.copyOf(entitlements);
+        loggingLevels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(loggingLevels));
     }
 
-    /** Binds the appliance's own sections into {@code r} (problems collected there, nothing thrown). */
-    public static ApplianceConfig bind(JsonObject tree, ConfigReader r) {
-        ServerConfig server = ServerConfig.bind(r.object(tree, "server", "server"), r);
-        ClientPolicy clients = ClientPolicy.bind(r.object(tree, "clients", "clients"), r);
-        List<Entitlement> ents = EntitlementsConfig.bind(r.array(tree, "entitlements", "entitlements"), r);
-        HttpConfig http = HttpConfig.bind(r.object(tree, "http", "http"), r);
-        return new ApplianceConfig(server, clients, ents, http, tree.copy());
+    /** Binds {@code tree} strictly, every section; throws a ConfigException listing every problem. */
+    public static ApplianceConfig from(JsonObject tree) {
+        return Configuration.bind(tree);
     }
 }

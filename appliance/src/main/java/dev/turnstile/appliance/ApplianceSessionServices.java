@@ -98,6 +98,11 @@ final class ApplianceSessionServices implements SessionServices {
     }
 
     @Override
+    public int maxInFlight() {
+        return server.maxInFlight();
+    }
+
+    @Override
     public Message.Welcome welcome() {
         SyncVerticle sv = sync.get();
         boolean memory = memoryOnly.getAsBoolean();

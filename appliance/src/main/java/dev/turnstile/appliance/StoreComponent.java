@@ -6,7 +6,7 @@ import dev.turnstile.appliance.store.StoreConfig;
 import dev.turnstile.appliance.store.TriadJournal;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,14 +20,14 @@ final class StoreComponent implements Lifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(StoreComponent.class);
 
     private final Vertx vertx;
-    private final JsonObject raw;
+    private final Optional<StoreConfig> config;
     private final boolean triad;
     private volatile PersistenceService store = PersistenceService.memoryOnly();
     private volatile boolean memoryOnly = true;
 
-    StoreComponent(Vertx vertx, JsonObject raw, boolean triad) {
+    StoreComponent(Vertx vertx, Optional<StoreConfig> config, boolean triad) {
         this.vertx = vertx;
-        this.raw = raw;
+        this.config = config;
         this.triad = triad;
     }
 
@@ -47,16 +47,16 @@ final class StoreComponent implements Lifecycle {
 
     @Override
     public Future<Void> start() {
-        if (!PersistenceService.configuredIn(raw)) {
+        if (config.isEmpty()) {
             LOG.info("store: no store section configured: running on memory alone (seat history is not persisted "
                     + "and leases do not survive a restart)");
             return Future.succeededFuture();
         }
-        return PersistenceService.start(vertx, raw.getJsonObject("store"))
+        StoreConfig sc = config.get(); // config: bound once
+        return PersistenceService.start(vertx, sc)
                 .map(s -> {
                     store = s;
                     if (triad) { // store: the triad's write-behind (issue 8), leader only
-                        StoreConfig sc = StoreConfig.from(raw.getJsonObject("store"), System.getenv());
                         store = new TriadJournal(s, sc.triadBufferEvents(), sc.flushIntervalMs());
                     }
                     memoryOnly = false;

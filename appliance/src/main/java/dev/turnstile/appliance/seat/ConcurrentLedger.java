@@ -205,9 +205,9 @@ public final class ConcurrentLedger implements LedgerView {
         }
     }
 
-    // triad: runs {@code f} on the ledger under the lock, so the Raft state machine applies a command or
-    // takes / installs a snapshot atomically (dev.turnstile.appliance.triad)
-    public <T> T triadLocked(java.util.function.Function<SeatLedger, T> f) {
+    // replication: runs {@code f} on the ledger under the lock, so a replicated state machine applies a command or
+    // takes / installs a snapshot atomically (the triad's, dev.turnstile.appliance.triad)
+    public <T> T locked(java.util.function.Function<SeatLedger, T> f) {
         lock.lock();
         try {
             return f.apply(ledger);

@@ -8,9 +8,6 @@ import dev.turnstile.protocol.Message;
 
 /** What a {@link Session} needs from the appliance. Implemented by the appliance's composition root. */
 public interface SessionServices {
-    /** Requests in flight per connection unless configured (server.max_in_flight). */
-    int DEFAULT_MAX_IN_FLIGHT = 32;
-
     /** Decides every checkout, heartbeat, checkin, goodbye and session loss. */
     SeatAuthority authority();
 
@@ -31,7 +28,7 @@ public interface SessionServices {
 
     /** How many requests one connection may have in flight; at the limit the server stops reading it. */
     default int maxInFlight() {
-        return DEFAULT_MAX_IN_FLIGHT;
+        return dev.turnstile.appliance.config.ServerConfig.DEFAULT_MAX_IN_FLIGHT;
     }
 
     /** The WELCOME this server sends now (server time, license validity, peers). */

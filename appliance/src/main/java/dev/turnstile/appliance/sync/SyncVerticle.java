@@ -2,7 +2,6 @@ package dev.turnstile.appliance.sync;
 
 import dev.turnstile.appliance.authority.LeaseDecision;
 import dev.turnstile.appliance.authority.SeatAuthority;
-import dev.turnstile.appliance.config.ConfigReader;
 import dev.turnstile.appliance.license.LicenseConfig;
 import dev.turnstile.appliance.license.LicenseDocument;
 import dev.turnstile.appliance.license.LicenseService;
@@ -66,65 +65,44 @@ public final class SyncVerticle extends VerticleBase {
     private final Deps deps;
     private final LicenseConfig licenseConfig;
     private final SyncConfig syncConfig;
-    private final JsonObject storeSection;
+    private final StoreConfig storeConfig;
     private final MeterRegistry registry;
     private final Consumer<List<Entitlement>> recordEntitlements;
     private LicenseService license;
     private SyncService sync;
 
-    private SyncVerticle(Deps deps, LicenseConfig licenseConfig, SyncConfig syncConfig, JsonObject storeSection,
+    private SyncVerticle(Deps deps, LicenseConfig licenseConfig, SyncConfig syncConfig, StoreConfig storeConfig,
                          MeterRegistry registry, Consumer<List<Entitlement>> recordEntitlements) {
         this.deps = deps;
         this.recordEntitlements = recordEntitlements;
         this.licenseConfig = licenseConfig;
         this.syncConfig = syncConfig;
-        this.storeSection = storeSection;
+        this.storeConfig = storeConfig;
         this.registry = registry;
     }
 
     /**
-     * Binds {@code sync:} and {@code license:} of the appliance's configuration.
+     * The component for the appliance's {@code sync:} and {@code license:} sections (bound with the whole file).
      *
      * @param recordEntitlements given every entitlement the ledger serves after the sync changed them (the
      *                           store's {@code entitlements} table); may be {@code null}
      * @return the component, or {@code null} when licensing is off (no {@code license:}, sync disabled)
-     * @throws dev.turnstile.appliance.config.ConfigException naming every bad key
      */
-    public static SyncVerticle create(JsonObject raw, Deps deps, MeterRegistry registry,
-                                      Consumer<List<Entitlement>> recordEntitlements) {
-        ConfigReader r = new ConfigReader();
-        LicenseConfig lc = LicenseConfig.bind(raw, r);
-        SyncConfig sc = SyncConfig.bind(r.object(raw, "sync", "sync"), r);
-        r.throwIfAny();
-        if (!lc.enabled()) {
+    public static SyncVerticle create(LicenseConfig license, SyncConfig sync, StoreConfig store, Deps deps,
+                                      MeterRegistry registry, Consumer<List<Entitlement>> recordEntitlements) {
+        if (!license.enabled()) {
             return null;
         }
-        JsonObject store = raw.getValue("store") instanceof JsonObject s ? s : null;
-        return new SyncVerticle(deps, lc, sc, store, registry, recordEntitlements);
-    }
-
-    /**
-     * Checks {@code sync:} and {@code license:} of a configuration tree without starting anything
-     * (for {@code check-config}): throws a ConfigException naming every bad key. Does not read key files.
-     */
-    public static void validate(JsonObject raw) {
-        ConfigReader r = new ConfigReader();
-        LicenseConfig.bind(raw, r);
-        SyncConfig.bind(r.object(raw, "sync", "sync"), r);
-        r.throwIfAny();
+        return new SyncVerticle(deps, license, sync, store, registry, recordEntitlements);
     }
 
     private SyncStore openStore() {
-        if (storeSection != null) {
-            ConfigReader r = new ConfigReader();
-            StoreConfig sc = StoreConfig.bind(storeSection, r, System.getenv());
-            if (r.problems().isEmpty()) {
-                try {
-                    return new PgSyncStore(vertx, sc);
-                } catch (RuntimeException e) {
-                    LOG.error("sync: cannot use the store: section for the sync state ({}); using files in {}",
-                            e.getMessage(), syncConfig.stateDir().toAbsolutePath());
-                }
+        if (storeConfig != null) {
+            try {
+                return new PgSyncStore(vertx, storeConfig);
+            } catch (RuntimeException e) {
+                LOG.error("sync: cannot use the store: section for the sync state ({}); using files in {}",
+                        e.getMessage(), syncConfig.stateDir().toAbsolutePath());
             }
         }
         return new FileSyncStore(vertx, syncConfig.stateDir());

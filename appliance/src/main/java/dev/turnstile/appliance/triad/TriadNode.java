@@ -824,7 +824,7 @@ public final class TriadNode implements AutoCloseable {
             }
             // Waiting checkouts of sessions with no socket here: nobody could receive their answer.
             if (ledger.waiterCount() > 0) {
-                for (dev.turnstile.appliance.seat.SeatLedger.TriadWaiter w : ledger.triadLocked(l -> l.triadWaiters())) {
+                for (dev.turnstile.appliance.seat.SeatLedger.SnapshotWaiter w : ledger.locked(l -> l.snapshotWaiters())) {
                     long sid = w.client().sessionId();
                     if (ownerOf(sid) != self || !liveHere.test(sid)) {
                         foreign.add(sid);
