@@ -119,6 +119,16 @@ public final class HttpApi implements Lifecycle {
     /** Mounts the routes and listens; a taken port fails naming {@code http.port}. */
     @Override
     public Future<Void> start() {
+        // dependencies first (Hono's lifecycle): a wiring mistake says what is missing instead of a NullPointerException
+        return Lifecycle.require(name(), "the status report", views.status())
+                .compose(v -> Lifecycle.require(name(), "the ledger", views.ledger()))
+                .compose(v -> Lifecycle.require(name(), "the seat authority", views.authority()))
+                .compose(v -> Lifecycle.require(name(), "the metrics", views.metrics()))
+                .compose(v -> Lifecycle.require(name(), "the clock", views.clock()))
+                .compose(v -> listen());
+    }
+
+    private Future<Void> listen() {
         ApplianceMetrics metrics = views.metrics();
         stream = new StatusStream(vertx, this::statusJson, config.liveIntervalMs());
         router.route().handler(HttpApi::commonHeaders);
