@@ -214,7 +214,8 @@ public final class Appliance {
         } catch (RuntimeException e) {
             return Future.failedFuture(e); // config: sync:/license: problems name their keys
         }
-        return a.components.start().onSuccess(v -> a.ready()).map(a);
+        // a failed start has stopped what had started (Components); the meters made at construction go too
+        return a.components.start().onSuccess(v -> a.ready()).onFailure(e -> a.metrics.close()).map(a);
     }
 
     private void ready() {
