@@ -1,6 +1,10 @@
 /*
- * test_integration - the library against the REAL appliance, started by this test on loopback
- * ports it picks itself (bind port 0, read the port, write the YAML), stopped at the end.
+ * test_integration - the library against the REAL appliance, started by this test on loopback and
+ * stopped at the end. A single appliance is configured with port 0 and started with --ports-file:
+ * the kernel picks its port and the appliance writes what it bound ({"client":N,...}) once it
+ * listens, so no port is picked here and taken by another process before the appliance binds it.
+ * A triad's members need their raft and client addresses in every member's configuration before
+ * they start (a static member list), so the triad suite still picks those ports itself.
  *
  *   test_integration SUITE JAVA JAR CLI
  *     SUITE  "appliance": checkout, exhaustion, queueing, heartbeat expiry, token invalidation
@@ -40,6 +44,7 @@ typedef struct appliance {
     char id[32];
     char addr[64];
     char log[320];
+    char ports[320]; /* the ports file (--ports-file), "" when the port was given */
 } appliance;
 
 static void sleep_ms(int ms) {
@@ -82,10 +87,16 @@ static int appliance_spawn(appliance *a, const char *id, int port, const char *e
     FILE *f;
     memset(a, 0, sizeof a[0]);
     snprintf(a->id, sizeof a->id, "%s", id);
-    a->port = port > 0 ? port : free_port();
+    a->port = port > 0 ? port : 0; /* 0: the kernel picks; appliance_wait reads the ports file */
     snprintf(a->addr, sizeof a->addr, "127.0.0.1:%d", a->port);
     snprintf(yaml, sizeof yaml, "%s/%s.yaml", g_dir, id);
     snprintf(a->log, sizeof a->log, "%s/%s.log", g_dir, id);
+    if (port > 0) {
+        a->ports[0] = '\0';
+    } else {
+        snprintf(a->ports, sizeof a->ports, "%s/%s.ports.json", g_dir, id);
+        unlink(a->ports);
+    }
     if (g_tls) {
         snprintf(tls_yaml, sizeof tls_yaml,
                  "  tls:\n    enabled: true\n    cert: \"%s/cert.pem\"\n    key: \"%s/key.pem\"\n", g_dir, g_dir);
@@ -130,14 +141,34 @@ static int appliance_spawn(appliance *a, const char *id, int port, const char *e
             close(fd);
         }
         setpgid(0, 0);
-        execlp(g_java, g_java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", g_jar, "run", "--config", yaml,
-               (char *)NULL);
+        if (a->ports[0]) {
+            execlp(g_java, g_java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", g_jar, "run", "--config", yaml,
+                   "--ports-file", a->ports, (char *)NULL);
+        } else {
+            execlp(g_java, g_java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", g_jar, "run", "--config", yaml,
+                   (char *)NULL);
+        }
         _exit(127);
     }
     return 0;
 }
 
-/* Waits (<= 90 s) for a spawned appliance's port. */
+/* The client port in a ports file ({"client":N,"http":M}), or 0 while the file is not there.
+ * The appliance writes it whole (a temporary file renamed), so a file that exists is complete. */
+static int ports_file_client(const char *path) {
+    char buf[256];
+    size_t n;
+    const char *k;
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    k = strstr(buf, "\"client\":");
+    return k ? atoi(k + strlen("\"client\":")) : 0;
+}
+
+/* Waits (<= 90 s) for a spawned appliance to listen: its ports file (port 0), else its port. */
 static int appliance_wait(appliance *a) {
     int64_t end = ts_now_ms() + 90000;
     while (ts_now_ms() < end) {
@@ -148,10 +179,20 @@ static int appliance_wait(appliance *a) {
             a->pid = 0;
             return -1;
         }
-        if (port_open(a->port)) return 0;
+        if (a->ports[0]) {
+            int p = ports_file_client(a->ports);
+            if (p > 0) {
+                a->port = p;
+                snprintf(a->addr, sizeof a->addr, "127.0.0.1:%d", a->port);
+                return 0;
+            }
+        } else if (port_open(a->port)) {
+            return 0;
+        }
         sleep_ms(100);
     }
-    fprintf(stderr, "appliance %s did not listen on %d within 90 s; log:\n", a->id, a->port);
+    fprintf(stderr, "appliance %s did not listen on %s within 90 s; log:\n", a->id,
+            a->ports[0] ? "a port of its ports file" : a->addr);
     print_log_tail(a);
     return -1;
 }
@@ -891,6 +932,9 @@ static int triad_start(void) {
     static const char *ids[3] = {"a", "b", "c"};
     char members[600], extra[1200];
     int raft[3], client[3], i;
+    /* Every member's configuration lists all three raft and client addresses before any starts
+     * (TCPPING's static initial_hosts, the leader hints), so port 0 cannot serve here: the ports are
+     * picked free now and bound by the members a moment later. */
     for (i = 0; i < 3; i++) {
         raft[i] = free_port();
         client[i] = free_port();

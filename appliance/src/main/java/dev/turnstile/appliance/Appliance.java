@@ -421,6 +421,22 @@ public final class Appliance {
 
     // ------------------------------------------------------------------ accessors (Main, tests)
 
+    /**
+     * ports: what this appliance listens on, once started: {@code {"client":N,"http":M,"raft":R}} ({@code http} only
+     * when the HTTP server runs, {@code raft} only in a triad: its configured port, which cannot be 0). Written to
+     * the ports file ({@code run --ports-file}) and logged, so a port 0 in the configuration can be found.
+     */
+    public JsonObject boundPorts() {
+        JsonObject ports = new JsonObject().put("client", tcpPort());
+        if (httpPort() > 0) {
+            ports.put("http", httpPort());
+        }
+        if (config.triad().enabled()) {
+            ports.put("raft", config.triad().selfMember().raftPort());
+        }
+        return ports;
+    }
+
     public int tcpPort() {
         return clientListener.port();
     }

@@ -75,6 +75,11 @@ public final class Main implements Callable<Integer> {
         @CommandLine.Mixin
         ConfigOptions options = new ConfigOptions();
 
+        // ports: where to write the bound ports once every listener is bound (for server.port / http.port 0)
+        @Option(names = "--ports-file", paramLabel = "PATH", description = "once every listener is bound, write the "
+                + "bound ports there as JSON, e.g. {\"client\":7878,\"http\":8080,\"raft\":7800} (written atomically)")
+        Path portsFile;
+
         @Override
         public Integer call() throws Exception {
             Logger log = LoggerFactory.getLogger(Main.class);
@@ -91,6 +96,7 @@ public final class Main implements Callable<Integer> {
                 logLevels.apply(config.loggingLevels()); // systemd: logging.levels from the YAML
                 appliance = Appliance.start(vertx, config, java.time.Clock.systemUTC())
                         .await(60, TimeUnit.SECONDS);
+                announcePorts(log, appliance, portsFile); // ports:
             } catch (ConfigException e) {
                 System.err.println("turnstile: " + e.getMessage());
                 vertx.close();
@@ -142,6 +148,16 @@ public final class Main implements Callable<Integer> {
             // systemd: end
             stopped.await();
             return 0;
+        }
+    }
+
+    // ports: one log line with every bound port, and the ports file when asked for; a file that cannot be written
+    // fails the start (whoever asked for it waits for it)
+    static void announcePorts(Logger log, Appliance a, Path portsFile) throws java.io.IOException {
+        io.vertx.core.json.JsonObject ports = a.boundPorts();
+        log.info("bound ports {}", ports.encode());
+        if (portsFile != null) {
+            PortsFile.write(portsFile, ports);
         }
     }
 

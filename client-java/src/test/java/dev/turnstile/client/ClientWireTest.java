@@ -158,7 +158,7 @@ class ClientWireTest {
             p.send(corr, new Message.Queued(1, 5_000));
             Thread t = new Thread(() -> {
                 try {
-                    Thread.sleep(1_500);
+                    Thread.sleep(1_500); // the behaviour under test: the server grants later than the request timeout
                     p.send(corr, MiniServer.grant("s1", c));
                 } catch (Exception e) {
                     // the test fails on its own

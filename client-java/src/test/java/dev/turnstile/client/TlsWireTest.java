@@ -6,59 +6,32 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnstile.client.support.MiniServer;
 import dev.turnstile.client.support.ScriptedServer;
-import java.io.InputStream;
-import java.nio.file.Files;
+import dev.turnstile.testsupport.Certificates;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The same framing inside TLS: a self-signed certificate made by the JDK's keytool for this run. */
+/** The same framing inside TLS: a self-signed certificate made for this run ({@link Certificates}, the JDK's keytool). */
 class TlsWireTest {
-    private static final char[] PASS = "changeit".toCharArray();
-
     @TempDir
     static Path dir;
-    static KeyStore keyStore;
+    static Certificates.SelfSigned certificate;
 
     @BeforeAll
     static void make_a_self_signed_certificate_for_127_0_0_1() throws Exception {
-        Path ks = dir.resolve("server.p12");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", "turnstile", "-keyalg", "EC", "-groupname", "secp256r1",
-                "-dname", "CN=turnstile-test", "-ext", "SAN=ip:127.0.0.1", "-validity", "2",
-                "-keystore", ks.toString(), "-storetype", "PKCS12", "-storepass", "changeit", "-keypass", "changeit")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "keytool did not finish");
-        assertEquals(0, p.exitValue(), out);
-        keyStore = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(ks)) {
-            keyStore.load(in, PASS);
-        }
+        certificate = Certificates.selfSigned(dir, "turnstile", "turnstile-test", true);
     }
 
     private static SSLContext serverContext() throws Exception {
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keyStore, PASS);
-        SSLContext c = SSLContext.getInstance("TLS");
-        c.init(kmf.getKeyManagers(), null, null);
-        return c;
+        return certificate.serverContext();
     }
 
     private static SSLContext trustingContext() throws Exception {
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(keyStore);
-        SSLContext c = SSLContext.getInstance("TLS");
-        c.init(null, tmf.getTrustManagers(), null);
-        return c;
+        return certificate.trustingContext();
     }
 
     private static TurnstileClientBuilder builder(ScriptedServer s) {

@@ -34,6 +34,9 @@ public final class ClientListener implements Lifecycle {
     private final List<TcpServerVerticle> servers = new CopyOnWriteArrayList<>();
     private final List<String> deployments = new CopyOnWriteArrayList<>();
     private volatile int port;
+    /** ports: keys of Vert.x's random port sharing (a negative port), one per listener started with port 0. */
+    private static final java.util.concurrent.atomic.AtomicInteger RANDOM_PORT_KEYS =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     public ClientListener(Vertx vertx, ServerConfig config, SessionServices services) {
         this.vertx = vertx;
@@ -70,23 +73,18 @@ public final class ClientListener implements Lifecycle {
             options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
                     .setCertPath(s.tls().certPath()).setKeyPath(s.tls().keyPath()));
         }
-        // Vert.x shares a listening socket between instances that name the same host:port, so
-        // port 0 (tests) is resolved to one free port first and every instance names that port.
-        int port = s.port();
-        if (port == 0) {
-            try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(s.host()))) {
-                port = probe.getLocalPort();
-            } catch (java.io.IOException e) {
-                return Future.failedFuture(e);
-            }
-        }
+        // ports: Vert.x shares one listening socket between the servers that name the same host:port. For port 0 it
+        // shares a random port between the servers that name the same negative port (Vert.x's "random port
+        // sharing"): the first binds port 0 and the kernel picks, the others join that socket. So port 0 needs no
+        // probe for a free port (which another process could take before the bind); each start gets its own key.
+        int port = s.port() == 0 ? -RANDOM_PORT_KEYS.incrementAndGet() : s.port();
         options.setPort(port);
         logLimits(s); // limits:
         List<Future<TcpServerVerticle>> all = new ArrayList<>();
         for (int i = 0; i < instances; i++) {
             all.add(deployOne(options));
         }
-        int bound = port;
+        int bound = s.port();
         return Future.all(all).<Void>map(v -> {
             this.port = servers.get(0).actualPort();
             return null;

@@ -7,6 +7,7 @@ import dev.turnstile.appliance.Appliance;
 import dev.turnstile.harness.conformance.ConformanceOptions;
 import dev.turnstile.harness.conformance.ConformanceResult;
 import dev.turnstile.harness.conformance.ConformanceRunner;
+import dev.turnstile.testsupport.VertxAwait;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -16,7 +17,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -123,7 +124,7 @@ class ConformanceAgainstApplianceTest {
     }
 
     private static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        return VertxAwait.result(f, Duration.ofSeconds(30));
     }
 
     /** Writes to the transcript and to the test's output (surefire keeps it in the report folder). */

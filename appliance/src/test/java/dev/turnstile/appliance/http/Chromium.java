@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.http;
 
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -81,36 +82,36 @@ final class Chromium implements AutoCloseable {
                 .redirectOutput(profile.resolve("chromium.log").toFile()).start();
         try {
             Path portFile = profile.resolve("DevToolsActivePort");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!Files.exists(portFile) || Files.readAllLines(portFile).isEmpty()) {
-                if (!p.isAlive()) {
-                    throw new IOException("chromium exited with " + p.exitValue() + ": " + log(profile));
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new IOException("chromium did not open its DevTools port within 60 s: " + log(profile));
-                }
-                Thread.sleep(50);
+            try {
+                Wait.await("chromium's DevTools port", Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> {
+                            if (!p.isAlive()) {
+                                throw new IOException("chromium exited with " + p.exitValue() + ": " + log(profile));
+                            }
+                            return Files.exists(portFile) && !Files.readAllLines(portFile).isEmpty();
+                        });
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new IOException("chromium did not open its DevTools port within 60 s: " + log(profile));
             }
             int port = Integer.parseInt(Files.readAllLines(portFile).get(0).trim());
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-            String pageWs = null;
-            long listDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (pageWs == null) {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/json/list"))
-                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-                for (Object o : new JsonArray(r.body())) {
-                    JsonObject t = (JsonObject) o;
-                    if ("page".equals(t.getString("type")) && t.getString("webSocketDebuggerUrl") != null) {
-                        pageWs = t.getString("webSocketDebuggerUrl");
-                        break;
-                    }
-                }
-                if (pageWs == null) {
-                    if (System.nanoTime() > listDeadline) {
-                        throw new IOException("chromium shows no page target");
-                    }
-                    Thread.sleep(50);
-                }
+            String pageWs;
+            try {
+                pageWs = Wait.await("chromium's page target", Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> {
+                            HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                                            URI.create("http://127.0.0.1:" + port + "/json/list"))
+                                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                            for (Object o : new JsonArray(r.body())) {
+                                JsonObject t = (JsonObject) o;
+                                if ("page".equals(t.getString("type")) && t.getString("webSocketDebuggerUrl") != null) {
+                                    return t.getString("webSocketDebuggerUrl");
+                                }
+                            }
+                            return null;
+                        }, java.util.Objects::nonNull);
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new IOException("chromium shows no page target");
             }
             Chromium[] self = new Chromium[1];
             WebSocket ws = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
@@ -232,21 +233,21 @@ final class Chromium implements AutoCloseable {
 
     /** Polls {@code expression} (at most {@code timeout}) until {@code ok} accepts its value; returns that value. */
     Object waitFor(String what, String expression, Predicate<Object> ok, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Object last = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                last = eval(expression);
-            } catch (IllegalStateException e) {
-                last = e.getMessage(); // e.g. the element is not there yet
-            }
-            if (ok.test(last)) {
-                return last;
-            }
-            Thread.sleep(100);
+        Object[] last = new Object[1];
+        try {
+            return Wait.await(what, timeout).pollInterval(Duration.ofMillis(100)).until(() -> {
+                try {
+                    last[0] = eval(expression);
+                } catch (IllegalStateException e) {
+                    last[0] = e.getMessage(); // e.g. the element is not there yet
+                }
+                return last[0];
+            }, ok::test);
+        } catch (org.awaitility.core.ConditionTimeoutException late) {
+            // described below, with the page
         }
         Object where = eval("location.href + ' | ' + document.title + ' | ' + document.body.innerText.substring(0, 300)");
-        throw new AssertionError("not within " + timeout.toSeconds() + " s: " + what + " (last value: " + last + "; page: "
+        throw new AssertionError("not within " + timeout.toSeconds() + " s: " + what + " (last value: " + last[0] + "; page: "
                 + where + "; problems: " + problems + ")");
     }
 

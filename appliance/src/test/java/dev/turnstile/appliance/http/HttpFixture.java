@@ -2,6 +2,7 @@ package dev.turnstile.appliance.http;
 
 import dev.turnstile.appliance.Appliance;
 import dev.turnstile.appliance.testing.TestAppliances;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -96,18 +97,7 @@ final class HttpFixture implements AutoCloseable {
 
     /** Bounded polling (at most {@link #WAIT}); fails saying what was awaited. */
     static void until(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + WAIT.toSeconds() + " s: " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted while waiting for: " + what);
-            }
-        }
+        Wait.until(what, WAIT, condition);
     }
 
     @Override

@@ -4,20 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.turnstile.testsupport.Certificates;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
-import java.security.PrivateKey;
 import java.security.cert.Certificate;
 import java.time.Duration;
-import java.util.Base64;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.TrustManagerFactory;
@@ -29,11 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The HTTP server over TLS from PEM files named in {@code http.tls}: a self-signed certificate for
- * 127.0.0.1 made for this run by the JDK's keytool, written out as PEM (certificate and PKCS#8 key).
+ * 127.0.0.1 made for this run ({@link Certificates}: the JDK's keytool), written out as PEM (certificate and PKCS#8
+ * key).
  */
 class HttpTlsTest {
-    private static final char[] PASS = "changeit".toCharArray();
-
     @TempDir
     static Path dir;
     static Path certPem;
@@ -44,30 +39,11 @@ class HttpTlsTest {
 
     @BeforeAll
     static void make_a_self_signed_certificate_as_pem_files() throws Exception {
-        Path ks = dir.resolve("http.p12");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", "http", "-keyalg", "EC", "-groupname", "secp256r1",
-                "-dname", "CN=turnstile-http-test", "-ext", "SAN=ip:127.0.0.1", "-validity", "2",
-                "-keystore", ks.toString(), "-storetype", "PKCS12", "-storepass", "changeit", "-keypass", "changeit")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "keytool did not finish");
-        assertEquals(0, p.exitValue(), out);
-        keyStore = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(ks)) {
-            keyStore.load(in, PASS);
-        }
-        Certificate cert = keyStore.getCertificate("http");
-        PrivateKey key = (PrivateKey) keyStore.getKey("http", PASS);
+        Certificates.SelfSigned http = Certificates.selfSigned(dir, "http", "turnstile-http-test", true);
+        keyStore = http.keyStore();
         certPem = dir.resolve("http.pem");
         keyPem = dir.resolve("http.key");
-        Files.writeString(certPem, pem("CERTIFICATE", cert.getEncoded()));
-        Files.writeString(keyPem, pem("PRIVATE KEY", key.getEncoded())); // PKCS#8
-    }
-
-    private static String pem(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
-                + "\n-----END " + type + "-----\n";
+        http.writePem(certPem, keyPem); // the key as PKCS#8
     }
 
     @AfterEach
@@ -126,17 +102,6 @@ class HttpTlsTest {
 
     /** A second self-signed certificate, for a client that trusts somebody else. */
     private static Certificate anotherCertificate() throws Exception {
-        Path ks = dir.resolve("other.p12");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", "other", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=other",
-                "-validity", "2", "-keystore", ks.toString(), "-storetype", "PKCS12", "-storepass", "changeit",
-                "-keypass", "changeit").redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        KeyStore other = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(ks)) {
-            other.load(in, PASS);
-        }
-        return other.getCertificate("other");
+        return Certificates.selfSigned(dir, "other", "other", false).certificate();
     }
 }

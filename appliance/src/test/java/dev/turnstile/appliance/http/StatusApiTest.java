@@ -33,6 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The admin API's reads and its force-release, against a running appliance with real clients. */
@@ -122,6 +123,7 @@ class StatusApiTest {
         }
     }
 
+    @Tag("slow") // 100,000 leases
     @Test
     @DisplayName("GIVEN 100,000 leases WHEN pages are fetched, filtered and ordered THEN each answer is one small page "
             + "(timings printed, not asserted)")

@@ -24,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Test;
  * force-release clicked on the page (token typed into its dialog) must free the seat and tell the
  * client. Screenshots go to the build's output folder ({@code <target>/browser/}) for a person to look.
  */
+@Tag("slow") // a headless Chromium
 class StatusPageBrowserTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
 

@@ -9,7 +9,6 @@ import dev.turnstile.appliance.testing.TestAppliances;
 import dev.turnstile.appliance.triad.TriadNode;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,6 +20,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and quorum, one row per member with its lag, and follow a member leaving without a reload; the status JSON of a
  * triad member must match openapi.yaml.
  */
+@Tag("slow") // a triad behind the status page
 class TriadStatusPageTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
     private static final String[] IDS = {"a", "b", "c"};
@@ -54,25 +55,15 @@ class TriadStatusPageTest {
         }
     }
 
-    static int freePort() throws Exception {
-        return dev.turnstile.appliance.testing.TestPorts.port();
-    }
-
     void startTriad() throws Exception {
-        JsonArray members = new JsonArray();
-        int[] clientPorts = new int[3];
-        for (int i = 0; i < 3; i++) {
-            clientPorts[i] = freePort();
-            members.add(new JsonObject().put("id", IDS[i]).put("raft", "127.0.0.1:" + dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1"))
-                    .put("client", "127.0.0.1:" + clientPorts[i]));
-        }
+        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
+        int[] clientPorts = m.clientPorts();
         for (int i = 0; i < 3; i++) {
             JsonObject c = TestAppliances.config("page-" + IDS[i], 3);
             c.getJsonObject("server").put("port", clientPorts[i]).put("event_loops", 1);
             c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0)
                     .put("api_token", HttpFixture.TOKEN).put("live_interval", "200ms").put("read_open", true));
-            c.put("triad", new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
-                    .put("state_dir", dir.resolve(IDS[i]).toString()));
+            c.put("triad", m.section(i, dir.resolve(IDS[i])));
             vertx[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = Appliance.start(vertx[i], c).await(60, TimeUnit.SECONDS);
         }

@@ -5,11 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.turnstile.appliance.testing.ApplianceProcess;
 import dev.turnstile.appliance.testing.RawClient;
+import dev.turnstile.testsupport.Ports;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,11 +21,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,8 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * password sits in {@code store.url} and Postgres is not there. Each test runs the appliance in one
  * format: text (the default) and JSON ({@code TURNSTILE_LOG_FORMAT=json}).
  */
+@Tag("slow") // an appliance process per test
 class LogLinesAreDataTest {
-    private static final Duration START = Duration.ofSeconds(90);
     private static final Duration WAIT = Duration.ofSeconds(60);
     /** What the forged line claims: if it starts a line of its own, the forgery worked. */
     private static final String FORGED = "2026-12-07T10:00:00.000Z INFO  [vert.x-eventloop-thread-0] d.t.a.session.Session - "
@@ -45,7 +44,6 @@ class LogLinesAreDataTest {
     private static final String CLIENT_ID = "evil\n" + FORGED;
     private static final String HW_ID = "hw-\u001b[31mRED\u001b[0m-\u001b]0;pwned\u0007-\u009b2J-\u2028end";
     private static final String PRODUCT = "cad\r\nFORGED-PRODUCT-LINE";
-    private static final Pattern LISTENING = Pattern.compile("listening on [^ ]+?:(\\d+)");
 
     @Test
     @DisplayName("GIVEN the text log format WHEN a client's HELLO holds a newline with a forged log line and ANSI escapes "
@@ -126,25 +124,24 @@ class LogLinesAreDataTest {
 
     /** The appliance in a child JVM, its output in a file. */
     private static final class Child implements AutoCloseable {
-        final Process process;
+        final ApplianceProcess process;
         final Path log;
         final String format;
         final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
-        int tcpPort;
-        int httpPort;
+        final int tcpPort;
+        final int httpPort;
 
-        private Child(Process process, Path log, String format) {
+        private Child(ApplianceProcess process, Path log, String format) {
             this.process = process;
             this.log = log;
             this.format = format;
+            this.tcpPort = process.clientPort();
+            this.httpPort = process.httpPort();
         }
 
         static Child start(Path dir, String format, String password) throws Exception {
-            int closedPort;
-            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                closedPort = probe.getLocalPort(); // closed again below: Postgres "is not there"
-            }
+            int closedPort = Ports.closed(); // Postgres "is not there"
             Path config = dir.resolve("turnstile.yaml");
             Files.writeString(config, """
                     server:
@@ -174,29 +171,14 @@ class LogLinesAreDataTest {
                         starts_at: "2026-01-01T00:00:00Z"
                         ends_at: "2036-01-01T00:00:00Z"
                     """.formatted(password, closedPort, dir.resolve("spill")));
-            List<String> cmd = new ArrayList<>();
-            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            cmd.add("-Xmx256m");
-            cmd.add("-cp");
-            cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-            cmd.add("dev.turnstile.appliance.Main");
-            cmd.add("run");
-            cmd.add("--config");
-            cmd.add(config.toString());
             Path log = dir.resolve("stdout.log");
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-            pb.environment().keySet().removeIf(k -> k.startsWith("TURNSTILE_") || k.equals("NOTIFY_SOCKET"));
-            if (format != null) {
-                pb.environment().put("TURNSTILE_LOG_FORMAT", format);
-            }
-            Child c = new Child(pb.start(), log, format);
-            try {
-                c.awaitPorts();
-            } catch (Throwable t) {
-                c.close();
-                throw t;
-            }
-            return c;
+            // port 0 for both listeners: the appliance's ports file says what it bound (ApplianceProcess waits for it)
+            ApplianceProcess p = ApplianceProcess.start(config, log, List.of("-Xmx256m"), env -> {
+                if (format != null) {
+                    env.put("TURNSTILE_LOG_FORMAT", format);
+                }
+            });
+            return new Child(p, log, format);
         }
 
         String output() throws IOException {
@@ -222,27 +204,6 @@ class LogLinesAreDataTest {
                 }
             }
             return out;
-        }
-
-        void awaitPorts() throws Exception {
-            long deadline = System.nanoTime() + START.toNanos();
-            while (System.nanoTime() < deadline && (tcpPort == 0 || httpPort == 0)) {
-                if (!process.isAlive()) {
-                    fail("the appliance exited with " + process.exitValue() + ":\n" + output());
-                }
-                for (String m : messages()) {
-                    Matcher p = LISTENING.matcher(m);
-                    if (p.find()) {
-                        if (m.contains("HTTP ")) {
-                            httpPort = Integer.parseInt(p.group(1));
-                        } else if (m.contains("Turnstile ")) {
-                            tcpPort = Integer.parseInt(p.group(1));
-                        }
-                    }
-                }
-                Thread.sleep(50);
-            }
-            assertTrue(tcpPort > 0 && httpPort > 0, "no 'listening on' lines within " + START + ":\n" + output());
         }
 
         /** The forging client: HELLO, a checkout of the product with a CR LF, close; then waits for the lines. */
@@ -280,24 +241,21 @@ class LogLinesAreDataTest {
         }
 
         private void await(String what, ThrowingBooleanSupplier ok) throws Exception {
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (!ok.get()) {
-                if (System.nanoTime() > deadline) {
-                    fail("not within " + WAIT + ": " + what + "\n" + output());
-                }
-                if (!process.isAlive()) {
-                    fail("the appliance exited while waiting for " + what + ":\n" + output());
-                }
-                Thread.sleep(50);
+            try {
+                Wait.await(what, WAIT).until(() -> {
+                    if (!process.process().isAlive()) {
+                        fail("the appliance exited while waiting for " + what + ":\n" + output());
+                    }
+                    return ok.get();
+                });
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                fail("not within " + WAIT + ": " + what + "\n" + output());
             }
         }
 
         @Override
         public void close() throws Exception {
-            process.destroy();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
+            process.close();
         }
     }
 

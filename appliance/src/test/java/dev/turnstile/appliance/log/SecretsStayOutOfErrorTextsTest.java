@@ -11,10 +11,10 @@ import ch.qos.logback.core.AppenderBase;
 import dev.turnstile.appliance.Appliance;
 import dev.turnstile.appliance.sync.SyncFixture;
 import dev.turnstile.appliance.testing.TestAppliances;
+import dev.turnstile.testsupport.Ports;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -29,6 +29,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
@@ -46,6 +47,7 @@ class SecretsStayOutOfErrorTextsTest {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
+    @Tag("slow") // a store that fails to connect, retried (about 10 s)
     @Test
     @DisplayName("GIVEN the database password in store.url, in every form, and Postgres unreachable or refusing WHEN the "
             + "store fails THEN the password is in neither /v1/status, the health check, nor any log line")
@@ -119,10 +121,8 @@ class SecretsStayOutOfErrorTextsTest {
         }
     }
 
-    private static int closedPort() throws Exception {
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort(); // closed again: nothing listens there
-        }
+    private static int closedPort() {
+        return Ports.closed(); // nothing listens there
     }
 
     private String get(String url) throws Exception {
@@ -130,14 +130,8 @@ class SecretsStayOutOfErrorTextsTest {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    private static void await(String what, BooleanSupplier ok) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!ok.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + WAIT + ": " + what);
-            }
-            Thread.sleep(20);
-        }
+    private static void await(String what, BooleanSupplier ok) {
+        Wait.until(what, WAIT, ok);
     }
 
     /** Every event of every logger, and the same events as the shipped encoder writes them, text and JSON. */

@@ -10,6 +10,7 @@ import dev.turnstile.appliance.sync.SyncFixture;
 import dev.turnstile.appliance.testing.RawClient;
 import dev.turnstile.appliance.testing.TestAppliances;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
@@ -117,19 +118,11 @@ class MetricsEndpointTest {
 
     /** Scrapes until {@code name{labels}} satisfies {@code ok} (bounded), returns the last scrape. */
     private List<Sample> scrapeUntil(Appliance a, String name, DoublePredicate ok, String... labels) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (true) {
-            List<Sample> s = scrape(a);
-            Double v = find(s, name, labels);
-            if (v != null && ok.test(v)) {
-                return s;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("/metrics never showed the expected " + name + " " + String.join(",", labels)
-                        + " (last: " + v + ")");
-            }
-            Thread.sleep(50);
-        }
+        return Wait.forValue("/metrics to show the expected " + name + " " + String.join(",", labels),
+                Duration.ofSeconds(20), () -> scrape(a), s -> {
+                    Double v = find(s, name, labels);
+                    return v != null && ok.test(v);
+                });
     }
 
     private static JsonObject config(String id) {

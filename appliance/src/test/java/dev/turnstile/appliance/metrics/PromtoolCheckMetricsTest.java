@@ -9,6 +9,7 @@ import dev.turnstile.appliance.sync.SyncTestPostgres;
 import dev.turnstile.appliance.testing.RawClient;
 import dev.turnstile.harness.cloud.FakeCloud;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.testsupport.Wait;
 import io.micrometer.core.instrument.Meter;
 import java.io.File;
 import java.io.IOException;
@@ -34,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,6 +50,7 @@ import org.junit.jupiter.api.Test;
  * {@code test.sh} sets it, and then a missing or broken promtool fails this test) or from the PATH; with
  * neither, the test is skipped and says why.
  */
+@Tag("slow") // promtool on a full appliance
 class PromtoolCheckMetricsTest {
     static final String ENV = "TURNSTILE_PROMTOOL";
 
@@ -148,17 +151,13 @@ class PromtoolCheckMetricsTest {
 
             // WHEN promtool reads a scrape taken once the store is connected and the ledger counters are there
             String exposition = "";
-            long deadline = System.nanoTime() + SyncFixture.WAIT.toNanos();
-            while (true) {
-                exposition = scrape(f);
-                List<MetricsEndpointTest.Sample> s = MetricsEndpointTest.parse(exposition);
-                Double connected = MetricsEndpointTest.find(s, "turnstile_store_connected");
-                if (connected != null && connected == 1 && MetricsEndpointTest.find(s, "turnstile_lease_ends_total") != null) {
-                    break;
-                }
-                assertTrue(System.nanoTime() < deadline, "the store never connected or no lease ended:\n" + exposition);
-                Thread.sleep(50);
-            }
+            exposition = Wait.forValue("the store connected and a lease ended, in /metrics", SyncFixture.WAIT,
+                    () -> scrape(f), e -> {
+                        List<MetricsEndpointTest.Sample> s = MetricsEndpointTest.parse(e);
+                        Double connected = MetricsEndpointTest.find(s, "turnstile_store_connected");
+                        return connected != null && connected == 1
+                                && MetricsEndpointTest.find(s, "turnstile_lease_ends_total") != null;
+                    });
             Set<String> families = families(exposition);
             for (String expected : List.of("turnstile_store_persistent", "turnstile_sync_errors_total", "turnstile_denials_total",
                     "turnstile_lease_ends_total", "turnstile_checkouts_total", "turnstile_license_alerts_total",

@@ -9,6 +9,8 @@ import dev.turnstile.client.TurnstileClient;
 import dev.turnstile.client.TurnstileClientBuilder;
 import dev.turnstile.client.impl.TurnstileClientImpl;
 import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.testsupport.VertxAwait;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -25,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -175,23 +176,12 @@ final class SdkFixture implements AutoCloseable {
     }
 
     static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        return VertxAwait.result(f, Duration.ofSeconds(30));
     }
 
     /** Bounded polling: at most 20 s, then fail saying what was awaited. */
     static void until(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 20 s: " + what);
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted while waiting for: " + what);
-            }
-        }
+        Wait.until(what, Duration.ofSeconds(20), condition);
     }
 
     /** Records listener calls. Thread-safe. */

@@ -15,6 +15,7 @@ import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Limits;
 import dev.turnstile.protocol.Message;
 import dev.turnstile.protocol.Preamble;
+import dev.turnstile.testsupport.Wait;
 import dev.turnstile.protocol.Secrets;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -86,17 +87,8 @@ class ReclaimOwnershipTest {
     /** What anyone on the plant LAN reads from the admin API: the lease's id, client_id and hw_id. */
     private JsonObject publicLease(UUID id) throws Exception {
         // the lease list is a copy refreshed in the background: poll (bounded) until the lease is in it
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (true) {
-            JsonObject l = listedLease(id);
-            if (l != null) {
-                return l;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("GET /v1/leases never listed the lease");
-            }
-            Thread.sleep(100);
-        }
+        return Wait.forValue("GET /v1/leases lists the lease", Duration.ofSeconds(20), () -> listedLease(id),
+                java.util.Objects::nonNull);
     }
 
     private JsonObject listedLease(UUID id) throws Exception {
@@ -177,18 +169,9 @@ class ReclaimOwnershipTest {
     }
 
     /** The second connection's close reaches the ledger asynchronously: reclaim until the lease is ours (bounded). */
-    private static Message.Granted awaitGranted(RawClient c, UUID leaseId, byte[] secret) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (true) {
-            Message m = c.request(c.reclaim("cad-pro", leaseId, secret)).message();
-            if (m instanceof Message.Granted g) {
-                return g;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("never reclaimed: " + m);
-            }
-            Thread.sleep(50);
-        }
+    private static Message.Granted awaitGranted(RawClient c, UUID leaseId, byte[] secret) {
+        return (Message.Granted) Wait.forValue("the reclaim is granted", Duration.ofSeconds(20),
+                () -> c.request(c.reclaim("cad-pro", leaseId, secret)).message(), m -> m instanceof Message.Granted);
     }
 
     @Test
@@ -228,14 +211,9 @@ class ReclaimOwnershipTest {
         return out;
     }
 
-    private void awaitOrphaned(UUID leaseId) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (appliance.ledger().lease(leaseId).map(l -> l.state() != LeaseState.ORPHANED).orElse(true)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("lease " + leaseId + " never became orphaned");
-            }
-            Thread.sleep(20);
-        }
+    private void awaitOrphaned(UUID leaseId) {
+        Wait.until("lease " + leaseId + " becomes orphaned", Duration.ofSeconds(20),
+                () -> appliance.ledger().lease(leaseId).map(l -> l.state() == LeaseState.ORPHANED).orElse(false));
     }
 
     @Test

@@ -12,6 +12,7 @@ import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message;
 import dev.turnstile.protocol.NoticeKind;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
@@ -52,14 +53,8 @@ class SessionBehaviourTest {
             assertEquals(ErrorCode.NO_SEATS_AVAILABLE, d.errorCode());
 
             a.close(); // the client "crashes": its socket dies
-            Message m = null;
-            for (int i = 0; i < 50; i++) {
-                m = c.request(c.checkout("cad-pro", 1)).message();
-                if (m instanceof Message.Granted) {
-                    break;
-                }
-                Thread.sleep(50);
-            }
+            Message m = Wait.forValue("the killed client's seat returned", java.time.Duration.ofSeconds(10),
+                    () -> c.request(c.checkout("cad-pro", 1)).message(), x -> x instanceof Message.Granted);
             assertInstanceOf(Message.Granted.class, m, "the killed client's seat returned");
             assertEquals(2, appliance.ledger().pools().stream().filter(p -> p.productId().equals("cad-pro"))
                     .findFirst().orElseThrow().used());
@@ -72,7 +67,7 @@ class SessionBehaviourTest {
         try (RawClient a = client("a")) {
             Message.Granted g = (Message.Granted) a.request(a.checkout("cad-pro", 1)).message();
             for (int i = 0; i < 8; i++) { // 8 x 400 ms = 3.2 s, more than twice the 1.5 s timeout
-                Thread.sleep(400);
+                Thread.sleep(400); // the behaviour under test: time passes between heartbeats
                 Message.HeartbeatResult r = (Message.HeartbeatResult) a.request(
                         new Message.Heartbeat(List.of(g.leaseId()))).message();
                 assertTrue(r.results().get(0).ok(), "heartbeat " + i + ": " + r);

@@ -16,6 +16,7 @@ import dev.turnstile.protocol.Message;
 import dev.turnstile.protocol.MessageType;
 import dev.turnstile.protocol.Preamble;
 import dev.turnstile.protocol.ProtocolException;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -43,6 +44,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tag;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import org.slf4j.LoggerFactory;
@@ -75,6 +77,7 @@ import org.slf4j.LoggerFactory;
  * <p>Short run in the normal suite ({@code jqwik.tries.default} in junit-platform.properties);
  * a long run: {@code -Djqwik.tries.default=3000}. A failure prints jqwik's seed to rerun it.
  */
+@Tag("slow") // a long property run (jqwik tries: 2000 on demand)
 class SessionFuzzTest {
     static final String TOKEN = "fuzz-token";
     static final String CAD = "cad-pro";
@@ -190,17 +193,13 @@ class SessionFuzzTest {
     }
 
     /** After the session: only the bystander's lease, no waiter, seats in use = seats of the leases held. */
-    private static void awaitLedgerBack() throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        String why;
-        do {
-            why = ledgerProblem();
-            if (why == null) {
-                return;
-            }
-            Thread.sleep(5);
-        } while (System.nanoTime() < until);
-        throw new AssertionError("the ledger did not come back after the session ended: " + why);
+    private static void awaitLedgerBack() {
+        try {
+            Wait.await("the ledger back after the session ended", java.time.Duration.ofSeconds(10))
+                    .pollInterval(java.time.Duration.ofMillis(5)).until(() -> ledgerProblem() == null);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("the ledger did not come back after the session ended: " + ledgerProblem(), e);
+        }
     }
 
     private static String ledgerProblem() {

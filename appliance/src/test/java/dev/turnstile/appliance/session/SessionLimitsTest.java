@@ -13,6 +13,7 @@ import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message;
 import dev.turnstile.protocol.Preamble;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -87,14 +88,8 @@ class SessionLimitsTest {
         }
     }
 
-    private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > until) {
-                throw new AssertionError("not within 20 s: " + what);
-            }
-            Thread.sleep(20);
-        }
+    private static void awaitTrue(String what, BooleanSupplier condition) {
+        Wait.until(what, java.time.Duration.ofSeconds(20), condition);
     }
 
     /** The next frame is a server GOODBYE with serverBusy, then the server closes. */

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.turnstile.appliance.testing.RawClient;
 import dev.turnstile.appliance.testing.TestAppliances;
-import dev.turnstile.appliance.testing.TestPorts;
 import dev.turnstile.client.Lease;
 import dev.turnstile.client.LeaseListener;
 import dev.turnstile.client.SessionInfo;
@@ -14,6 +13,8 @@ import dev.turnstile.client.TurnstileClient;
 import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.testsupport.Ports;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -43,6 +44,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,6 +60,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>The test prints one line starting {@code FIGURES} (held, reclaimed, spill size, restart to accepting) for
  * SECURITY.md. The spill is sized by {@code -Doutage.spill.mb} (default 40 MB of spill files).
  */
+@Tag("slow") // an appliance process, killed and started again under 40 MB of spill
 class CrashDuringPostgresOutageTest {
     private static final String PRODUCT = "cad-pro";
     private static final int CLIENTS = 50;
@@ -144,8 +147,23 @@ class CrashDuringPostgresOutageTest {
         cmd.add("run");
         cmd.add("--config");
         cmd.add(config.toString());
+        cmd.add("--ports-file");
+        cmd.add(portsFile().toString());
+        Files.deleteIfExists(portsFile());
         appliance = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+    }
+
+    private Path portsFile() {
+        return dir.resolve("ports.json");
+    }
+
+    private String tailOrEmpty() {
+        try {
+            return tail();
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
     }
 
     private boolean accepting() {
@@ -159,15 +177,17 @@ class CrashDuringPostgresOutageTest {
 
     /** Waits (bounded) until the appliance accepts TCP connections; returns how long that took. */
     private long awaitAccepting(long startNanos, long maxMs) throws Exception {
-        long end = startNanos + TimeUnit.MILLISECONDS.toNanos(maxMs);
-        while (!accepting()) {
-            if (!appliance.isAlive()) {
-                fail("the appliance exited during its start; see " + logFile + "\n" + tail());
-            }
-            if (System.nanoTime() > end) {
-                fail("the appliance does not accept within " + maxMs + " ms; see " + logFile + "\n" + tail());
-            }
-            Thread.sleep(10);
+        long left = maxMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+        try {
+            Wait.await("the appliance accepts TCP connections", Duration.ofMillis(Math.max(1, left)))
+                    .pollInterval(Duration.ofMillis(10)).until(() -> {
+                        if (!appliance.isAlive()) {
+                            fail("the appliance exited during its start; see " + logFile + "\n" + tail());
+                        }
+                        return accepting();
+                    });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            fail("the appliance does not accept within " + maxMs + " ms; see " + logFile + "\n" + tail());
         }
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
@@ -190,12 +210,10 @@ class CrashDuringPostgresOutageTest {
     }
 
     private static void waitUntil(long ms, String what, Check check) throws Exception {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
-        while (!check.ok()) {
-            if (System.nanoTime() > end) {
-                fail("waited " + ms + " ms for " + what);
-            }
-            Thread.sleep(50);
+        try {
+            Wait.await(what, Duration.ofMillis(ms)).until(check::ok);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            fail("waited " + ms + " ms for " + what);
         }
     }
 
@@ -296,14 +314,19 @@ class CrashDuringPostgresOutageTest {
             + "WHEN the appliance is killed and starts again with reclaim_grace 5s, writing the spill before it listens "
             + "THEN every client reclaims its lease with the same id, because the grace counts from when the listener accepts")
     void a_crash_during_a_postgres_outage_keeps_every_lease() throws Exception {
-        tcpPort = TestPorts.port();
-        httpPort = TestPorts.port();
+        tcpPort = 0; // the first start binds port 0 and says what it bound in its ports file
+        httpPort = 0;
         config = dir.resolve("turnstile.yaml");
         logFile = dir.resolve("appliance.log");
         Files.writeString(config, config().encodePrettily(), StandardCharsets.UTF_8); // JSON is YAML
 
         launch();
-        awaitAccepting(System.nanoTime(), 60_000);
+        Map<String, Integer> ports = Ports.awaitFile(portsFile(), appliance, Duration.ofSeconds(60), this::tailOrEmpty);
+        tcpPort = ports.get("client");
+        httpPort = ports.get("http");
+        // the restart below binds the same ports (the SDK clients reconnect to the address they know): the
+        // ports this appliance bound, released by the kill, not ports picked free by the test
+        Files.writeString(config, config().encodePrettily(), StandardCharsets.UTF_8);
         Map<Integer, UUID> held = new ConcurrentHashMap<>();
         for (int i = 0; i < CLIENTS; i++) {
             held.put(i, client(i).checkout(PRODUCT).id());
@@ -325,9 +348,11 @@ class CrashDuringPostgresOutageTest {
             t.start();
             loaders.add(t);
         }
-        long loadEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
-        while (spillBytes() < targetBytes && System.nanoTime() < loadEnd) {
-            Thread.sleep(200);
+        try { // the load runs until the spill holds the target, at most 150 s (the assertions below say if too little)
+            Wait.await("the spill to hold " + targetBytes + " bytes", Duration.ofSeconds(150))
+                    .pollInterval(Duration.ofMillis(200)).until(() -> spillBytes() >= targetBytes);
+        } catch (org.awaitility.core.ConditionTimeoutException enough) {
+            // as before: whatever was spilled by then
         }
         run.set(false);
         for (Thread t : loaders) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.appliance.seat.LedgerEvent.Kind;
+import dev.turnstile.testsupport.TestPostgres;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 import java.util.ArrayList;
@@ -17,12 +18,14 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Stops and starts the real PostgreSQL under load (pg_ctlcluster, or pausing the container), then
  * counts every journal row against the events produced: all there, once, in order.
  */
+@Tag("slow") // PostgreSQL stopped and started
 class PostgresOutageTest extends PostgresStoreTestBase {
 
     /** One producer, like one event loop: cycles of checkout, two heartbeats, checkin; remembers what it sent. */
@@ -54,7 +57,7 @@ class PostgresOutageTest extends PostgresStoreTestBase {
                     emit(StoreTestKit.checkin(lease, at + 3, session));
                 }
                 try {
-                    Thread.sleep(10);
+                    Thread.sleep(10); // the load's pace, not a wait for an effect
                 } catch (InterruptedException e) {
                     return;
                 }

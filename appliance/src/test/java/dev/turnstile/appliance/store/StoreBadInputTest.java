@@ -15,6 +15,7 @@ import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.appliance.seat.LedgerSettings;
 import dev.turnstile.protocol.Enforcement;
 import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.testsupport.TestPostgres;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.time.Instant;

@@ -8,6 +8,7 @@ import dev.turnstile.appliance.seat.Entitlement;
 import dev.turnstile.appliance.seat.LedgerListener;
 import dev.turnstile.appliance.seat.LedgerSettings;
 import dev.turnstile.protocol.Enforcement;
+import dev.turnstile.testsupport.TestPostgres;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;

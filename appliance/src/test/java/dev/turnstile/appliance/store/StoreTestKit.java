@@ -1,6 +1,5 @@
 package dev.turnstile.appliance.store;
 
-import static org.junit.jupiter.api.Assertions.fail;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -8,6 +7,7 @@ import ch.qos.logback.core.AppenderBase;
 import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.appliance.seat.LedgerEvent.Kind;
 import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.List;
@@ -59,14 +59,8 @@ final class StoreTestKit {
     }
 
     /** Polls {@code condition} every 20 ms for at most {@code timeoutMs}; fails with {@code what} otherwise. */
-    static void waitUntil(long timeoutMs, String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("waited " + timeoutMs + " ms for: " + what);
-            }
-            Thread.sleep(20);
-        }
+    static void waitUntil(long timeoutMs, String what, BooleanSupplier condition) {
+        Wait.until(what, timeoutMs, condition);
     }
 
     /** Collects the store's log lines while open. */

@@ -1,5 +1,7 @@
 package dev.turnstile.appliance.store;
 
+import dev.turnstile.testsupport.TestPostgres;
+import dev.turnstile.testsupport.VertxAwait;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
@@ -11,7 +13,6 @@ import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A fresh database with a random name on the test PostgreSQL, dropped on {@link #close()}, and
@@ -92,23 +93,17 @@ final class TestDatabase implements AutoCloseable {
     }
 
     static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return VertxAwait.result(f);
     }
 
     @Override
     public void close() throws Exception {
         resetPool();
         // an autovacuum worker (after bulk writes) may hold the database a moment: retry, bounded
-        for (int attempt = 1; ; attempt++) {
-            try {
-                admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-                return;
-            } catch (Exception e) {
-                if (attempt == 10) {
-                    throw e;
-                }
-                Thread.sleep(500);
-            }
-        }
+        dev.turnstile.testsupport.Wait.await("DROP DATABASE " + name, java.time.Duration.ofSeconds(10))
+                .pollInterval(java.time.Duration.ofMillis(500)).ignoreExceptions().until(() -> {
+                    admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+                    return true;
+                });
     }
 }

@@ -24,6 +24,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Timeout;
  * at a takeover: raise the fence to the term it became leader in, then write). The old leader's store is "paused" by
  * a long flush interval: its batch is still queued when the new leader has written, then it flushes.
  */
+@Tag("slow") // a triad and PostgreSQL, leaders fenced
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class TriadFenceTest extends PostgresStoreTestBase {
     final UUID journal = UUID.randomUUID();

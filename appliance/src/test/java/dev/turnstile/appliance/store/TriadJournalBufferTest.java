@@ -21,7 +21,7 @@ class TriadJournalBufferTest {
         Runtime rt = Runtime.getRuntime();
         for (int i = 0; i < 4; i++) {
             System.gc();
-            Thread.sleep(50);
+            Thread.sleep(50); // lets the collector settle before the heap is measured (no effect to wait for)
         }
         return rt.totalMemory() - rt.freeMemory();
     }

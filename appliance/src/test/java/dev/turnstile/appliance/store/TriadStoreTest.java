@@ -13,6 +13,8 @@ import dev.turnstile.client.LeaseListener;
 import dev.turnstile.client.SessionInfo;
 import dev.turnstile.client.TurnstileClient;
 import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.testsupport.VertxAwait;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -32,6 +34,7 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -39,6 +42,7 @@ import org.junit.jupiter.api.Timeout;
  * The triad's write-behind against a real PostgreSQL (issue 8): three appliances in one JVM, each on its own Vert.x,
  * sharing one database (the site database model), Java SDK clients with the three addresses.
  */
+@Tag("slow") // a triad writing to PostgreSQL, with failovers
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class TriadStoreTest extends PostgresStoreTestBase {
     static final String[] IDS = {"a", "b", "c"};
@@ -47,6 +51,7 @@ class TriadStoreTest extends PostgresStoreTestBase {
     final List<TurnstileClient> clients = new ArrayList<>();
     final int[] clientPorts = new int[3];
     final int[] raftPorts = new int[3];
+    dev.turnstile.appliance.testing.TriadMembers triadMembers;
     /** store.triad_buffer_events when > 0. */
     int bufferEvents;
 
@@ -65,11 +70,6 @@ class TriadStoreTest extends PostgresStoreTestBase {
     }
 
     JsonObject config(int i, String stateDir, String flushInterval) {
-        JsonArray members = new JsonArray();
-        for (int m = 0; m < 3; m++) {
-            members.add(new JsonObject().put("id", IDS[m]).put("raft", "127.0.0.1:" + raftPorts[m])
-                    .put("client", "127.0.0.1:" + clientPorts[m]));
-        }
         return new JsonObject()
                 .put("server", new JsonObject().put("id", "triad-" + IDS[i]).put("host", "127.0.0.1")
                         .put("port", clientPorts[i]).put("event_loops", 1).put("heartbeat_interval", "300ms")
@@ -84,14 +84,14 @@ class TriadStoreTest extends PostgresStoreTestBase {
                 .put("store", db.storeSection().put("flush_interval", flushInterval)
                         .put("triad_buffer_events", bufferEvents > 0 ? bufferEvents : null)
                         .put("spill_dir", spill.resolve(stateDir).resolve("spill-" + IDS[i]).toString()))
-                .put("triad", new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
-                        .put("state_dir", spill.resolve(stateDir).resolve(IDS[i]).toString()));
+                .put("triad", triadMembers.section(i, spill.resolve(stateDir).resolve(IDS[i])));
     }
 
     void startTriad(String stateDir, String flushInterval) throws Exception {
+        triadMembers = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
         for (int i = 0; i < 3; i++) {
-            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1");
-            clientPorts[i] = freePort();
+            raftPorts[i] = triadMembers.raftPorts()[i];
+            clientPorts[i] = triadMembers.clientPort(i);
         }
         for (int i = 0; i < 3; i++) {
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
@@ -149,17 +149,9 @@ class TriadStoreTest extends PostgresStoreTestBase {
         T call() throws Exception;
     }
 
-    static <T> T retrying(Call<T> call) throws Exception {
-        RuntimeException last = null;
-        for (int attempt = 0; attempt < 100; attempt++) {
-            try {
-                return call.call();
-            } catch (RuntimeException e) {
-                last = e;
-                Thread.sleep(50);
-            }
-        }
-        throw last;
+    static <T> T retrying(Call<T> call) {
+        return Wait.firstSuccess("the call to succeed", java.time.Duration.ofSeconds(30), RuntimeException.class,
+                call::call);
     }
 
     /** Every member that is up has applied the same number of log commands, and the same keyed events. */
@@ -184,17 +176,11 @@ class TriadStoreTest extends PostgresStoreTestBase {
     }
 
     static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return VertxAwait.result(f);
     }
 
-    static void until(String what, BooleanSupplier cond) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("not within 30 s: " + what);
-            }
-            Thread.sleep(20);
-        }
+    static void until(String what, BooleanSupplier cond) {
+        Wait.until(what, cond);
     }
 
     /** The journal rows under {@code journalId} are exactly the events {@code member} applied: once each, no seq missing. */

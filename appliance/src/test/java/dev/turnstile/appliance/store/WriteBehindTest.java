@@ -126,7 +126,7 @@ class WriteBehindTest extends PostgresStoreTestBase {
         for (int i = 0; i < 10; i++) {
             store.journal(denial(T0 + 1_000 + i, i));
         }
-        Thread.sleep(300);
+        Thread.sleep(300); // the behaviour under test: time passes below the interval and nothing is written
         assertEquals(100, store.status().getLong("events_written"));
         TestDatabase.await(store.flush());
         assertEquals(110, db.count("SELECT count(*) FROM usage_journal"));

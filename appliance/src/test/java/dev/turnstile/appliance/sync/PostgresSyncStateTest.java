@@ -77,10 +77,7 @@ class PostgresSyncStateTest {
             f.cloud.put(entitlement("ent-cad", "cad-pro", 3));
             java.nio.file.Files.writeString(f.dir.resolve("license.json"),
                     f.cloud.licenseFile("plant-pg-down", 14L * 86_400_000L).encodePrettily());
-            int closedPort;
-            try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
-                closedPort = probe.getLocalPort();
-            }
+            int closedPort = dev.turnstile.testsupport.Ports.closed();
             JsonObject config = f.config().put("store", new JsonObject()
                     .put("url", "postgresql://turnstile:turnstile@127.0.0.1:" + closedPort + "/nothing")
                     .put("connect_timeout", "300ms")

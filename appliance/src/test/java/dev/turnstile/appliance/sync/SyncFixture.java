@@ -9,6 +9,7 @@ import dev.turnstile.harness.cloud.CloudSigner;
 import dev.turnstile.harness.cloud.FakeCloud;
 import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -179,31 +180,24 @@ public final class SyncFixture implements AutoCloseable {
 
     /** Triggers syncs until one succeeds (a background sync may be running when the test asks). */
     public JsonObject syncUntilSuccess() throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        JsonObject last = null;
-        while (System.nanoTime() < deadline) {
-            last = syncNow();
-            if ("success".equals(last.getString("outcome"))) {
-                return last;
-            }
-            Thread.sleep(50);
+        JsonObject[] last = new JsonObject[1];
+        try {
+            return Wait.await("a successful sync", WAIT).pollInterval(java.time.Duration.ofMillis(50))
+                    .until(() -> last[0] = syncNow(), x -> "success".equals(x.getString("outcome")));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            fail("no successful sync within " + WAIT + "; last: " + last[0]);
         }
-        fail("no successful sync within " + WAIT + "; last: " + last);
         return null;
     }
 
     /** Polls {@code what} until {@code ok}; fails after {@link #WAIT}. */
     public JsonObject await(String what, ThrowingSupplier<JsonObject> get, Predicate<JsonObject> ok) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        JsonObject last = null;
-        while (System.nanoTime() < deadline) {
-            last = get.get();
-            if (ok.test(last)) {
-                return last;
-            }
-            Thread.sleep(20);
+        JsonObject[] last = new JsonObject[1];
+        try {
+            return Wait.await(what, WAIT).until(() -> last[0] = get.get(), ok);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            fail("waited " + WAIT + " for " + what + "; last: " + last[0]);
         }
-        fail("waited " + WAIT + " for " + what + "; last: " + last);
         return null;
     }
 

@@ -1,25 +1,24 @@
 package dev.turnstile.appliance.sync;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import dev.turnstile.appliance.store.StoreConfig;
+import dev.turnstile.testsupport.TestPostgres;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
-import java.net.URI;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A throwaway PostgreSQL database for the sync's Postgres tests, on the server named by
- * {@value #URL_ENV} (an admin URL whose role may CREATE DATABASE; {@code eval "$(scripts/local-postgres.sh)"}
- * sets it on this machine). Each test makes its own database and drops it, so runs never share rows.
+ * A throwaway PostgreSQL database for the sync's Postgres tests, on the test PostgreSQL of
+ * {@link TestPostgres#adminUrl()}: the server named by {@value #URL_ENV} (an admin URL whose role may CREATE DATABASE;
+ * {@code eval "$(scripts/local-postgres.sh)"} sets it on this machine), else a Testcontainers PostgreSQL where Docker
+ * runs, else a failure saying what to run. Each test makes its own database and drops it, so runs never share rows.
  */
 public final class SyncTestPostgres implements AutoCloseable {
-    public static final String URL_ENV = "TURNSTILE_TEST_PG_URL";
+    public static final String URL_ENV = TestPostgres.URL_ENV;
 
     private final Vertx vertx;
     private final String adminUrl;
@@ -30,17 +29,11 @@ public final class SyncTestPostgres implements AutoCloseable {
         this.vertx = vertx;
         this.adminUrl = adminUrl;
         this.database = database;
-        URI u = URI.create(adminUrl);
-        this.url = u.getScheme() + "://" + (u.getRawUserInfo() == null ? "" : u.getRawUserInfo() + "@") + u.getHost()
-                + (u.getPort() > 0 ? ":" + u.getPort() : "") + "/" + database;
+        this.url = TestPostgres.withDatabase(adminUrl, database);
     }
 
     public static SyncTestPostgres create(Vertx vertx) throws Exception {
-        String admin = System.getenv(URL_ENV);
-        if (admin == null || admin.isBlank()) {
-            fail("the sync's Postgres tests need " + URL_ENV + ": run  eval \"$(scripts/local-postgres.sh)\"  from the "
-                    + "project root first (it starts the local PostgreSQL and prints the export)");
-        }
+        String admin = TestPostgres.adminUrl(); // the environment, else Testcontainers, else a failure that says why
         String name = "turnstile_sync_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         Pool pool = PgBuilder.pool().connectingTo(PgConnectOptions.fromUri(admin.trim())).using(vertx).build();
         try {

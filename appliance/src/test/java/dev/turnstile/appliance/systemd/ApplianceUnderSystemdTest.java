@@ -20,6 +20,7 @@ import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Nothing here fails on timing: every wait is for a datagram, bounded by a generous deadline,
  * and the watchdog assertion counts datagrams between two markers the appliance itself sends.
  */
+@Tag("slow") // an appliance process under a fake service manager
 class ApplianceUnderSystemdTest {
 
     /** The unit's WatchdogSec= shrunk for the test: 1 s. */

@@ -3,6 +3,7 @@ package dev.turnstile.appliance.systemd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -78,10 +79,12 @@ class SystemdServiceTest {
         assertEquals(2, runs.get());
     }
 
-    private static boolean waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        for (int i = 0; i < 200 && !condition.getAsBoolean(); i++) {
-            Thread.sleep(50);
+    private static boolean waitFor(java.util.function.BooleanSupplier condition) {
+        try {
+            Wait.until("a condition of the service", java.time.Duration.ofSeconds(10), condition);
+            return true;
+        } catch (AssertionError notYet) {
+            return false; // the caller asserts
         }
-        return condition.getAsBoolean();
     }
 }

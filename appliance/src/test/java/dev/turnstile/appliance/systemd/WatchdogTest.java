@@ -62,7 +62,7 @@ class WatchdogTest {
                 long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2_000);
                 while (System.nanoTime() < until) {
                     try {
-                        Thread.sleep(50);
+                        Thread.sleep(50); // the behaviour under test: this event loop is blocked for 2 s
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         break;

@@ -7,7 +7,12 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * Ports chosen at run time for tests, handed out once per JVM. A port picked free is bound a moment later by an
+ * Ports for triad members only: a triad's client and raft ports must be known before any member starts, because every
+ * member's {@code triad.members} lists them all (JGroups' static {@code TCPPING} hosts, the client addresses of leader
+ * hints), so they cannot be 0. Everything else binds port 0 and says what it bound (an appliance process: its ports
+ * file, {@link ApplianceProcess}; in this JVM: {@code Appliance.tcpPort()} / {@code httpPort()}).
+ *
+ * <p>Ports chosen at run time for tests, handed out once per JVM. A port picked free is bound a moment later by an
  * appliance or a JGroups member; meanwhile nothing else in this JVM may take it. Triad members are the reason: each
  * member's failure detector (FD_SOCK2) binds the first free port of its raft port + 100 .. + 120 when it starts, and
  * it took another member's raft or client port picked a moment before (seen in a clean CI run: BindException on a

@@ -19,6 +19,8 @@ import dev.turnstile.client.LeaseListener;
 import dev.turnstile.client.LeaseLossReason;
 import dev.turnstile.client.SessionInfo;
 import dev.turnstile.client.TurnstileClient;
+import dev.turnstile.testsupport.VertxAwait;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -36,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Three real appliances in one JVM, each on its own Vert.x, forming a triad over JGroups on loopback (ports
  * chosen at run time), and Java SDK clients configured with all three addresses.
  */
+@Tag("slow") // three triad members in this JVM, elections and failovers
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class TriadAppliancesTest {
     static final int SEATS = 3;
@@ -103,21 +107,13 @@ class TriadAppliancesTest {
     }
 
     void startTriad() throws Exception {
-        int[] raftPorts = new int[3];
+        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
+        String[] ids = m.ids();
         for (int i = 0; i < 3; i++) {
-            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1");
-            clientPorts[i] = TriadFixture.freePort();
-        }
-        String[] ids = {"a", "b", "c"};
-        JsonArray members = new JsonArray();
-        for (int i = 0; i < 3; i++) {
-            members.add(new JsonObject().put("id", ids[i]).put("raft", "127.0.0.1:" + raftPorts[i])
-                    .put("client", "127.0.0.1:" + clientPorts[i]));
+            clientPorts[i] = m.clientPort(i);
         }
         for (int i = 0; i < 3; i++) {
-            JsonObject cfg = baseConfig("triad-" + ids[i], clientPorts[i]).put("triad", new JsonObject()
-                    .put("enabled", true).put("self", ids[i]).put("members", members)
-                    .put("state_dir", dir.resolve(ids[i]).toString()));
+            JsonObject cfg = baseConfig("triad-" + ids[i], clientPorts[i]).put("triad", m.section(i, dir.resolve(ids[i])));
             configs[i] = cfg;
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = await(Appliance.start(vertxOf[i], cfg));
@@ -150,17 +146,11 @@ class TriadAppliancesTest {
     }
 
     static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        return VertxAwait.result(f, Duration.ofSeconds(30));
     }
 
-    static void until(String what, BooleanSupplier cond) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("not within 20 s: " + what);
-            }
-            Thread.sleep(10);
-        }
+    static void until(String what, BooleanSupplier cond) {
+        Wait.until(what, Duration.ofSeconds(20), cond);
     }
 
     static final class Events implements LeaseListener {
@@ -223,21 +213,13 @@ class TriadAppliancesTest {
     }
 
     /** A RECLAIM of press-7's lease on member i, retried (bounded) while the member is not yet ready to decide it. */
-    private Message reclaimOn(int i, UUID id, byte[] secret) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (true) {
+    private Message reclaimOn(int i, UUID id, byte[] secret) {
+        return Wait.forValue("member " + i + " decides the reclaim", Duration.ofSeconds(20), () -> {
             try (RawClient c = RawClient.session(clientPorts[i], "press-7", "hw-press-7", Preamble.VERSION_1_1, "")) {
-                Message m = c.request(c.reclaim("cad-pro", id, secret)).message();
-                if (!(m instanceof Message.Denied d) || (d.errorCode() != ErrorCode.NOT_MASTER
-                        && d.errorCode() != ErrorCode.NO_QUORUM)) {
-                    return m;
-                }
+                return c.request(c.reclaim("cad-pro", id, secret)).message();
             }
-            if (System.nanoTime() > end) {
-                throw new AssertionError("member " + i + " never decided the reclaim");
-            }
-            Thread.sleep(50);
-        }
+        }, m -> !(m instanceof Message.Denied d) || (d.errorCode() != ErrorCode.NOT_MASTER
+                && d.errorCode() != ErrorCode.NO_QUORUM));
     }
 
     @Test
@@ -259,16 +241,9 @@ class TriadAppliancesTest {
 
         long killedAt = System.nanoTime();
         kill(leader);
-        Lease probe = null;
-        for (int attempt = 0; attempt < 40 && probe == null; attempt++) {
-            try {
-                probe = client.checkout("cad-pro");
-            } catch (RuntimeException e) {
-                Thread.sleep(50);
-            }
-        }
+        Wait.firstSuccess("the new leader grants", Duration.ofSeconds(30), RuntimeException.class,
+                () -> client.checkout("cad-pro"));
         long firstGrantMs = (System.nanoTime() - killedAt) / 1_000_000;
-        assertTrue(probe != null, "the new leader grants");
         System.out.printf("triad figure: leader killed -> first SDK grant on the new leader after %d ms (nproc=%d)%n",
                 firstGrantMs, Runtime.getRuntime().availableProcessors());
 
@@ -298,7 +273,7 @@ class TriadAppliancesTest {
                         granted.add(c.checkout("cad-pro").id());
                     } catch (RuntimeException e) {
                         try {
-                            Thread.sleep(30);
+                            Thread.sleep(30); // a racer's back-off after a refusal: pacing the race, not a wait for an effect
                         } catch (InterruptedException ie) {
                             return;
                         }
@@ -308,7 +283,7 @@ class TriadAppliancesTest {
             th.start();
             threads.add(th);
         }
-        Thread.sleep(1_000);
+        until("the racers get seats before the kill", () -> !granted.isEmpty());
         kill(leader);
         for (Thread th : threads) {
             th.join(30_000);

@@ -1,8 +1,10 @@
 package dev.turnstile.appliance.triad;
 
 import dev.turnstile.protocol.ErrorCode;
+import dev.turnstile.testsupport.Wait;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -117,7 +119,9 @@ final class TriadChaos {
         boolean leaderBack;
         boolean caughtUp;
         try {
-            Thread.sleep(800);
+            // the load runs with the triad whole before the fault: every client connected and some seats granted
+            Wait.until("the load runs before the fault", Duration.ofSeconds(30),
+                    () -> load.allConnected() && checker.grants.size() >= CLIENTS);
             faultAt = System.nanoTime();
             switch (f) {
                 case KILL_LEADER -> {
@@ -128,19 +132,19 @@ final class TriadChaos {
                 }
                 case KILL_FOLLOWER -> {
                     cluster.kill(follower);
-                    Thread.sleep(downMs);
+                    Thread.sleep(downMs); // the fault itself: the member stays down this long
                     cluster.restart(follower);
                     detail = "victim=" + TriadProcessCluster.IDS[follower] + " down_ms=" + downMs;
                 }
                 case STOP_LEADER -> {
                     cluster.stop(leader);
-                    Thread.sleep(pauseMs);
+                    Thread.sleep(pauseMs); // the fault itself: the leader stays stopped this long
                     cluster.cont(leader);
                     detail = "victim=" + TriadProcessCluster.IDS[leader] + " stopped_ms=" + pauseMs;
                 }
                 case STOP_FOLLOWER -> {
                     cluster.stop(follower);
-                    Thread.sleep(pauseMs);
+                    Thread.sleep(pauseMs); // the fault itself: the follower stays stopped this long
                     cluster.cont(follower);
                     detail = "victim=" + TriadProcessCluster.IDS[follower] + " stopped_ms=" + pauseMs;
                 }
@@ -154,7 +158,7 @@ final class TriadChaos {
                     if (f == Fault.KILL_TWO_LONG) {
                         downMs += LEASE_TIMEOUT_MS;
                     }
-                    Thread.sleep(downMs);
+                    Thread.sleep(downMs); // the fault itself: two members stay down this long
                     cluster.relaunch(leader);
                     cluster.relaunch(follower);
                     cluster.awaitListening(leader, 60_000);
@@ -178,11 +182,18 @@ final class TriadChaos {
             }
             detail += " leader_before=" + TriadProcessCluster.IDS[leader] + " leader_after="
                     + (next < 0 ? "none" : TriadProcessCluster.IDS[next]);
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!load.allConnected() && System.nanoTime() < end) {
-                Thread.sleep(20);
+            try {
+                Wait.until("every load client connected again", Duration.ofSeconds(10), load::allConnected);
+            } catch (AssertionError notAll) {
+                // the checker judges what the clients saw; a client still away shows in its records
             }
-            Thread.sleep(800);
+            int grantsAfter = checker.grants.size(); // and the load runs on after the fault for a while
+            try {
+                Wait.until("the load runs on after the fault", Duration.ofSeconds(10),
+                        () -> checker.grants.size() >= grantsAfter + CLIENTS);
+            } catch (AssertionError fewer) {
+                // as above: no leader, no grants (KILL_TWO without a leader back); the checker says what matters
+            }
             load.stop(10_000);
         } finally {
             load.close();
@@ -220,20 +231,20 @@ final class TriadChaos {
     }
 
     /** Every member's applied_index reaches the leader's (read once, at the start), within {@code ms}. */
-    boolean awaitCaughtUp(int leader, long ms) throws InterruptedException {
+    boolean awaitCaughtUp(int leader, long ms) {
         long target = cluster.appliedIndex(leader);
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
-        while (System.nanoTime() < end) {
-            boolean all = target >= 0;
-            for (int i = 0; i < 3 && all; i++) {
-                all = cluster.appliedIndex(i) >= target;
-            }
-            if (all) {
-                return true;
-            }
-            Thread.sleep(50);
+        try {
+            Wait.until("every member reaches applied_index " + target, ms, () -> {
+                boolean all = target >= 0;
+                for (int i = 0; i < 3 && all; i++) {
+                    all = cluster.appliedIndex(i) >= target;
+                }
+                return all;
+            });
+            return true;
+        } catch (AssertionError notYet) {
+            return false;
         }
-        return false;
     }
 
     /** Brings every member back (SIGCONT, restart the dead ones). */

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * expiry never ends a lease in a failover that keeps a majority (a violation if it did); KILL_TWO_LONG keeps the
  * majority away for longer than the lease timeout, where expiredLocally is the right outcome and counted apart.
  */
+@Tag("slow") // triad chaos: processes killed, paused and partitioned for minutes
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class TriadChaosTest {
     @TempDir

@@ -5,6 +5,7 @@ import dev.turnstile.appliance.seat.Entitlement;
 import dev.turnstile.appliance.seat.LedgerListener;
 import dev.turnstile.appliance.seat.LedgerSettings;
 import dev.turnstile.protocol.Enforcement;
+import dev.turnstile.testsupport.Wait;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -71,28 +72,29 @@ final class TriadFixture implements AutoCloseable {
     }
 
     /** The index of the member that is leader with a quorum, waiting up to {@code ms}; -1 if none. */
-    int awaitLeader(long ms) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (System.currentTimeMillis() < end) {
-            for (int i = 0; i < 3; i++) {
-                if (nodes[i] != null && nodes[i].isLeader() && nodes[i].quorumVisible()) {
-                    return i;
+    int awaitLeader(long ms) {
+        try {
+            return Wait.forValue("a leader with quorum", java.time.Duration.ofMillis(ms), () -> {
+                for (int i = 0; i < 3; i++) {
+                    if (nodes[i] != null && nodes[i].isLeader() && nodes[i].quorumVisible()) {
+                        return i;
+                    }
                 }
-            }
-            Thread.sleep(20);
+                return -1;
+            }, i -> i >= 0);
+        } catch (AssertionError none) {
+            return -1; // the callers say what they expected
         }
-        return -1;
     }
 
-    static boolean await(BooleanSupplier cond, long ms) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (System.currentTimeMillis() < end) {
-            if (cond.getAsBoolean()) {
-                return true;
-            }
-            Thread.sleep(20);
+    /** Whether {@code cond} holds within {@code ms} (bounded polling, {@link Wait}); false if it never did. */
+    static boolean await(BooleanSupplier cond, long ms) {
+        try {
+            Wait.until("a triad condition", ms, cond);
+            return true;
+        } catch (AssertionError never) {
+            return false;
         }
-        return cond.getAsBoolean();
     }
 
     int indexOf(TriadNode n) {

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * clients were told licenseCheckoutExpired. Here the pause is a jump of the members' clock (what the duty thread
  * sees after a pause), with three members in this JVM.
  */
+@Tag("slow") // a triad whose leader is paused past the failure detector
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class TriadLeaderPauseTest {
     static final long LEASE_TIMEOUT_MS = 3_000;
@@ -62,12 +64,12 @@ class TriadLeaderPauseTest {
         long end = System.currentTimeMillis() + LEASE_TIMEOUT_MS + 1_000;
         while (System.currentTimeMillis() < end) {
             assertEquals(0, l.heartbeat(ref, List.of(id), triad.clock.getAsLong()).get(0).code());
-            Thread.sleep(300);
+            Thread.sleep(300); // the behaviour under test: a client heartbeating every 300 ms for a while
         }
 
         // the leader does not run for 3.5 s (its clock jumps), the client's heartbeat waits unread meanwhile
         skew.addAndGet(LEASE_TIMEOUT_MS + 500);
-        Thread.sleep(600); // several duty runs
+        Thread.sleep(600); // the behaviour under test: several duty runs (every 100 ms) see the jump; nothing may expire
         assertTrue(triad.ledgers[leader].lease(id).map(v -> v.state() == LeaseState.HELD).orElse(false),
                 "the lease is still held after the leader's pause");
         Message.LeaseStatus renewed = l.heartbeat(ref, List.of(id), triad.clock.getAsLong()).get(0);
@@ -87,7 +89,7 @@ class TriadLeaderPauseTest {
         triad.clock = () -> System.currentTimeMillis() + skew.get();
         triad.start(0, 3);
         TriadNode lone = triad.nodes[0];
-        Thread.sleep(300);
+        Thread.sleep(300); // a few duty runs alone (every 100 ms) before the pause: time without quorum starts counting
         long before = lone.withoutQuorumMs(triad.clock.getAsLong());
         skew.addAndGet(10_000);
         // the next duty run (every 100 ms) takes the pause out; without that it only grows past 10 s

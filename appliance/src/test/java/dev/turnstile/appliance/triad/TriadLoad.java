@@ -95,7 +95,7 @@ final class TriadLoad implements AutoCloseable {
 
     private static void pause(long ms) {
         try {
-            Thread.sleep(ms);
+            Thread.sleep(ms); // the load's pace (think time between a client's calls), not a wait for an effect
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

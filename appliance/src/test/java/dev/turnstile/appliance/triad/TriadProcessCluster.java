@@ -22,8 +22,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * Three appliance processes ({@code dev.turnstile.appliance.Main run --config}, the test class path) forming a
  * triad on loopback. Members live on 127.0.0.1, .2 and .3 when this machine can bind those (Linux routes all of
- * 127.0.0.0/8 to lo), else all on 127.0.0.1 with distinct ports; every port (client, raft, HTTP status) is chosen
- * at run time. Faults: {@link #kill} (SIGKILL), {@link #stop} / {@link #cont} (SIGSTOP / SIGCONT),
+ * 127.0.0.0/8 to lo), else all on 127.0.0.1 with distinct ports. The HTTP status port is 0: each member writes
+ * what it bound to its ports file ({@code run --ports-file}). The client and raft ports are picked free here
+ * ({@code TestPorts}) and bound by the members a moment later: every member's configuration lists all three before
+ * any member starts (JGroups' static {@code TCPPING} hosts, the client addresses of leader hints), so they cannot be
+ * 0. Faults: {@link #kill} (SIGKILL), {@link #stop} / {@link #cont} (SIGSTOP / SIGCONT),
  * {@link #restart} (same configuration and state directory: the member catches up from its Raft log / snapshot);
  * with {@link #startBehindProxy}, a partition ({@link DroppingTcpProxy#cut} on the proxy the test holds).
  * Each member's output goes to {@code <dir>/<id>.log} (appended across restarts). Every wait is bounded.
@@ -94,7 +97,7 @@ final class TriadProcessCluster implements AutoCloseable {
             hosts[i] = net != null ? "127.0.0." + (i + 2) : distinct ? "127.0.0." + (i + 1) : "127.0.0.1";
             clientPorts[i] = freePort(hosts[i]);
             raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort(hosts[i]);
-            httpPorts[i] = freePort(hosts[i]);
+            httpPorts[i] = 0; // port 0: read from the member's ports file
             JsonObject member = new JsonObject().put("id", IDS[i]).put("raft", hosts[i] + ":" + raftPorts[i])
                     .put("client", hosts[i] + ":" + clientPorts[i]);
             if (net != null) {
@@ -112,7 +115,7 @@ final class TriadProcessCluster implements AutoCloseable {
             JsonObject cfg = TriadAppliancesTest.baseConfig("proc-" + IDS[i], clientPorts[i]);
             cfg.getJsonObject("server").put("host", hosts[i]);
             cfg.getJsonArray("entitlements").getJsonObject(0).getJsonObject("policy").put("max_seats", maxSeats);
-            cfg.put("http", new JsonObject().put("enabled", true).put("host", hosts[i]).put("port", httpPorts[i])
+            cfg.put("http", new JsonObject().put("enabled", true).put("host", hosts[i]).put("port", 0)
                     .put("read_open", true)); // the tests read /v1/status without a token
             cfg.put("triad", new JsonObject()
                     .put("enabled", true).put("self", IDS[i]).put("members", members)
@@ -150,23 +153,36 @@ final class TriadProcessCluster implements AutoCloseable {
         cmd.add("run");
         cmd.add("--config");
         cmd.add(configFiles[i].toString());
+        cmd.add("--ports-file");
+        cmd.add(portsFile(i).toString());
+        Files.deleteIfExists(portsFile(i)); // the last run's ports are not this run's
+        httpPorts[i] = 0;
         procs[i] = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile(i).toFile())).start();
         stopped[i] = false;
     }
 
-    /** Waits (at most {@code ms}) until member i accepts TCP connections on its client port. */
-    void awaitListening(int i, long ms) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
-        while (!listening(i)) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("member " + IDS[i] + " does not listen within " + ms + " ms; see " + logFile(i));
-            }
-            if (procs[i] == null || !procs[i].isAlive()) {
-                throw new AssertionError("member " + IDS[i] + " exited during start; see " + logFile(i));
-            }
-            Thread.sleep(20);
+    /** Member i's ports file: written by the member once its client, HTTP and raft listeners are bound. */
+    Path portsFile(int i) {
+        return dir.resolve(IDS[i] + ".ports.json");
+    }
+
+    /** Waits (at most {@code ms}) until member i has bound its listeners (its ports file is there). */
+    void awaitListening(int i, long ms) {
+        if (procs[i] == null) {
+            throw new AssertionError("member " + IDS[i] + " was not started");
         }
+        java.util.Map<String, Integer> ports = dev.turnstile.testsupport.Ports.awaitFile(portsFile(i), procs[i],
+                Duration.ofMillis(ms), () -> "member " + IDS[i] + "; see " + logFile(i));
+        httpPorts[i] = ports.get("http");
+    }
+
+    /** Member i's HTTP port: from its ports file, or 0 while it has not written one. */
+    private int httpPort(int i) {
+        if (httpPorts[i] == 0 && Files.exists(portsFile(i))) {
+            httpPorts[i] = dev.turnstile.testsupport.Ports.read(portsFile(i)).getOrDefault("http", 0);
+        }
+        return httpPorts[i];
     }
 
     boolean listening(int i) {
@@ -242,8 +258,12 @@ final class TriadProcessCluster implements AutoCloseable {
         if (!alive(i) || stopped[i]) {
             return null;
         }
+        int port = httpPort(i);
+        if (port == 0) {
+            return null; // not up yet
+        }
         try {
-            HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + hosts[i] + ":" + httpPorts[i] + "/v1/status"))
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + hosts[i] + ":" + port + "/v1/status"))
                     .timeout(Duration.ofSeconds(1)).GET().build();
             HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? new JsonObject(r.body()) : null;
@@ -280,16 +300,13 @@ final class TriadProcessCluster implements AutoCloseable {
     }
 
     /** Waits (at most {@code ms}) for {@link #leaderIndex()}; -1 if none. */
-    int awaitLeader(long ms) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
-        do {
-            int l = leaderIndex();
-            if (l >= 0) {
-                return l;
-            }
-            Thread.sleep(50);
-        } while (System.nanoTime() < end);
-        return -1;
+    int awaitLeader(long ms) {
+        try {
+            return dev.turnstile.testsupport.Wait.forValue("a leader with quorum", Duration.ofMillis(ms),
+                    this::leaderIndex, l -> l >= 0);
+        } catch (AssertionError none) {
+            return -1; // the callers say what they expected
+        }
     }
 
     /** Member i's applied index, or -1 when it does not answer. */

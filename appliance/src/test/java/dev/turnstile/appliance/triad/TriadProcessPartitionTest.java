@@ -11,6 +11,7 @@ import dev.turnstile.client.TurnstileException;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Envelope;
 import dev.turnstile.protocol.Message;
+import dev.turnstile.testsupport.Wait;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link TriadAppliancesTest#baseConfig} (lease timeout 10 s &gt; failure detection 4.5 s + election + the SDK's
  * failover and reclaim + a heartbeat interval), so the SDK's local expiry never ends the lease in this failover.
  */
+@Tag("slow") // three appliance processes behind a partitioning proxy
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class TriadProcessPartitionTest {
     @TempDir
@@ -96,17 +99,13 @@ class TriadProcessPartitionTest {
         }
     }
 
-    /** Polls {@code cond} (20 ms steps, at most {@code ms}); returns the milliseconds it took, or -1 if never. */
-    static long poll(long ms, BooleanSupplier cond) throws InterruptedException {
-        long start = System.nanoTime();
-        long end = start + TimeUnit.MILLISECONDS.toNanos(ms);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                return -1;
-            }
-            Thread.sleep(20);
+    /** Polls {@code cond} (at most {@code ms}, {@link Wait}); returns the milliseconds it took, or -1 if never. */
+    static long poll(long ms, BooleanSupplier cond) {
+        try {
+            return Wait.until("a condition of the partition test", ms, cond);
+        } catch (AssertionError never) {
+            return -1; // the callers say what they expected
         }
-        return (System.nanoTime() - start) / 1_000_000;
     }
 
     static long since(long nanos) {
@@ -128,14 +127,8 @@ class TriadProcessPartitionTest {
         assertTrue(old >= 0, "a leader with a quorum");
         TriadAppliancesTest.Events events = new TriadAppliancesTest.Events();
         TurnstileClient client = client("pp1", events, cluster.clientAddresses());
-        Lease held = null;
-        for (int attempt = 0; attempt < 100 && held == null; attempt++) {
-            try {
-                held = client.checkout("cad-pro");
-            } catch (TurnstileException e) {
-                Thread.sleep(100);
-            }
-        }
+        Lease held = Wait.firstSuccess("a grant from the triad", java.time.Duration.ofSeconds(60),
+                TurnstileException.class, () -> client.checkout("cad-pro"));
         assertTrue(held != null, "a grant from the triad");
         UUID id = held.id();
         assertEquals(old, cluster.indexOf(client.session().orElseThrow().server()), "the client's session is on the leader");

@@ -20,11 +20,13 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** triad.quorum_loss (failsafe vs revoke) and the per-member replication lag in the status JSON. */
+@Tag("slow") // triads that lose and regain their quorum
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class TriadQuorumLossTest {
     static final long DAY_MS = 86_400_000L;

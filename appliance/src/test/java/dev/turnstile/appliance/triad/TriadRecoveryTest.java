@@ -21,10 +21,12 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+@Tag("slow") // triad members stopped and rejoining from their logs
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class TriadRecoveryTest {
     @TempDir

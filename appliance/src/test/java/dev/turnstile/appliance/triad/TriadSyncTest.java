@@ -9,7 +9,6 @@ import dev.turnstile.appliance.sync.SyncFixture;
 import dev.turnstile.harness.cloud.FakeCloud;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -19,11 +18,13 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Three appliances syncing from one fake cloud: only the triad leader calls it. */
+@Tag("slow") // a triad and a fake cloud
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class TriadSyncTest {
     static final String[] IDS = {"a", "b", "c"};
@@ -49,15 +50,8 @@ class TriadSyncTest {
     }
 
     void startTriad() throws Exception {
-        int[] raftPorts = new int[3];
-        int[] clientPorts = new int[3];
-        JsonArray members = new JsonArray();
-        for (int i = 0; i < 3; i++) {
-            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1");
-            clientPorts[i] = TriadFixture.freePort();
-            members.add(new JsonObject().put("id", IDS[i]).put("raft", "127.0.0.1:" + raftPorts[i])
-                    .put("client", "127.0.0.1:" + clientPorts[i]));
-        }
+        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
+        int[] clientPorts = m.clientPorts();
         for (int i = 0; i < 3; i++) {
             JsonObject cfg = fx.config();
             cfg.getJsonObject("server").put("id", "triad-" + IDS[i]).put("host", "127.0.0.1").put("port", clientPorts[i]);
@@ -65,8 +59,7 @@ class TriadSyncTest {
             cfg.getJsonObject("sync").put("local_server_id", "triad-" + IDS[i])
                     .put("state_dir", dir.resolve(IDS[i] + "-sync").toString())
                     .put("schedule", new JsonObject().put("enabled", true).put("interval", "1s"));
-            cfg.put("triad", new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
-                    .put("state_dir", dir.resolve(IDS[i] + "-raft").toString()));
+            cfg.put("triad", m.section(i, dir.resolve(IDS[i] + "-raft")));
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = Appliance.start(vertxOf[i], cfg).await(60, TimeUnit.SECONDS);
         }

@@ -1,9 +1,10 @@
 package dev.turnstile.client.support;
 
+import dev.turnstile.testsupport.Wait;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
-/** Bounded polling: waits for a condition for at most a generous time, then fails saying what was awaited. */
+/** Bounded polling ({@link Wait}, Awaitility): waits for a condition for at most a generous time, then fails saying what was awaited. */
 public final class Await {
     public static final Duration DEFAULT = Duration.ofSeconds(15);
 
@@ -15,17 +16,6 @@ public final class Await {
     }
 
     public static void until(String what, Duration max, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + max.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + max + ": " + what);
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted while waiting for: " + what);
-            }
-        }
+        Wait.until(what, max, condition);
     }
 }

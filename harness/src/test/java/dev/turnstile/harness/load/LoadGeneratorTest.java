@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class LoadGeneratorTest {
@@ -67,6 +68,7 @@ class LoadGeneratorTest {
         assertTrue(r.resultLine().contains(" closed_early=0 "));
     }
 
+    @Tag("slow") // waits through several heartbeat intervals
     @Test
     @DisplayName("every connection heartbeats at the interval WELCOME announces")
     void connections_heartbeat_at_the_announced_interval() throws Exception {
@@ -93,10 +95,7 @@ class LoadGeneratorTest {
     @DisplayName("connections to a port where nobody listens are counted as failed, and the run still ends")
     void connect_failures_are_counted() throws Exception {
         // GIVEN a port with no server behind it
-        int closedPort;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            closedPort = s.getLocalPort();
-        }
+        int closedPort = dev.turnstile.testsupport.Ports.closed();
         LoadOptions o = new LoadOptions().setHost("127.0.0.1").setPort(closedPort).setConnections(2).setFlatOut(true)
                 .setDuration(Duration.ofMillis(100)).setWarmup(Duration.ZERO).setSetupTimeout(Duration.ofSeconds(10))
                 .setEventLoops(1);

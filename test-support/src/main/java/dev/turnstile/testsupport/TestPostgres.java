@@ -1,4 +1,4 @@
-package dev.turnstile.appliance.store;
+package dev.turnstile.testsupport;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -22,10 +22,10 @@ import org.testcontainers.containers.PostgreSQLContainer;
  *   <li>otherwise a Testcontainers PostgreSQL, when a Docker engine answers;</li>
  *   <li>otherwise the test fails, saying what to run. It never skips silently (CI sets CI=true).</li>
  * </ol>
- * Each test class makes its own database with {@link TestDatabase#create}, so runs never share rows.
+ * Each test class makes its own database (the appliance's TestDatabase and SyncTestPostgres), so runs never share rows.
  */
-final class TestPostgres {
-    static final String URL_ENV = "TURNSTILE_TEST_PG_URL";
+public final class TestPostgres {
+    public static final String URL_ENV = "TURNSTILE_TEST_PG_URL";
     private static PostgreSQLContainer<?> container;
     private static String adminUrl;
 
@@ -33,7 +33,7 @@ final class TestPostgres {
     }
 
     /** The admin URL of the test PostgreSQL (see the class comment). */
-    static synchronized String adminUrl() {
+    public static synchronized String adminUrl() {
         if (adminUrl != null) {
             return adminUrl;
         }
@@ -65,7 +65,7 @@ final class TestPostgres {
     }
 
     /** {@code url} with its database replaced by {@code database}. */
-    static String withDatabase(String url, String database) {
+    public static String withDatabase(String url, String database) {
         URI u = URI.create(url);
         return u.getScheme() + "://" + (u.getRawUserInfo() == null ? "" : u.getRawUserInfo() + "@") + u.getHost()
                 + (u.getPort() > 0 ? ":" + u.getPort() : "") + "/" + database
@@ -73,7 +73,7 @@ final class TestPostgres {
     }
 
     /** The same URL with another password, for the wrong-credentials test. */
-    static String withPassword(String url, String password) {
+    public static String withPassword(String url, String password) {
         URI u = URI.create(url);
         String user = u.getRawUserInfo() == null ? "turnstile" : u.getRawUserInfo().split(":", 2)[0];
         return u.getScheme() + "://" + user + ":" + password + "@" + u.getHost()
@@ -84,13 +84,13 @@ final class TestPostgres {
      * Stops and starts the test PostgreSQL itself, for the outage tests: the local Debian cluster
      * through pg_ctlcluster, or the Testcontainers container through pause / unpause.
      */
-    interface Control {
+    public interface Control {
         void stop() throws Exception;
 
         void start() throws Exception;
     }
 
-    static synchronized Control control() {
+    public static synchronized Control control() {
         String url = adminUrl();
         if (container != null) {
             return new Control() {
@@ -145,7 +145,7 @@ final class TestPostgres {
     }
 
     /** Runs a command, bounded in time; returns its output; fails on a non-zero exit. */
-    static String run(long timeoutSeconds, String... command) throws IOException, InterruptedException {
+    public static String run(long timeoutSeconds, String... command) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(command));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
