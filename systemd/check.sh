@@ -80,6 +80,7 @@ else
     bash "$here/install.sh" --root "$root" --jar "$tmp/turnstile-appliance.jar" >"$tmp/first.log"
     for f in usr/local/lib/turnstile/turnstile-appliance.jar usr/local/lib/systemd/system/turnstile.service \
              usr/local/lib/sysusers.d/turnstile.conf usr/local/lib/tmpfiles.d/turnstile.conf \
+             usr/local/share/doc/turnstile/CONFIG.md \
              etc/turnstile/turnstile.yaml etc/turnstile/turnstile.env var/lib/turnstile/dumps var/log/turnstile; do
         [ -e "$root/$f" ] || { cat "$tmp/first.log"; fail "install.sh did not create /$f"; }
     done

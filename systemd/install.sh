@@ -13,6 +13,7 @@
 #   /usr/local/lib/sysusers.d/turnstile.conf             the system user "turnstile"
 #   /usr/local/lib/tmpfiles.d/turnstile.conf             /etc/turnstile, /var/lib/turnstile, /var/log/turnstile
 #   /usr/local/share/doc/turnstile/README.md             this folder's README
+#   /usr/local/share/doc/turnstile/CONFIG.md             every configuration key (appliance/CONFIG.md)
 #   /etc/turnstile/turnstile.yaml  (root:turnstile 0640) configuration, only if absent
 #   /etc/turnstile/turnstile.env   (root:root 0600)      JVM flags and secrets, only if absent
 set -euo pipefail
@@ -152,6 +153,7 @@ do_install() {
     put "$here/turnstile.sysusers" "$sysusersdir/turnstile.conf" 0644
     put "$here/turnstile.tmpfiles" "$tmpfilesdir/turnstile.conf" 0644
     put "$here/README.md" "$docdir/README.md" 0644
+    put "$repo/appliance/CONFIG.md" "$docdir/CONFIG.md" 0644
     put "$here/turnstile.yaml" "$docdir/turnstile.yaml" 0644
     put "$here/turnstile.env" "$docdir/turnstile.env" 0644
 
@@ -197,7 +199,7 @@ do_uninstall() {
     fi
     local f
     for f in "$libdir/turnstile-appliance.jar" "$unitdir/turnstile.service" "$sysusersdir/turnstile.conf" \
-             "$tmpfilesdir/turnstile.conf" "$docdir/README.md" "$docdir/turnstile.yaml" "$docdir/turnstile.env"; do
+             "$tmpfilesdir/turnstile.conf" "$docdir/README.md" "$docdir/CONFIG.md" "$docdir/turnstile.yaml" "$docdir/turnstile.env"; do
         if [ -e "$root$f" ]; then
             run rm -f "$root$f"
             did "removed $f"

@@ -1,6 +1,5 @@
 package dev.turnstile.appliance;
 
-import dev.turnstile.appliance.config.ApplianceConfig;
 import dev.turnstile.appliance.config.ConfigException;
 import dev.turnstile.appliance.config.ConfigLoader;
 import dev.turnstile.appliance.systemd.LogLevels;
@@ -24,7 +23,8 @@ import picocli.CommandLine.Option;
 /** {@code java -jar turnstile-appliance-all.jar run --config /etc/turnstile/turnstile.yaml} */
 @Command(name = "turnstile", mixinStandardHelpOptions = true, version = "turnstile 0.1.0",
         description = "Turnstile edge license appliance.",
-        subcommands = {Main.Run.class, Main.CheckConfig.class, dev.turnstile.appliance.license.ImportLicenseCommand.class})
+        subcommands = {Main.Run.class, Main.CheckConfig.class, Main.ConfigDocCommand.class,
+                dev.turnstile.appliance.license.ImportLicenseCommand.class})
 public final class Main implements Callable<Integer> {
     /** Exit code for a configuration that does not validate. */
     public static final int EXIT_CONFIG = 2;
@@ -93,7 +93,7 @@ public final class Main implements Callable<Integer> {
             try {
                 ConfigLoader.ConfigSource source = options.load(vertx).await(30, TimeUnit.SECONDS);
                 ApplianceConfig config = Configuration.bind(source); // every section; unknown keys are errors
-                logLevels.apply(LogLevels.fromConfig(source.tree())); // systemd: logging.levels from the YAML
+                logLevels.apply(config.loggingLevels()); // systemd: logging.levels from the YAML
                 appliance = Appliance.start(vertx, config, java.time.Clock.systemUTC())
                         .await(60, TimeUnit.SECONDS);
                 announcePorts(log, appliance, portsFile); // ports:
@@ -142,7 +142,7 @@ public final class Main implements Callable<Integer> {
             // SIGTERM/SIGINT -> STOPPING=1 and System.exit(0), which runs the shutdown hook above.
             systemd.ready(vertx, statusLine(appliance), () -> options.load(vertx).compose(source -> {
                 ApplianceConfig next = Configuration.bind(source); // a bad file throws: nothing changes
-                logLevels.apply(LogLevels.fromConfig(source.tree()));
+                logLevels.apply(next.loggingLevels());
                 return appliance.reload(next).map(source.tree());
             }));
             // systemd: end
@@ -168,8 +168,9 @@ public final class Main implements Callable<Integer> {
     }
 
     @Command(name = "check-config", description = "Validate a configuration file and exit (0 = valid, 2 = invalid). "
-            + "Every section is checked (triad: included) and every problem is listed; unknown keys, unknown "
-            + "TURNSTILE_... overrides, duplicate keys and an empty file are problems.")
+            + "Every section is bound (triad: included) and every problem of every section is listed at once; unknown "
+            + "keys, unknown TURNSTILE_... overrides, duplicate keys and an empty file are problems. The keys: CONFIG.md "
+            + "(turnstile config-doc).")
     static final class CheckConfig implements Callable<Integer> {
         @CommandLine.Mixin
         ConfigOptions options = new ConfigOptions();
@@ -179,21 +180,51 @@ public final class Main implements Callable<Integer> {
             Vertx vertx = Vertx.vertx();
             try {
                 ConfigLoader.ConfigSource source = options.load(vertx).await(30, TimeUnit.SECONDS);
-                ApplianceConfig c = Configuration.bind(source);
-                System.out.println("configuration OK: server " + c.server().id() + ", port " + c.server().port() + ", "
-                        + c.entitlements().size() + " entitlements");
-                for (dev.turnstile.appliance.config.ConfigWarnings.Warning w
-                        : dev.turnstile.appliance.config.ConfigWarnings.of(c.server(), c.clients(), c.http())) {
+                ApplianceConfig c = Configuration.bind(source); // the whole tree, as `run` binds it
+                System.out.println("configuration OK: " + summary(c));
+                for (ConfigWarnings.Warning w : ConfigWarnings.of(c.server(), c.clients(), c.http())) {
                     System.out.println("warning: " + w.message());
                 }
                 return 0;
             } catch (Exception e) {
                 Throwable cause = e instanceof ConfigException ? e : e.getCause() != null ? e.getCause() : e;
-                System.err.println("turnstile: " + cause.getMessage());
+                if (cause instanceof ConfigException ce) {
+                    System.err.println("turnstile: invalid configuration, " + ce.problems().size()
+                            + (ce.problems().size() == 1 ? " problem:" : " problems:"));
+                    for (String p : ce.problems()) {
+                        System.err.println("  " + p);
+                    }
+                } else {
+                    System.err.println("turnstile: " + cause.getMessage());
+                }
                 return EXIT_CONFIG;
             } finally {
                 vertx.close();
             }
+        }
+
+        /** What was bound, one line: "server turnstile-1, port 7878, 2 entitlements, store postgresql://..., triad a of 3". */
+        static String summary(ApplianceConfig c) {
+            StringBuilder s = new StringBuilder("server ").append(c.server().id()).append(", port ")
+                    .append(c.server().port()).append(", ").append(c.entitlements().size()).append(" entitlements");
+            s.append(", http ").append(c.http().enabled() ? c.http().host() + ":" + c.http().port() : "off");
+            s.append(", store ").append(c.store().map(st -> st.describeTarget()).orElse("none (memory only)"));
+            s.append(", sync ").append(c.sync().enabled() ? "on" : "off");
+            s.append(", license ").append(c.license().enabled() ? "on" : "off");
+            s.append(", triad ").append(c.triad().enabled() ? "member " + c.triad().self() + " of "
+                    + c.triad().members().size() : "off");
+            return s.toString();
+        }
+    }
+
+    @Command(name = "config-doc", description = "Print the reference of every configuration key (appliance/CONFIG.md, "
+            + "Markdown) and exit: generated from the same definitions that validate the file.")
+    static final class ConfigDocCommand implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            System.out.print(Configuration.referenceMarkdown());
+            System.out.flush();
+            return 0;
         }
     }
 }

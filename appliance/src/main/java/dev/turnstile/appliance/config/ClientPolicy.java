@@ -12,15 +12,26 @@ import java.util.List;
  */
 public record ClientPolicy(String authToken, String minVersion, List<String> allowedVersions) {
 
+    public static final ConfigKey CLIENTS = ConfigKey.mapping("clients", "Who may open a session.");
+    public static final ConfigKey AUTH_TOKEN = ConfigKey.secret("clients.auth_token", "", "empty",
+            "Token every HELLO must present (compared in constant time); empty: none required, warned about when "
+                    + "server.host is reachable from the network. Write `\"${TURNSTILE_CLIENT_TOKEN}\"`");
+    public static final ConfigKey MIN_VERSION = ConfigKey.string("clients.min_version", "",
+            "Lowest client version accepted (dotted, compared part by part); empty: any");
+    public static final ConfigKey ALLOWED_VERSIONS = ConfigKey.strings("clients.allowed_versions",
+            "Client versions accepted: exact entries, or prefixes ending in *; empty: any");
+
+    public static ConfigSection section() {
+        return ConfigSection.of(CLIENTS, "Reloadable: a reload applies a changed token or version rule to new "
+                + "sessions.", AUTH_TOKEN, MIN_VERSION, ALLOWED_VERSIONS);
+    }
+
     public static ClientPolicy bind(JsonObject o, ConfigReader r) {
-        String min = r.string(o, "min_version", "clients.min_version", "");
+        String min = r.string(o, MIN_VERSION);
         if (!min.isEmpty() && !min.matches("[0-9A-Za-z.+-]{1,64}")) {
             r.problem("clients.min_version", "a version like 1.2.0", min);
         }
-        return new ClientPolicy(
-                r.string(o, "auth_token", "clients.auth_token", ""),
-                min,
-                r.strings(o, "allowed_versions", "clients.allowed_versions"));
+        return new ClientPolicy(r.string(o, AUTH_TOKEN), min, r.strings(o, ALLOWED_VERSIONS));
     }
 
     public boolean requiresToken() {

@@ -19,11 +19,12 @@ import java.util.regex.Pattern;
  * one, so a bad file is reported whole, each problem naming its key (Hono style: one typed config
  * class per component, bound here).
  * <p>
- * Every read records the dotted key it asked for (present or not: {@code server.port},
- * {@code entitlements[0].policy.max_seats}). The keys the binders read <em>are</em> the known keys:
- * {@link #reportUnknownKeys} walks the tree afterwards and reports every key nobody read, with the
- * closest known key at the same level. A component that adds a key reads it through this class
- * and it is known; there is no second list to keep in sync.
+ * Every read goes through the key's definition ({@link ConfigKey}: name, default, range) and records the
+ * dotted key it asked for (present or not: {@code server.port}, {@code entitlements[0].policy.max_seats}).
+ * The keys the binders read <em>are</em> the known keys: {@link #reportUnknownKeys} walks the tree afterwards
+ * and reports every key nobody read, with the closest known key at the same level. A component that adds a
+ * key defines it (a {@code ConfigKey} in its section's list) and reads it here; CONFIG.md is generated from the
+ * same definitions, and a test holds the definitions equal to the keys the binders read.
  */
 public final class ConfigReader {
     private static final Pattern DURATION = Pattern.compile("^\\s*(\\d+)\\s*(ms|s|m|h|d)?\\s*$");
@@ -33,6 +34,10 @@ public final class ConfigReader {
     private final Set<String> known = new LinkedHashSet<>();
     /** Keys whose whole subtree is free-form (logger names under logging.levels). */
     private final Set<String> freeForm = new LinkedHashSet<>();
+    /** Every definition a binder read through. */
+    private final Set<ConfigKey> definitions = new LinkedHashSet<>();
+    /** Keys defined as secrets: a problem with one never shows its value. */
+    private final Set<String> secrets = new LinkedHashSet<>();
     /** Where a key came from ("line 12 of /etc/turnstile/turnstile.yaml", "environment variable ..."). */
     private final Map<String, String> origins;
 
@@ -50,7 +55,8 @@ public final class ConfigReader {
     }
 
     public void problem(String key, String expected, Object got) {
-        problems.add(key + ": expected " + expected + ", got " + describe(got) + where(key));
+        String shown = secrets.contains(key) && got != null ? "a value (a secret: not shown)" : describe(got);
+        problems.add(key + ": expected " + expected + ", got " + shown + where(key));
     }
 
     public void problem(String message) {
@@ -64,21 +70,10 @@ public final class ConfigReader {
         return o == null ? "" : " (" + o + ")";
     }
 
-    /** Records {@code key} as known without reading it (a binder that reads the value by other means). */
-    public void known(String key) {
-        known.add(key);
-    }
-
     /** The value of {@code name} as it is (null when absent), recording {@code key} as known. */
-    public Object value(JsonObject o, String name, String key) {
+    private Object value(JsonObject o, String name, String key) {
         known.add(key);
         return o == null ? null : o.getValue(name);
-    }
-
-    /** Like {@link #object} for a mapping whose keys are free-form (e.g. logger names): none of them is unknown. */
-    public JsonObject freeFormObject(JsonObject parent, String name, String key) {
-        freeForm.add(key);
-        return object(parent, name, key);
     }
 
     /** The keys read so far (for tests and for the documentation of the keys). */
@@ -205,6 +200,156 @@ public final class ConfigReader {
         return d[a.length()][b.length()];
     }
 
+    // ---- reads through a key's definition (ConfigKey): name, default and range come from there
+
+    /** The definitions read so far (a test holds them equal to the documented ones). */
+    public Set<ConfigKey> definitionsRead() {
+        return java.util.Collections.unmodifiableSet(definitions);
+    }
+
+    private String use(ConfigKey k, String concreteParent) {
+        definitions.add(k);
+        String key = concreteParent == null ? k.path() : k.at(concreteParent);
+        if (k.secret()) {
+            secrets.add(key);
+        }
+        return key;
+    }
+
+    /** A section or nested mapping ({@code server}, {@code server.tls}); empty when absent. */
+    public JsonObject object(JsonObject parent, ConfigKey k) {
+        return object(parent, k, null);
+    }
+
+    public JsonObject object(JsonObject parent, ConfigKey k, String concreteParent) {
+        String key = use(k, concreteParent);
+        if (k.type() == ConfigKey.Type.FREE_FORM) {
+            freeForm.add(key);
+        }
+        return object(parent, k.name(), key);
+    }
+
+    public JsonArray array(JsonObject parent, ConfigKey k) {
+        return array(parent, k.name(), use(k, null));
+    }
+
+    /** The value as it is (null when absent), for a key that takes more than one form. */
+    public Object value(JsonObject o, ConfigKey k) {
+        return value(o, k.name(), use(k, null));
+    }
+
+    public String string(JsonObject o, ConfigKey k) {
+        return string(o, k, null);
+    }
+
+    public String string(JsonObject o, ConfigKey k, String concreteParent) {
+        return string(o, k.name(), use(k, concreteParent), k.defaultValue() == null ? null : k.defaultString());
+    }
+
+    /** With a default computed by the binder (from another key); the definition's text documents it. */
+    public String stringOr(JsonObject o, ConfigKey k, String concreteParent, String def) {
+        return string(o, k.name(), use(k, concreteParent), def);
+    }
+
+    public String requiredString(JsonObject o, ConfigKey k, String concreteParent) {
+        return requiredString(o, k.name(), use(k, concreteParent));
+    }
+
+    public List<String> strings(JsonObject o, ConfigKey k) {
+        return strings(o, k.name(), use(k, null));
+    }
+
+    public long integer(JsonObject o, ConfigKey k) {
+        return integer(o, k, null);
+    }
+
+    public long integer(JsonObject o, ConfigKey k, String concreteParent) {
+        return integer(o, k.name(), use(k, concreteParent), k.defaultValue() == null ? -1 : k.defaultLong(), k.min(),
+                k.max());
+    }
+
+    public boolean bool(JsonObject o, ConfigKey k) {
+        return bool(o, k.name(), use(k, null), k.defaultBoolean());
+    }
+
+    /** With a default computed by the binder (e.g. {@code http.enabled}: whether the section is present). */
+    public boolean boolOr(JsonObject o, ConfigKey k, boolean def) {
+        return bool(o, k.name(), use(k, null), def);
+    }
+
+    public long durationMs(JsonObject o, ConfigKey k) {
+        return durationMs(o, k.name(), use(k, null), k.defaultValue() == null ? 0 : k.defaultLong(), k.min(), k.max());
+    }
+
+    public Instant instant(JsonObject o, ConfigKey k, String concreteParent) {
+        return instant(o, k.name(), use(k, concreteParent));
+    }
+
+    /** A byte size: a bare number of bytes, or a number with KiB, MiB, GiB (or kB, MB, GB, powers of ten). */
+    public long size(JsonObject o, ConfigKey k) {
+        String key = use(k, null);
+        String text = string(o, k.name(), key, null);
+        if (text == null) {
+            return k.defaultLong();
+        }
+        Long bytes = parseSize(text);
+        if (bytes == null || bytes < k.min() || bytes > k.max()) {
+            problem(key, "a size like 65540, 512KiB, 64MiB or 1GiB, from " + k.min() + " to " + k.max() + " bytes", text);
+            return k.defaultLong();
+        }
+        return bytes;
+    }
+
+    private static final Pattern SIZE = Pattern.compile("^\\s*(\\d+)\\s*(|b|kib|mib|gib|kb|mb|gb)\\s*$");
+
+    /** {@code 65540}, {@code 512KiB}, {@code 64MiB}, {@code 1GiB}, {@code 10MB}: bytes, or null. */
+    public static Long parseSize(String text) {
+        Matcher m = SIZE.matcher(text.toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            return null;
+        }
+        long factor = switch (m.group(2)) {
+            case "kib" -> 1L << 10;
+            case "mib" -> 1L << 20;
+            case "gib" -> 1L << 30;
+            case "kb" -> 1_000L;
+            case "mb" -> 1_000_000L;
+            case "gb" -> 1_000_000_000L;
+            default -> 1L;
+        };
+        try {
+            return Math.multiplyExact(Long.parseLong(m.group(1)), factor);
+        } catch (ArithmeticException | NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** A number of seconds (integer or decimal, {@code min} to {@code max}) as milliseconds. */
+    public long secondsAsMs(JsonObject o, ConfigKey k) {
+        String key = use(k, null);
+        Object v = value(o, k.name(), key);
+        if (v == null) {
+            return k.defaultLong();
+        }
+        String expected = "a number of seconds from " + k.min() + " to " + k.max();
+        double d;
+        if (v instanceof Number n) {
+            d = n.doubleValue();
+        } else {
+            try {
+                d = Double.parseDouble(String.valueOf(v).trim());
+            } catch (NumberFormatException e) {
+                problem(key, expected, v);
+                return k.defaultLong();
+            }
+        }
+        if (!(d >= k.min() && d <= k.max())) {
+            problem(key, expected, v);
+            return k.defaultLong();
+        }
+        return Math.round(d * 1000);
+    }
+
     public void throwIfAny() {
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
@@ -221,7 +366,7 @@ public final class ConfigReader {
         return String.valueOf(got);
     }
 
-    public JsonObject object(JsonObject parent, String name, String key) {
+    private JsonObject object(JsonObject parent, String name, String key) {
         known.add(key);
         Object v = parent == null ? null : parent.getValue(name);
         if (v == null) {
@@ -234,7 +379,7 @@ public final class ConfigReader {
         return new JsonObject();
     }
 
-    public JsonArray array(JsonObject parent, String name, String key) {
+    private JsonArray array(JsonObject parent, String name, String key) {
         known.add(key);
         Object v = parent == null ? null : parent.getValue(name);
         if (v == null) {
@@ -247,7 +392,7 @@ public final class ConfigReader {
         return new JsonArray();
     }
 
-    public String string(JsonObject o, String name, String key, String def) {
+    private String string(JsonObject o, String name, String key, String def) {
         known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
@@ -263,7 +408,7 @@ public final class ConfigReader {
         return def;
     }
 
-    public String requiredString(JsonObject o, String name, String key) {
+    private String requiredString(JsonObject o, String name, String key) {
         String s = string(o, name, key, null);
         if (s == null || s.isBlank()) {
             problem(key, "a non-empty string", s);
@@ -272,7 +417,7 @@ public final class ConfigReader {
         return s;
     }
 
-    public long integer(JsonObject o, String name, String key, long def, long min, long max) {
+    private long integer(JsonObject o, String name, String key, long def, long min, long max) {
         known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
@@ -299,7 +444,7 @@ public final class ConfigReader {
         return n;
     }
 
-    public boolean bool(JsonObject o, String name, String key, boolean def) {
+    private boolean bool(JsonObject o, String name, String key, boolean def) {
         known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
@@ -322,7 +467,7 @@ public final class ConfigReader {
     }
 
     /** A duration such as {@code 500ms}, {@code 10s}, {@code 5m}, {@code 1h}, {@code 14d}; a bare number is milliseconds. */
-    public long durationMs(JsonObject o, String name, String key, long defMs, long minMs, long maxMs) {
+    private long durationMs(JsonObject o, String name, String key, long defMs, long minMs, long maxMs) {
         known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
@@ -377,7 +522,7 @@ public final class ConfigReader {
         return ms + "ms";
     }
 
-    public Instant instant(JsonObject o, String name, String key) {
+    private Instant instant(JsonObject o, String name, String key) {
         known.add(key);
         Object v = o.getValue(name);
         if (v == null) {
@@ -391,7 +536,7 @@ public final class ConfigReader {
         }
     }
 
-    public List<String> strings(JsonObject o, String name, String key) {
+    private List<String> strings(JsonObject o, String name, String key) {
         known.add(key);
         List<String> out = new ArrayList<>();
         Object v = o.getValue(name);

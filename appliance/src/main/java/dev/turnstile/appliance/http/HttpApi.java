@@ -1,14 +1,19 @@
 package dev.turnstile.appliance.http;
 
-import dev.turnstile.appliance.Appliance;
+import dev.turnstile.appliance.authority.AuthorityRefusal;
+import dev.turnstile.appliance.authority.SeatAuthority;
+import dev.turnstile.appliance.lifecycle.Lifecycle;
+import dev.turnstile.appliance.lifecycle.ListenFailure;
 import dev.turnstile.appliance.log.LogText;
 import dev.turnstile.appliance.metrics.ApplianceMetrics;
 import dev.turnstile.appliance.metrics.SeatHistory;
 import dev.turnstile.appliance.seat.LeaseView;
+import dev.turnstile.appliance.seat.LedgerView;
 import dev.turnstile.appliance.seat.PoolView;
 import dev.turnstile.protocol.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -29,6 +34,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,8 +45,12 @@ import org.slf4j.LoggerFactory;
  * never block an event loop: whatever costs O(leases) runs on a worker thread over a shared copy
  * taken at most once a second. Other components add their routes through {@link #addRoutes(Consumer)}
  * before {@link #start()}. Every error is {@code {"code": ..., "message": ...}} with a proper status.
+ *
+ * <p>A component ({@link Lifecycle}): it reads the appliance through {@link Views} (the status report, the ledger
+ * read only, the meters) and changes seats only through the seat authority. The seat history is the metrics
+ * component's: HTTP shows it and streams its samples, it does not start it.
  */
-public final class HttpApi {
+public final class HttpApi implements Lifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
     public static final int MAX_PAGE = LeaseQuery.MAX_LIMIT;
     /** Where the page's files live on the classpath. */
@@ -54,7 +64,21 @@ public final class HttpApi {
     private static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-    private final Appliance appliance;
+    /**
+     * What the HTTP side reads and asks: narrow views of the appliance, never the composition root.
+     *
+     * @param status    the summary behind {@code /v1/status}, the page and {@code /health/ready}
+     * @param ledger    pools and leases, read only
+     * @param authority decides a force-release (in a triad through the Raft log)
+     * @param metrics   {@code /metrics}, the seat history, the shared lease copy
+     * @param clock     the appliance's clock (ms)
+     */
+    public record Views(StatusReport status, LedgerView ledger, SeatAuthority authority, ApplianceMetrics metrics,
+                        LongSupplier clock) {
+    }
+
+    private final Vertx vertx;
+    private final Views views;
     private final HttpConfig config;
     private final Router router;
     private final List<Consumer<HttpApi>> extensions = new ArrayList<>();
@@ -63,18 +87,24 @@ public final class HttpApi {
     private Consumer<SeatHistory.Sample> sampleListener;
     private Buffer openApi;
 
-    public HttpApi(Appliance appliance, HttpConfig config) {
-        this.appliance = appliance;
+    public HttpApi(Vertx vertx, HttpConfig config, Views views) {
+        this.vertx = vertx;
+        this.views = views;
         this.config = config;
-        this.router = Router.router(appliance.vertx());
+        this.router = Router.router(vertx);
+    }
+
+    @Override
+    public String name() {
+        return "http";
     }
 
     public Router router() {
         return router;
     }
 
-    public Appliance appliance() {
-        return appliance;
+    public Views views() {
+        return views;
     }
 
     public HttpConfig config() {
@@ -86,9 +116,21 @@ public final class HttpApi {
         extensions.add(mount);
     }
 
-    public Future<HttpServer> start() {
-        ApplianceMetrics metrics = appliance.metrics();
-        stream = new StatusStream(appliance.vertx(), this::statusJson, config.liveIntervalMs());
+    /** Mounts the routes and listens; a taken port fails naming {@code http.port}. */
+    @Override
+    public Future<Void> start() {
+        // dependencies first (Hono's lifecycle): a wiring mistake says what is missing instead of a NullPointerException
+        return Lifecycle.require(name(), "the status report", views.status())
+                .compose(v -> Lifecycle.require(name(), "the ledger", views.ledger()))
+                .compose(v -> Lifecycle.require(name(), "the seat authority", views.authority()))
+                .compose(v -> Lifecycle.require(name(), "the metrics", views.metrics()))
+                .compose(v -> Lifecycle.require(name(), "the clock", views.clock()))
+                .compose(v -> listen());
+    }
+
+    private Future<Void> listen() {
+        ApplianceMetrics metrics = views.metrics();
+        stream = new StatusStream(vertx, this::statusJson, config.liveIntervalMs());
         router.route().handler(HttpApi::commonHeaders);
         router.route().handler(BodyHandler.create(false).setBodyLimit(config.maxBodyBytes()));
         router.get("/health/live").handler(ctx -> ctx.json(new JsonObject().put("status", "UP")));
@@ -117,35 +159,36 @@ public final class HttpApi {
             options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
                     .setCertPath(config.tls().certPath()).setKeyPath(config.tls().keyPath()));
         }
-        return appliance.vertx().fileSystem().readFile(OPENAPI)
+        return vertx.fileSystem().readFile(OPENAPI)
                 .recover(e -> {
                     LOG.warn("{} not found on the classpath: /{} answers 404", OPENAPI, OPENAPI);
                     return Future.succeededFuture(null);
                 })
                 .compose(spec -> {
                     openApi = spec;
-                    return appliance.vertx().createHttpServer(options).requestHandler(router).listen();
+                    return vertx.createHttpServer(options).requestHandler(router).listen();
                 })
+                .recover(e -> Future.failedFuture(ListenFailure.explain(e, "http.port", config.host(), config.port())))
                 .onSuccess(s -> {
                     server = s;
-                    metrics.start(config.historyIntervalMs(), config.historySamples());
                     sampleListener = stream::sample;
                     metrics.onSample(sampleListener);
                     LOG.info("HTTP {}listening on {}:{} (status page /, admin API {}, reads {}, metrics /metrics)",
                             config.tls().enabled() ? "(TLS) " : "", config.host(), s.actualPort(),
                             config.apiToken().isEmpty() ? "read-only: no api_token" : "token",
                             config.readOpen() ? "open" : "token");
-                });
+                }).mapEmpty();
     }
 
     public int port() {
         return server == null ? -1 : server.actualPort();
     }
 
+    @Override
     public Future<Void> stop() {
         if (stream != null) {
             stream.close();
-            appliance.metrics().removeSampleListener(sampleListener);
+            views.metrics().removeSampleListener(sampleListener);
         }
         return server == null ? Future.succeededFuture() : server.close();
     }
@@ -244,23 +287,17 @@ public final class HttpApi {
      * the heartbeat interval (the page marks leases whose last heartbeat is overdue).
      */
     public JsonObject statusJson() {
-        JsonObject s = appliance.statusJson();
-        if (!s.containsKey("store")) {
-            s.put("store", appliance.storeStatus());
-        }
-        if (!s.containsKey("role")) {
-            s.put("role", null);
-        }
+        JsonObject s = views.status().page();
         s.put("admin", new JsonObject().put("read_open", config.readOpen())
                 .put("mutations_enabled", !config.apiToken().isEmpty()));
-        s.put("heartbeat_interval_ms", appliance.config().server().heartbeatIntervalMs());
+        s.put("heartbeat_interval_ms", views.status().heartbeatIntervalMs());
         return s;
     }
 
     /** Ready only once the TCP server listens, the configuration is bound and the license (if any) is loaded. */
     private void ready(RoutingContext ctx) {
-        boolean serving = appliance.isReady();
-        Object lic = appliance.statusJson().getValue("license");
+        boolean serving = views.status().serving().ready();
+        Object lic = views.status().summary().getValue("license");
         String license = lic instanceof JsonObject o && o.getString("state") != null ? o.getString("state") : "not_configured";
         boolean licenseLoaded = !"none".equals(license);
         boolean ready = serving && licenseLoaded;
@@ -270,7 +307,7 @@ public final class HttpApi {
                         .put("tcp_listening", serving)
                         .put("config_loaded", true)
                         .put("license", license)
-                        .put("draining", appliance.draining())));
+                        .put("draining", views.status().serving().draining())));
     }
 
     private void openApi(RoutingContext ctx) {
@@ -281,8 +318,8 @@ public final class HttpApi {
     }
 
     private void metrics(RoutingContext ctx) {
-        ApplianceMetrics m = appliance.metrics();
-        appliance.vertx().executeBlocking(m::scrape, false).onComplete(ar -> {
+        ApplianceMetrics m = views.metrics();
+        vertx.executeBlocking(m::scrape, false).onComplete(ar -> {
             if (ar.succeeded()) {
                 ctx.response().putHeader("Content-Type", PROMETHEUS_CONTENT_TYPE).end(ar.result());
             } else {
@@ -292,7 +329,7 @@ public final class HttpApi {
     }
 
     private void history(RoutingContext ctx) {
-        SeatHistory h = appliance.metrics().history();
+        SeatHistory h = views.metrics().history();
         if (h == null) {
             throw new ApiError(503, "unavailable", "the seat history has not started");
         }
@@ -303,7 +340,7 @@ public final class HttpApi {
 
     private JsonArray pools() {
         JsonArray out = new JsonArray();
-        for (PoolView p : appliance.ledger().pools()) {
+        for (PoolView p : views.ledger().pools()) {
             out.add(poolJson(p));
         }
         return out;
@@ -342,10 +379,10 @@ public final class HttpApi {
     /** {@code GET /v1/leases}: one page of the shared lease copy, filtered on a worker when it is large. */
     private void leases(RoutingContext ctx) {
         LeaseQuery q = LeaseQuery.parse(ctx.queryParams());
-        appliance.metrics().leases().get()
+        views.metrics().leases().get()
                 .compose(snap -> snap.leases().size() <= LeaseQuery.INLINE_LIMIT && !q.filters()
                         ? Future.succeededFuture(q.run(snap))
-                        : appliance.vertx().executeBlocking(() -> q.run(snap), false))
+                        : vertx.executeBlocking(() -> q.run(snap), false))
                 .onComplete(ar -> {
                     if (ar.succeeded()) {
                         ctx.json(ar.result());
@@ -357,7 +394,7 @@ public final class HttpApi {
 
     private void lease(RoutingContext ctx) {
         UUID id = leaseId(ctx);
-        Optional<LeaseView> l = appliance.ledger().lease(id);
+        Optional<LeaseView> l = views.ledger().lease(id);
         if (l.isEmpty()) {
             throw new ApiError(404, ErrorCode.LEASE_ID_NOT_FOUND.wireName(), "lease " + id + " is not held");
         }
@@ -394,45 +431,34 @@ public final class HttpApi {
                 throw ApiError.badRequest("reason must be at most " + MAX_REASON + " characters");
             }
         }
-        // triad: in a triad the release is a Raft log entry, proposed on the leader and answered after commit
-        dev.turnstile.appliance.triad.TriadNode triad = appliance.triadNode();
-        if (triad != null) {
-            if (!triad.isLeader()) {
-                throw new ApiError(409, triad.refusal().code().wireName(), triad.refusal().getMessage());
+        // the seat authority decides (in a triad a Raft log entry, proposed on the leader and answered after
+        // commit; a follower refuses with 409 and the leader's address)
+        Optional<LeaseView> before = views.ledger().lease(id);
+        final String why = reason;
+        views.authority().forceRelease(id, views.clock().getAsLong()).onComplete(ar -> {
+            if (ar.failed()) {
+                AuthorityRefusal refusal = AuthorityRefusal.of(ar.cause());
+                render(ctx, refusal == null ? new ApiError(503, "internalError", "the release was not decided")
+                        : new ApiError(refusal.code() == ErrorCode.NOT_MASTER || refusal.code() == ErrorCode.NO_QUORUM
+                        ? 409 : 503, refusal.code().wireName(), refusal.getMessage()));
+                return;
             }
-            final String why = reason;
-            triad.forceRelease(id, appliance.nowMs()).whenComplete((a, err) -> ctx.vertx().runOnContext(v -> {
-                dev.turnstile.appliance.triad.TriadRefusal refusal = err == null ? null
-                        : dev.turnstile.appliance.triad.TriadRefusal.of(err);
-                if (err != null) {
-                    render(ctx, new ApiError(503, refusal == null ? "internalError" : refusal.code().wireName(),
-                            refusal == null ? "the release was not committed" : refusal.getMessage()));
-                } else if (a.code() != ErrorCode.OK) {
-                    render(ctx, new ApiError(404, a.code().wireName(), "lease " + id + " is not held"));
-                } else {
-                    appliance.metrics().leases().invalidate();
-                    LOG.info("lease {} force-released through the admin API (triad term {}) by {}{}", id, a.term(),
-                            ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + LogText.quote(why));
-                    ctx.json(new JsonObject().put("lease_id", id.toString()).put("released", true));
-                }
-            }));
-            return;
-        }
-        Optional<LeaseView> before = appliance.ledger().lease(id);
-        ErrorCode code = appliance.ledger().forceRelease(id, appliance.nowMs());
-        if (code != ErrorCode.OK) {
-            throw new ApiError(404, code.wireName(), "lease " + id + " is not held");
-        }
-        appliance.metrics().leases().invalidate();
-        LeaseView l = before.orElse(null);
-        LOG.info("lease {} ({}, client={}, hw={}) force-released through the admin API by {}{}", id,
-                l == null ? "?" : l.productId(), l == null ? "?" : l.clientId(), l == null ? "?" : l.hwId(),
-                ctx.request().remoteAddress(), reason.isEmpty() ? "" : ": " + LogText.quote(reason));
-        JsonObject out = new JsonObject().put("lease_id", id.toString()).put("released", true);
-        if (l != null) {
-            out.put("product_id", l.productId()).put("client_id", l.clientId()).put("hw_id", l.hwId());
-        }
-        ctx.json(out);
+            if (!ar.result().ok()) {
+                render(ctx, new ApiError(404, ar.result().code().wireName(), "lease " + id + " is not held"));
+                return;
+            }
+            views.metrics().leases().invalidate();
+            LeaseView l = before.orElse(null);
+            LOG.info("lease {} ({}, client={}, hw={}) force-released through the admin API{} by {}{}", id,
+                    l == null ? "?" : l.productId(), l == null ? "?" : l.clientId(), l == null ? "?" : l.hwId(),
+                    ar.result().term() == 0 ? "" : " (term " + ar.result().term() + ")",
+                    ctx.request().remoteAddress(), why.isEmpty() ? "" : ": " + LogText.quote(why));
+            JsonObject out = new JsonObject().put("lease_id", id.toString()).put("released", true);
+            if (l != null) {
+                out.put("product_id", l.productId()).put("client_id", l.clientId()).put("hw_id", l.hwId());
+            }
+            ctx.json(out);
+        });
     }
 
     /**

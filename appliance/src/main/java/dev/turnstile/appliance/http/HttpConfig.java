@@ -1,8 +1,12 @@
 package dev.turnstile.appliance.http;
 
+import dev.turnstile.appliance.config.ConfigKey;
 import dev.turnstile.appliance.config.ConfigReader;
+import dev.turnstile.appliance.config.ConfigSection;
 import dev.turnstile.appliance.config.ServerConfig;
 import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The {@code http:} section: status page, admin API, health and metrics (appliance/HTTP.md).
@@ -42,19 +46,43 @@ public record HttpConfig(boolean enabled, String host, int port, String apiToken
         }
     }
 
-    /** The settings before the history and live keys existed (defaults for those). */
-    public HttpConfig(boolean enabled, String host, int port, String apiToken, boolean readOpen, long maxBodyBytes,
-                      ServerConfig.TlsConfig tls) {
-        this(enabled, host, port, apiToken, readOpen, maxBodyBytes, tls, DEFAULT_HISTORY_INTERVAL_MS,
-                DEFAULT_HISTORY_WINDOW_MS, DEFAULT_LIVE_INTERVAL_MS);
+    public static final ConfigKey HTTP = ConfigKey.mapping("http",
+            "The status page, admin API, health checks and /metrics (appliance/HTTP.md).");
+    public static final ConfigKey ENABLED = ConfigKey.bool("http.enabled", false, "true when the http: section is "
+            + "present", "Serve HTTP at all");
+    public static final ConfigKey HOST = ConfigKey.string("http.host", DEFAULT_HOST,
+            "Address the HTTP listener binds: loopback by default; 0.0.0.0 serves the page to the network");
+    public static final ConfigKey PORT = ConfigKey.integer("http.port", DEFAULT_PORT, 0, 65_535,
+            "TCP port of the HTTP listener; 0 takes a free port and logs it");
+    public static final ConfigKey API_TOKEN = ConfigKey.secret("http.api_token", "", "empty",
+            "Bearer token for every mutating call, and for reads unless http.read_open; empty: reads and the admin "
+                    + "API are refused (403). Write `\"${LOCAL_API_TOKEN}\"`");
+    public static final ConfigKey READ_OPEN = ConfigKey.bool("http.read_open", DEFAULT_READ_OPEN,
+            "Reads (page data, leases with client and hardware ids, status, /metrics) need no token; warned about "
+                    + "on a host that is not loopback");
+    public static final ConfigKey MAX_BODY = ConfigKey.integer("http.max_body", DEFAULT_MAX_BODY, 1_024,
+            64L * 1024 * 1024, "Largest request body in bytes; a larger one is refused with 413");
+    public static final ServerConfig.TlsConfig.Keys TLS = ServerConfig.TlsConfig.keys("http.tls", "the status page and API");
+    public static final ConfigKey HISTORY_INTERVAL = ConfigKey.duration("http.history_interval",
+            DEFAULT_HISTORY_INTERVAL_MS, 100, 3_600_000, "One sample of seats in use per product this often (the "
+                    + "page's chart)");
+    public static final ConfigKey HISTORY_WINDOW = ConfigKey.duration("http.history_window", DEFAULT_HISTORY_WINDOW_MS,
+            1_000, 7 * 86_400_000L, "How much history is kept: between 1 and " + MAX_HISTORY_SAMPLES
+                    + " times http.history_interval");
+    public static final ConfigKey LIVE_INTERVAL = ConfigKey.duration("http.live_interval", DEFAULT_LIVE_INTERVAL_MS,
+            100, 60_000, "How often the page's event stream pushes the status");
+
+    public static ConfigSection section() {
+        List<ConfigKey> keys = new ArrayList<>(List.of(ENABLED, HOST, PORT, API_TOKEN, READ_OPEN, MAX_BODY));
+        keys.addAll(TLS.all());
+        keys.addAll(List.of(HISTORY_INTERVAL, HISTORY_WINDOW, LIVE_INTERVAL));
+        return new ConfigSection(HTTP, "Changes need a restart.", keys);
     }
 
     public static HttpConfig bind(JsonObject o, ConfigReader r) {
         boolean present = !o.isEmpty();
-        long interval = r.durationMs(o, "history_interval", "http.history_interval", DEFAULT_HISTORY_INTERVAL_MS,
-                100, 3_600_000);
-        long window = r.durationMs(o, "history_window", "http.history_window", DEFAULT_HISTORY_WINDOW_MS,
-                1_000, 7 * 86_400_000L);
+        long interval = r.durationMs(o, HISTORY_INTERVAL);
+        long window = r.durationMs(o, HISTORY_WINDOW);
         if (window < interval || window / interval > MAX_HISTORY_SAMPLES) {
             r.problem("http.history_window: expected between one and " + MAX_HISTORY_SAMPLES + " times http.history_interval ("
                     + ConfigReader.formatMs(interval) + "), got " + ConfigReader.formatMs(window));
@@ -62,15 +90,15 @@ public record HttpConfig(boolean enabled, String host, int port, String apiToken
             window = DEFAULT_HISTORY_WINDOW_MS;
         }
         return new HttpConfig(
-                r.bool(o, "enabled", "http.enabled", present),
-                r.string(o, "host", "http.host", DEFAULT_HOST),
-                (int) r.integer(o, "port", "http.port", DEFAULT_PORT, 0, 65_535),
-                r.string(o, "api_token", "http.api_token", ""),
-                r.bool(o, "read_open", "http.read_open", DEFAULT_READ_OPEN),
-                r.integer(o, "max_body", "http.max_body", DEFAULT_MAX_BODY, 1_024, 64L * 1024 * 1024),
-                ServerConfig.TlsConfig.bind(r.object(o, "tls", "http.tls"), r, "http.tls"),
+                r.boolOr(o, ENABLED, present),
+                r.string(o, HOST),
+                (int) r.integer(o, PORT),
+                r.string(o, API_TOKEN),
+                r.bool(o, READ_OPEN),
+                r.integer(o, MAX_BODY),
+                ServerConfig.TlsConfig.bind(o, r, TLS),
                 interval, window,
-                r.durationMs(o, "live_interval", "http.live_interval", DEFAULT_LIVE_INTERVAL_MS, 100, 60_000));
+                r.durationMs(o, LIVE_INTERVAL));
     }
 
     /** Samples the history ring buffer holds. */

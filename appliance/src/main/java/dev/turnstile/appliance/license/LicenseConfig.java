@@ -1,6 +1,8 @@
 package dev.turnstile.appliance.license;
 
+import dev.turnstile.appliance.config.ConfigKey;
 import dev.turnstile.appliance.config.ConfigReader;
+import dev.turnstile.appliance.config.ConfigSection;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.security.PublicKey;
@@ -51,17 +53,63 @@ public record LicenseConfig(boolean enabled, String publicKeyText, PublicKey pub
                 OnExpiry.KEEP_LEASES, DEFAULT_CHECK_INTERVAL_MS, DEFAULT_MAX_CLOCK_SKEW_MS);
     }
 
-    /** Binds the {@code license:} section of {@code root} (the whole tree); problems go to {@code r}. */
+    public static final ConfigKey LICENSE = ConfigKey.mapping("license",
+            "The vendor's signed license: its key, the installed file and what happens when validity ends "
+                    + "(appliance/LICENSE.md).");
+    public static final ConfigKey PUBLIC_KEY = ConfigKey.string("license.public_key", null, "required",
+            "The vendor's Ed25519 public key: a PEM file path, PEM text or base64");
+    public static final ConfigKey ALLOW_DEMO_KEY = ConfigKey.bool("license.allow_demo_key", false,
+            "Accept the built-in DEMO key (public_key: \"DEMO\"); only the demo configuration sets it");
+    public static final ConfigKey FILE = ConfigKey.string("license.file", DEFAULT_FILE,
+            "The installed license, written by sync and by import-license");
+    public static final ConfigKey LOCAL_SERVER_ID = ConfigKey.string("license.local_server_id", null,
+            "sync.local_server_id, else server.id", "This appliance's id as the license names it");
+    public static final ConfigKey EXPIRY_WARNING = ConfigKey.duration("license.expiry_warning",
+            DEFAULT_EXPIRY_WARNING_MS, 0, 3_650L * 86_400_000L, "Alert when less validity than this is left");
+    public static final ConfigKey ON_EXPIRY = ConfigKey.choice("license.on_expiry", "keep_leases",
+            java.util.List.of("keep_leases", "revoke_leases"), "What happens to held leases when validity ends (new "
+                    + "checkouts are refused either way): they stay until checked in or expired, or are revoked at once");
+    public static final ConfigKey CHECK_INTERVAL = ConfigKey.duration("license.check_interval",
+            DEFAULT_CHECK_INTERVAL_MS, 10, 3_600_000L, "How often validity is checked and the file re-read");
+    public static final ConfigKey MAX_CLOCK_SKEW = ConfigKey.duration("license.max_clock_skew",
+            DEFAULT_MAX_CLOCK_SKEW_MS, 0, 7L * 86_400_000L, "A license issued further in the future than this is refused");
+
+    public static ConfigSection section() {
+        return ConfigSection.of(LICENSE, "The section is on when present, or when sync.enabled is true (sync needs "
+                + "the key). Without either, licensing is off and the entitlements of the file are served as they are.",
+                PUBLIC_KEY, ALLOW_DEMO_KEY, FILE, LOCAL_SERVER_ID, EXPIRY_WARNING, ON_EXPIRY, CHECK_INTERVAL,
+                MAX_CLOCK_SKEW);
+    }
+
+    /**
+     * Binds the {@code license:} section of {@code root} (the whole tree) on its own (import-license, tests); problems
+     * go to {@code r}. {@code sync.enabled}, {@code sync.local_server_id} and {@code server.id} are read as they are:
+     * their own sections validate them.
+     */
     public static LicenseConfig bind(JsonObject root, ConfigReader r) {
-        Object section = r.value(root, "license", "license");
         JsonObject sync = root.getValue("sync") instanceof JsonObject s ? s : new JsonObject();
-        boolean syncOn = r.bool(sync, "enabled", "sync.enabled", false);
+        JsonObject server = root.getValue("server") instanceof JsonObject s ? s : new JsonObject();
+        boolean syncOn = "true".equalsIgnoreCase(String.valueOf(sync.getValue("enabled")).trim())
+                || "yes".equalsIgnoreCase(String.valueOf(sync.getValue("enabled")).trim())
+                || "on".equalsIgnoreCase(String.valueOf(sync.getValue("enabled")).trim());
+        String defaultId = sync.getValue("local_server_id") instanceof String id && !id.isBlank() ? id
+                : server.getValue("id") instanceof String id2 ? id2
+                : dev.turnstile.appliance.config.ServerConfig.DEFAULT_ID;
+        return bind(root, r, syncOn, defaultId);
+    }
+
+    /**
+     * Binds {@code license:} of {@code root}, given what the other sections say: whether sync is on (it needs the key)
+     * and the id {@code license.local_server_id} defaults to.
+     */
+    public static LicenseConfig bind(JsonObject root, ConfigReader r, boolean syncOn, String defaultLocalId) {
+        Object section = r.value(root, LICENSE);
         if (section == null && !syncOn) {
             return disabled();
         }
-        JsonObject o = r.object(root, "license", "license");
-        String keyText = r.string(o, "public_key", "license.public_key", null);
-        boolean allowDemo = r.bool(o, "allow_demo_key", "license.allow_demo_key", false);
+        JsonObject o = r.object(root, LICENSE);
+        String keyText = r.string(o, PUBLIC_KEY);
+        boolean allowDemo = r.bool(o, ALLOW_DEMO_KEY);
         PublicKey key = null;
         if (keyText == null || keyText.isBlank()) {
             r.problem("license.public_key", "the vendor's Ed25519 public key (PEM file path, PEM text or base64)"
@@ -79,22 +127,16 @@ public record LicenseConfig(boolean enabled, String publicKeyText, PublicKey pub
             r.problem("license.public_key", "the vendor's public key; the DEMO key is refused outside the demo "
                     + "configuration (which sets license.allow_demo_key: true)", "the DEMO key");
         }
-        String fileText = r.string(o, "file", "license.file", DEFAULT_FILE);
+        String fileText = r.string(o, FILE);
         Path file = Path.of(DEFAULT_FILE);
         try {
             file = Path.of(fileText);
         } catch (RuntimeException e) {
             r.problem("license.file", "a file path", fileText);
         }
-        JsonObject server = root.getValue("server") instanceof JsonObject s ? s : new JsonObject();
-        String defaultId = r.string(sync, "local_server_id", "sync.local_server_id", null);
-        if (defaultId == null || defaultId.isBlank()) {
-            defaultId = r.string(server, "id", "server.id", "");
-        }
-        String localId = r.string(o, "local_server_id", "license.local_server_id", defaultId);
-        long warning = r.durationMs(o, "expiry_warning", "license.expiry_warning", DEFAULT_EXPIRY_WARNING_MS, 0,
-                3_650L * 86_400_000L);
-        String onExpiryText = r.string(o, "on_expiry", "license.on_expiry", "keep_leases");
+        String localId = r.stringOr(o, LOCAL_SERVER_ID, null, defaultLocalId);
+        long warning = r.durationMs(o, EXPIRY_WARNING);
+        String onExpiryText = r.string(o, ON_EXPIRY);
         OnExpiry onExpiry = OnExpiry.KEEP_LEASES;
         String normalized = onExpiryText.trim().toLowerCase(Locale.ROOT).replace('-', '_');
         if (normalized.equals("revoke_leases")) {
@@ -102,10 +144,8 @@ public record LicenseConfig(boolean enabled, String publicKeyText, PublicKey pub
         } else if (!normalized.equals("keep_leases")) {
             r.problem("license.on_expiry", "keep_leases or revoke_leases", onExpiryText);
         }
-        long check = r.durationMs(o, "check_interval", "license.check_interval", DEFAULT_CHECK_INTERVAL_MS, 10,
-                3_600_000L);
-        long skew = r.durationMs(o, "max_clock_skew", "license.max_clock_skew", DEFAULT_MAX_CLOCK_SKEW_MS, 0,
-                7L * 86_400_000L);
+        long check = r.durationMs(o, CHECK_INTERVAL);
+        long skew = r.durationMs(o, MAX_CLOCK_SKEW);
         return new LicenseConfig(true, keyText, key, allowDemo, file, localId, warning, onExpiry, check, skew);
     }
 

@@ -4,6 +4,7 @@ import dev.turnstile.appliance.log.Redaction;
 import dev.turnstile.protocol.ErrorCode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import dev.turnstile.appliance.metrics.MeterSet;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -90,16 +91,10 @@ public final class LicenseService {
     private boolean checking;
 
     /** Meters this service registered: removed again on stop, so a restart in one JVM registers fresh ones. */
-    private final java.util.Set<io.micrometer.core.instrument.Meter> meters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final MeterSet meters;
 
     private <M extends io.micrometer.core.instrument.Meter> M track(M meter) {
-        meters.add(meter);
-        return meter;
-    }
-
-    private void removeMeters() {
-        meters.forEach(registry::remove);
-        meters.clear();
+        return meters.add(meter);
     }
 
     private final MeterRegistry registry;
@@ -121,6 +116,7 @@ public final class LicenseService {
         this.clock = clock;
         this.hooks = hooks;
         this.registry = registry;
+        this.meters = new MeterSet(registry);
         track(Gauge.builder("turnstile_license_seconds_left", this, s -> s.secondsLeft(s.clock.getAsLong()))
                 .description("Seconds of license validity left (negative once expired; 0 with no license)")
                 .tag("server_id", config.localServerId()).register(registry));
@@ -180,7 +176,7 @@ public final class LicenseService {
     }
 
     public void stop() {
-        removeMeters();
+        meters.removeAll();
         if (timer >= 0) {
             vertx.cancelTimer(timer);
             timer = -1;

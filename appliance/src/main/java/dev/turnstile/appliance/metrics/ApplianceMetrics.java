@@ -1,13 +1,13 @@
 package dev.turnstile.appliance.metrics;
 
-import dev.turnstile.appliance.Appliance;
+import dev.turnstile.appliance.lifecycle.Lifecycle;
 import dev.turnstile.appliance.seat.LedgerEvent;
+import dev.turnstile.appliance.seat.LedgerView;
 import dev.turnstile.appliance.seat.PoolView;
+import dev.turnstile.appliance.session.SessionRegistry;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -16,8 +16,8 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.netty4.NettyEventExecutorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
@@ -26,18 +26,25 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The appliance's meters and the seat history behind the status page's chart.
+ * The appliance's meters and the seat history behind the status page's chart: a component ({@link Lifecycle})
+ * whose {@link #start()} starts the seat-history sampling and the event-loop probe (with or without the HTTP
+ * server: the history is metrics' own) and whose {@link #stop()} removes every meter it made.
  *
- * <p>Registry: the one {@link VertxMetricsSetup} made for the appliance's Vert.x (production: Vert.x,
- * JVM and Netty meters are there already), or else a {@link PrometheusMeterRegistry} of its own with
- * the JVM and event-loop binders (tests create their own Vert.x). While started, the registry is also
- * a member of Micrometer's global registry, where the sync and the license register their meters.
+ * <p>Registry: injected by the composition root, the one {@code /metrics} serves: the registry
+ * {@link VertxMetricsSetup} made for the appliance's Vert.x (production: Vert.x, JVM and Netty meters are there
+ * already), or a {@link PrometheusMeterRegistry} the root made for this appliance alone (tests create their own
+ * Vert.x; {@code ownsRegistry}: the JVM and event-loop binders are bound here and the registry is closed at stop).
+ * The sync and the license register their meters in the same registry. Nothing goes through Micrometer's global
+ * registry, so two appliances in one JVM never see each other's meters.
  *
  * <p>Meters (Prometheus names; HTTP.md lists them with their meaning):
  * {@code turnstile_seats_used|max|waiting|high_water{entitlement_id,tenant_id,product_id}},
@@ -51,7 +58,7 @@ import org.slf4j.LoggerFactory;
  * Everything else is computed when {@code /metrics} is scraped ({@link #scrape}, on a worker thread)
  * or when the history samples (once per interval).
  */
-public final class ApplianceMetrics {
+public final class ApplianceMetrics implements Lifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(ApplianceMetrics.class);
     /** A lease whose last heartbeat is older than this many heartbeat intervals counts as overdue. */
     public static final double OVERDUE_INTERVALS = 1.5;
@@ -60,12 +67,39 @@ public final class ApplianceMetrics {
     /** How often the event loops are probed. */
     public static final long EVENT_LOOP_PROBE_MS = 1_000;
 
-    private final Appliance appliance;
+    /**
+     * What the meters read: narrow views of the appliance, never the appliance itself.
+     *
+     * @param ledger      seats, pools and leases (read only)
+     * @param sessions    connections, sessions and their limits; ledger events reach the counters through it
+     * @param clock       the appliance's clock (ms)
+     * @param ready       whether the appliance serves ({@code turnstile_ready})
+     * @param storeStatus the store's figures ({@code turnstile_store_*})
+     */
+    public record Views(LedgerView ledger, SessionRegistry sessions, LongSupplier clock, BooleanSupplier ready,
+                        Supplier<JsonObject> storeStatus) {
+    }
+
+    /**
+     * How the metrics run.
+     *
+     * @param heartbeatIntervalMs the heartbeat interval clients are told (a lease is overdue after
+     *                            {@link #OVERDUE_INTERVALS} of them)
+     * @param historyIntervalMs   how often the seat history samples
+     * @param historySamples      how many samples it keeps
+     */
+    public record Settings(long heartbeatIntervalMs, long historyIntervalMs, int historySamples) {
+    }
+
+    private final Vertx vertx;
+    private final Views views;
+    private final Settings settings;
     private final PrometheusMeterRegistry registry;
     private final boolean ownRegistry;
     private final LedgerCounters counters = new LedgerCounters();
     private final LeaseSnapshots leases;
-    private final List<Meter> meters = new ArrayList<>();
+    /** Every meter made here (fixed, counters, pools, probe): removed at stop. */
+    private final MeterSet meters;
     private final List<AutoCloseable> binders = new ArrayList<>();
     private final Map<String, PoolCell> pools = new HashMap<>();
     private final List<Consumer<SeatHistory.Sample>> sampleListeners = new CopyOnWriteArrayList<>();
@@ -73,7 +107,6 @@ public final class ApplianceMetrics {
     private EventLoopProbe probe;
     private SeatHistory history;
     private long sampleTimer = -1;
-    private boolean inGlobal;
     private boolean started;
 
     /** The latest figures of one pool, read by its gauges. */
@@ -86,24 +119,35 @@ public final class ApplianceMetrics {
         }
     }
 
-    private ApplianceMetrics(Appliance appliance) {
-        this.appliance = appliance;
-        PrometheusMeterRegistry shared = VertxMetricsSetup.registryOf(appliance.vertx());
-        this.ownRegistry = shared == null;
-        this.registry = shared != null ? shared : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        long overdueMs = (long) (OVERDUE_INTERVALS * appliance.config().server().heartbeatIntervalMs());
-        this.leases = new LeaseSnapshots(appliance.vertx(), () -> appliance.ledger().leases(), appliance::nowMs,
-                overdueMs, LEASE_SNAPSHOT_MAX_AGE_MS);
-        appliance.registry().addJournalSink(counters);
+    /**
+     * Creates the meters (call once, before clients connect: ledger events are counted from here on).
+     *
+     * @param registry     the registry behind {@code /metrics}, made by the composition root
+     * @param ownsRegistry true when the registry serves this appliance alone: the JVM and event-loop binders are
+     *                     bound to it here and it is closed at {@link #stop()}; false for the registry of a Vert.x
+     *                     made by {@link VertxMetricsSetup}, which has them already and outlives the appliance
+     */
+    public ApplianceMetrics(Vertx vertx, PrometheusMeterRegistry registry, boolean ownsRegistry, Views views,
+                            Settings settings) {
+        this.vertx = vertx;
+        this.views = views;
+        this.settings = settings;
+        this.registry = registry;
+        this.ownRegistry = ownsRegistry;
+        this.meters = new MeterSet(registry);
+        long overdueMs = (long) (OVERDUE_INTERVALS * settings.heartbeatIntervalMs());
+        this.leases = new LeaseSnapshots(vertx, views.ledger()::leases, views.clock(), overdueMs,
+                LEASE_SNAPSHOT_MAX_AGE_MS);
+        views.sessions().addJournalSink(counters);
         registerFixedMeters();
         if (ownRegistry) {
-            bindJvmAndEventLoops(appliance.vertx());
+            bindJvmAndEventLoops(vertx);
         }
     }
 
-    /** Creates the meters of {@code appliance} (call once, before clients connect). */
-    public static ApplianceMetrics create(Appliance appliance) {
-        return new ApplianceMetrics(appliance);
+    @Override
+    public String name() {
+        return "metrics";
     }
 
     public PrometheusMeterRegistry registry() {
@@ -130,23 +174,22 @@ public final class ApplianceMetrics {
     }
 
     /**
-     * Starts sampling seats in use every {@code intervalMs} into a ring buffer of {@code samples},
-     * probing the event loops, and joins Micrometer's global registry. Idempotent.
+     * Starts sampling seats in use every {@code historyIntervalMs} into a ring buffer of {@code historySamples}
+     * and probing the event loops. Independent of the HTTP server: with {@code http.enabled: false} the history
+     * is still kept (and {@code /metrics} of a shared registry still shows the probe). Idempotent.
      */
-    public synchronized void start(long intervalMs, int samples) {
+    @Override
+    public synchronized Future<Void> start() {
         if (started) {
-            return;
+            return Future.succeededFuture();
         }
         started = true;
-        history = new SeatHistory(intervalMs, samples);
+        history = new SeatHistory(settings.historyIntervalMs(), settings.historySamples());
         sample();
-        sampleTimer = appliance.vertx().setPeriodic(intervalMs, id -> sample());
-        probe = new EventLoopProbe(appliance.vertx(), registry);
+        sampleTimer = vertx.setPeriodic(settings.historyIntervalMs(), id -> sample());
+        probe = new EventLoopProbe(vertx, registry);
         probe.start(EVENT_LOOP_PROBE_MS);
-        if (!Metrics.globalRegistry.getRegistries().contains(registry)) {
-            Metrics.addRegistry(registry);
-            inGlobal = true;
-        }
+        return Future.succeededFuture();
     }
 
     private void sample() {
@@ -157,7 +200,7 @@ public final class ApplianceMetrics {
         if (h == null) {
             return;
         }
-        SeatHistory.Sample s = h.record(appliance.nowMs(), appliance.ledger().pools());
+        SeatHistory.Sample s = h.record(views.clock().getAsLong(), views.ledger().pools());
         for (Consumer<SeatHistory.Sample> l : sampleListeners) {
             try {
                 l.accept(s);
@@ -179,11 +222,9 @@ public final class ApplianceMetrics {
 
     /** Updates the meters that are computed rather than counted. Safe on any thread; O(pools) plus the lease copy. */
     public void refresh() {
-        refreshPools(appliance.ledger().pools());
-        storeStatus = appliance.storeStatus();
-        synchronized (meters) {
-            meters.addAll(counters.registerNew(registry));
-        }
+        refreshPools(views.ledger().pools());
+        storeStatus = views.storeStatus().get();
+        meters.addAll(counters.registerNew(registry));
     }
 
     private synchronized void refreshPools(List<PoolView> views) {
@@ -197,7 +238,7 @@ public final class ApplianceMetrics {
             PoolView v = now.get(e.getKey());
             if (v == null || !v.productId().equals(e.getValue().view.productId())
                     || !v.tenantId().equals(e.getValue().view.tenantId())) {
-                e.getValue().meters.forEach(registry::remove);
+                e.getValue().meters.forEach(meters::remove);
                 it.remove();
             } else {
                 e.getValue().view = v;
@@ -217,20 +258,22 @@ public final class ApplianceMetrics {
     }
 
     private Meter poolGauge(String name, String description, PoolCell c, ToDoubleFunction<PoolCell> f) {
-        return Gauge.builder(name, c, f).description(description)
+        return meters.add(Gauge.builder(name, c, f).description(description)
                 .tag("entitlement_id", c.view.entitlementId()).tag("tenant_id", c.view.tenantId())
-                .tag("product_id", c.view.productId()).strongReference(true).register(registry);
+                .tag("product_id", c.view.productId()).strongReference(true).register(registry));
     }
 
     private void registerFixedMeters() {
-        Appliance a = appliance;
-        gauge("turnstile.sessions", "Client sessions past HELLO", null, x -> a.registry().sessions());
+        SessionRegistry sessions = views.sessions();
+        LedgerView ledger = views.ledger();
+        BooleanSupplier ready = views.ready();
+        gauge("turnstile.sessions", "Client sessions past HELLO", null, x -> sessions.sessions());
         gauge("turnstile.connections", "Open client connections (with those before HELLO)", null,
-                x -> a.registry().connections());
-        gauge("turnstile.leases", "Live leases (held and orphaned)", null, x -> a.ledger().leaseCount());
-        gauge("turnstile.waiting", "Checkouts waiting in any queue", null, x -> a.ledger().waiterCount());
+                x -> sessions.connections());
+        gauge("turnstile.leases", "Live leases (held and orphaned)", null, x -> ledger.leaseCount());
+        gauge("turnstile.waiting", "Checkouts waiting in any queue", null, x -> ledger.waiterCount());
         gauge("turnstile.ready", "1 while the appliance serves (TCP listening, configuration and license loaded)", null,
-                x -> a.isReady() ? 1 : 0);
+                x -> ready.getAsBoolean() ? 1 : 0);
         meters.add(FunctionCounter.builder("turnstile.heartbeats", counters, LedgerCounters::heartbeats)
                 .description("Lease heartbeats received (one per lease named in a HEARTBEAT)").register(registry));
         meters.add(FunctionCounter.builder("turnstile.ledger.events", counters, LedgerCounters::events)
@@ -259,7 +302,7 @@ public final class ApplianceMetrics {
         counter("turnstile.store.write.failures", "Batches the database refused or failed", "writeFailures");
         counter("turnstile.store.dropped.events", "Events dropped (only with the drop overflow policy)", "droppedEvents");
         // limits: sessions by state, caps, refusals, evictions, incomplete-frame bytes, authentication back-off
-        meters.addAll(SessionLimitMeters.register(registry, a.registry(), a::nowMs));
+        meters.addAll(SessionLimitMeters.register(registry, sessions, views.clock()));
     }
 
     private double num(String key) {
@@ -307,21 +350,24 @@ public final class ApplianceMetrics {
     }
 
     /**
-     * Stops sampling and probing, leaves the global registry and, when the registry is the
-     * appliance's own, closes it. The appliance's meters are removed from a shared registry.
+     * Stops sampling and probing and removes every meter made here; when the registry is this appliance's own,
+     * closes it. Idempotent.
      */
+    @Override
+    public Future<Void> stop() {
+        close();
+        return Future.succeededFuture();
+    }
+
+    /** {@link #stop()}, synchronously. */
     public synchronized void close() {
         if (sampleTimer >= 0) {
-            appliance.vertx().cancelTimer(sampleTimer);
+            vertx.cancelTimer(sampleTimer);
             sampleTimer = -1;
         }
         if (probe != null) {
             probe.stop().forEach(registry::remove);
             probe = null;
-        }
-        if (inGlobal) {
-            Metrics.removeRegistry(registry);
-            inGlobal = false;
         }
         for (AutoCloseable c : binders) {
             try {
@@ -331,15 +377,10 @@ public final class ApplianceMetrics {
             }
         }
         binders.clear();
+        meters.removeAll();
+        pools.clear();
         if (ownRegistry) {
             registry.close();
-        } else {
-            synchronized (meters) {
-                meters.forEach(registry::remove);
-                meters.clear();
-            }
-            pools.values().forEach(c -> c.meters.forEach(registry::remove));
-            pools.clear();
         }
         sampleListeners.clear();
     }

@@ -26,7 +26,7 @@ import java.util.function.Supplier;
  *       which the ledger tolerates (a deadline is applied by the first command at or after it).</li>
  * </ul>
  */
-public final class ConcurrentLedger {
+public final class ConcurrentLedger implements LedgerView {
 
     private final SeatLedger ledger;
     private final ReentrantLock lock = new ReentrantLock();
@@ -149,24 +149,29 @@ public final class ConcurrentLedger {
         }
     }
 
+    @Override
     public List<PoolView> pools() {
         return read(ledger::pools);
     }
 
+    @Override
     public Optional<LeaseView> lease(UUID id) {
         return read(() -> ledger.lease(id));
     }
 
     /** O(leases) under the lock: for admin pages, not for every request. */
+    @Override
     public List<LeaseView> leases() {
         return read(ledger::leases);
     }
 
     /** Leases and queued checkouts of a session: what keeps it from being evicted as idle. */
+    @Override
     public int holdingsOf(long sessionId) {
         return read(() -> ledger.holdingsOf(sessionId));
     }
 
+    @Override
     public List<LeaseView> leasesOf(long sessionId) {
         return read(() -> ledger.leasesOf(sessionId));
     }
@@ -176,10 +181,12 @@ public final class ConcurrentLedger {
         return read(ledger::snapshot);
     }
 
+    @Override
     public int leaseCount() {
         return read(ledger::leaseCount);
     }
 
+    @Override
     public int waiterCount() {
         return read(ledger::waiterCount);
     }
@@ -198,9 +205,9 @@ public final class ConcurrentLedger {
         }
     }
 
-    // triad: runs {@code f} on the ledger under the lock, so the Raft state machine applies a command or
-    // takes / installs a snapshot atomically (dev.turnstile.appliance.triad)
-    public <T> T triadLocked(java.util.function.Function<SeatLedger, T> f) {
+    // replication: runs {@code f} on the ledger under the lock, so a replicated state machine applies a command or
+    // takes / installs a snapshot atomically (the triad's, dev.turnstile.appliance.triad)
+    public <T> T locked(java.util.function.Function<SeatLedger, T> f) {
         lock.lock();
         try {
             return f.apply(ledger);

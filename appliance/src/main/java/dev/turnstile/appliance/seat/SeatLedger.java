@@ -548,12 +548,12 @@ public final class SeatLedger {
         return n;
     }
 
-    // triad: what the Raft state machine (dev.turnstile.appliance.triad) needs beyond the commands above.
-    // In a triad, heartbeats are not log entries: the replicated ledger runs with a lease timeout too long to
-    // matter and the leader commits an explicit expiry when a lease misses its heartbeats.
+    // Replication: what a replicated state machine (the triad's, dev.turnstile.appliance.triad) needs beyond the
+    // commands above. There heartbeats are not log entries: the replicated ledger runs with a lease timeout too
+    // long to matter and the leader commits an explicit expiry when a lease misses its heartbeats.
 
-    /** triad: ends a HELD lease as if its heartbeat deadline had passed at {@code nowMs} (licenseCheckoutExpired). */
-    public ErrorCode triadExpire(UUID leaseId, long nowMs) {
+    /** Replication: ends a HELD lease as if its heartbeat deadline had passed at {@code nowMs} (licenseCheckoutExpired). */
+    public ErrorCode expireNow(UUID leaseId, long nowMs) {
         advance(nowMs);
         Lease l = leases.get(leaseId);
         if (l == null || l.state != LeaseState.HELD) {
@@ -564,8 +564,8 @@ public final class SeatLedger {
         return ErrorCode.OK;
     }
 
-    /** triad: a snapshot puts back a HELD lease as it was (same session, deadline), without journaling. */
-    public void triadRestoreHeld(LeaseView lease) {
+    /** Replication: a snapshot puts back a HELD lease as it was (same session, deadline), without journaling. */
+    public void restoreHeldSilently(LeaseView lease) {
         Pool p = pools.get(lease.entitlementId());
         if (p == null || leases.containsKey(lease.leaseId())) {
             return;
@@ -583,8 +583,8 @@ public final class SeatLedger {
         deadlines.schedule(l, lease.deadlineMs());
     }
 
-    /** triad: before a snapshot is installed: forgets every pool, lease, waiter and tombstone, silently. */
-    public void triadReset() {
+    /** Replication: before a snapshot is installed: forgets every pool, lease, waiter and tombstone, silently. */
+    public void resetSilently() {
         for (Lease l : List.copyOf(leases.values())) {
             deadlines.cancel(l);
         }
@@ -602,25 +602,25 @@ public final class SeatLedger {
         waiterCount = 0;
     }
 
-    /** triad: a waiting checkout as a snapshot keeps it (its pool, its place in the FIFO, its deadline). */
-    public record TriadWaiter(String entitlementId, ClientRef client, int requestId, String licenseKey, long quantity,
+    /** Replication: a waiting checkout as a snapshot keeps it (its pool, its place in the FIFO, its deadline). */
+    public record SnapshotWaiter(String entitlementId, ClientRef client, int requestId, String licenseKey, long quantity,
                               Enforcement enforcement, UUID newLeaseId, long deadlineMs, SecretHash newSecret) {
     }
 
-    /** triad: every waiting checkout, pool by pool in queue order (snapshots). */
-    public List<TriadWaiter> triadWaiters() {
-        List<TriadWaiter> out = new ArrayList<>(waiterCount);
+    /** Replication: every waiting checkout, pool by pool in queue order (snapshots). */
+    public List<SnapshotWaiter> snapshotWaiters() {
+        List<SnapshotWaiter> out = new ArrayList<>(waiterCount);
         for (Pool p : pools.values()) {
             for (Waiter w : p.queue) {
-                out.add(new TriadWaiter(p.ent.entitlementId(), w.client, w.requestId, w.licenseKey, w.quantity,
+                out.add(new SnapshotWaiter(p.ent.entitlementId(), w.client, w.requestId, w.licenseKey, w.quantity,
                         w.enforcement, w.newLeaseId, w.deadlineMs, w.newSecret));
             }
         }
         return out;
     }
 
-    /** triad: a snapshot puts back a waiting checkout at the end of its pool's queue, without journaling. */
-    public void triadRestoreWaiter(TriadWaiter t) {
+    /** Replication: a snapshot puts back a waiting checkout at the end of its pool's queue, without journaling. */
+    public void restoreWaiterSilently(SnapshotWaiter t) {
         Pool p = pools.get(t.entitlementId());
         if (p == null) {
             return;
@@ -634,8 +634,8 @@ public final class SeatLedger {
         deadlines.schedule(w, t.deadlineMs());
     }
 
-    /** triad: entitlements as they are now (snapshots). */
-    public List<Entitlement> triadEntitlements() {
+    /** Replication: entitlements as they are now (snapshots). */
+    public List<Entitlement> snapshotEntitlements() {
         List<Entitlement> out = new ArrayList<>(pools.size());
         for (Pool p : pools.values()) {
             out.add(p.ent);

@@ -1,5 +1,7 @@
 package dev.turnstile.appliance.session;
 
+import dev.turnstile.appliance.authority.AuthorityRefusal;
+import dev.turnstile.appliance.authority.CheckoutResult;
 import dev.turnstile.appliance.seat.CheckoutCommand;
 import dev.turnstile.appliance.seat.CheckoutOutcome;
 import dev.turnstile.appliance.seat.ClientRef;
@@ -20,8 +22,13 @@ import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,8 +70,16 @@ public final class Session {
     private ClientRef client;
     private String clientVersion = "";
     private String closeReason = "client closed the connection";
-    // triad: a request waits for its Raft commit; later frames wait (in order, PROTOCOL.md 5.3), the socket is paused
-    private volatile boolean triadWaiting;
+    // pipeline: the answers of the requests in flight, in the order the requests came (PROTOCOL.md 5.3). Empty
+    // while every decision is immediate (a single appliance); a triad's decisions wait for their commit here.
+    private final ArrayDeque<Answer> answers = new ArrayDeque<>();
+    // pipeline: up to this many requests in flight; at the limit reading stops (the socket is paused)
+    private final int maxInFlight;
+    private boolean pipelineFull;
+    // pipeline: GOODBYE received: nothing more is read; the goodbye is answered in its turn, then the socket closed
+    private boolean goodbyeReceived;
+    // pipeline: whether a request is in flight (read by other loops judging eviction candidates)
+    private volatile boolean awaiting;
     // secret: the negotiated protocol version (PROTOCOL.md 4.1); 2 = protocol 1.1, whose GRANTED carries a reclaim secret
     private int version = Preamble.VERSION_1;
     // secret: the plain secrets of this session's QUEUED checkouts, by the lease id their GRANTED will carry; kept
@@ -86,6 +101,7 @@ public final class Session {
         this.remoteAddress = String.valueOf(socket.remoteAddress());
         this.openedAtMs = nowMs;
         this.lastActivityMs = nowMs;
+        this.maxInFlight = Math.max(1, services.maxInFlight());
     }
 
     public long id() {
@@ -129,9 +145,9 @@ public final class Session {
         return s == State.PREAMBLE || s == State.HELLO;
     }
 
-    /** Past HELLO, not waiting for a commit: a candidate for eviction if it also holds nothing. */
+    /** Past HELLO, no request in flight: a candidate for eviction if it also holds nothing. */
     boolean readyAndQuiet() {
-        return state == State.READY && !triadWaiting;
+        return state == State.READY && !awaiting;
     }
 
     boolean open() {
@@ -217,7 +233,14 @@ public final class Session {
     }
 
     private void drain() throws ProtocolException {
-        while (state != State.CLOSED && !triadWaiting) { // triad: stop while a request waits for its commit
+        while (state != State.CLOSED && !goodbyeReceived) {
+            if (answers.size() >= maxInFlight) { // pipeline: full; reading goes on once an answer is written
+                pipelineFull = true;
+                if (pausedSinceMs == 0) {
+                    socket.pause();
+                }
+                return;
+            }
             int available = pending.length() - readPos;
             if (state == State.PREAMBLE) {
                 // Refuse a wrong peer (HTTP client, port scanner) in its first bytes.
@@ -351,8 +374,7 @@ public final class Session {
             return;
         }
         ErrorCode refusal = services.checkoutRefusal();
-        if (refusal != null && !(refusal == ErrorCode.NO_QUORUM && c.reclaim() && services.triad() != null)) {
-            // triad: a RECLAIM on a member without quorum goes on to the quorum-loss rule (TriadNode.checkout)
+        if (refusal != null) {
             denyBeforeLedger(corr, c, refusal, services.checkoutRefusalMessage());
             return;
         }
@@ -362,46 +384,51 @@ public final class Session {
         CheckoutCommand cmd = new CheckoutCommand(client, corr, c.product(), c.licenseKey(), c.quantity(),
                 c.enforcement(), c.waitForSeat(), c.waitTimeoutMs(), c.reclaim() ? c.reclaimLeaseId() : null, newId,
                 services.nowMs(), secrets.presentedHash(), secrets.freshHash());
-        if (services.triad() != null) { // triad: through the Raft log, answered after commit
-            triadCheckout(corr, c, cmd, secrets);
-            return;
-        }
-        CheckoutOutcome out = services.ledger().checkout(cmd);
-        if (out instanceof CheckoutOutcome.Granted g) {
-            send(corr, granted(g.lease(), g.reclaimed(), secrets.forGrant(g.lease())));
-            if (g.reclaimed()) {
-                LOG.info("session {}: lease {} reclaimed by client={} hw={}", id, g.lease().leaseId(),
-                        client.clientId(), client.hwId());
-            }
-        } else if (out instanceof CheckoutOutcome.Queued q) {
+        if (c.waitForSeat()) {
+            // secret: kept before the decision, so a GRANTED of this queued checkout can never come before it
             keepForQueuedGrant(newId, secrets);
-            send(corr, new Message.Queued(q.position(), q.waitTimeoutMs()));
-        } else {
-            deny(corr, c, (CheckoutOutcome.Denied) out);
         }
+        inTurn(services.authority().checkout(cmd), r -> {
+            CheckoutOutcome out = r.outcome();
+            if (out instanceof CheckoutOutcome.Granted g) {
+                queuedSecrets.remove(newId);
+                send(corr, granted(g.lease(), g.reclaimed(), secrets.forGrant(g.lease()), r.term(), r.logIndex()));
+                if (g.reclaimed()) {
+                    LOG.info("session {}: lease {} reclaimed by client={} hw={}{}", id, g.lease().leaseId(),
+                            client.clientId(), client.hwId(), r.term() == 0 ? "" : " (term " + r.term() + ")");
+                }
+            } else if (out instanceof CheckoutOutcome.Queued q) {
+                send(corr, new Message.Queued(q.position(), q.waitTimeoutMs()));
+            } else {
+                queuedSecrets.remove(newId);
+                deny(corr, c, (CheckoutOutcome.Denied) out, "");
+            }
+        }, refused -> {
+            queuedSecrets.remove(newId);
+            deny(corr, c, new CheckoutOutcome.Denied(refused.code(), refused.getMessage()), refused.leader());
+        });
     }
 
     /**
-     * A refusal decided here, before the ledger (draining, licenseExpired, ...): journaled like
-     * the ledger's own denials so the usage journal and the denial metrics count it too.
+     * A refusal decided here, before the ledger (draining, licenseExpired): journaled like the ledger's
+     * own denials so the usage journal and the denial metrics count it too. Answered in its turn.
      */
     private void denyBeforeLedger(int corr, Message.Checkout c, ErrorCode code, String message) {
         services.journal(new LedgerEvent(LedgerEvent.Kind.DENIAL, services.nowMs(), null, "", c.product(),
                 id, client.clientId(), client.hwId(), c.quantity(), code, 0, 0));
-        deny(corr, c, new CheckoutOutcome.Denied(code, message));
+        CheckoutOutcome.Denied d = new CheckoutOutcome.Denied(code, message);
+        inTurn(Future.succeededFuture(d), denied -> deny(corr, c, denied, ""), refused -> { });
     }
 
-    private void deny(int corr, Message.Checkout c, CheckoutOutcome.Denied d) {
+    private void deny(int corr, Message.Checkout c, CheckoutOutcome.Denied d, String leader) {
         LOG.info("checkout denied: session={} client={} hw={} product={} quantity={} code={} ({})", id,
                 client.clientId(), client.hwId(), c.product(), c.quantity(), d.code(), d.message());
-        send(corr, new Message.Denied(d.code().code(), 0, d.code() == ErrorCode.NOT_MASTER ? services.leaderHint() : "",
-                d.message()));
+        send(corr, new Message.Denied(d.code().code(), 0, leader, d.message()));
     }
 
-    Message.Granted granted(LeaseView l, boolean reclaimed, byte[] secret) {
+    Message.Granted granted(LeaseView l, boolean reclaimed, byte[] secret, long term, long logIndex) {
         return new Message.Granted(l.leaseId(), l.entitlementId(), l.productId(), l.quantity(),
-                services.leaseTimeoutMs(), services.term(), services.logIndex(),
-                reclaimed ? Message.Granted.FLAG_RECLAIMED : 0, secret);
+                services.leaseTimeoutMs(), term, logIndex, reclaimed ? Message.Granted.FLAG_RECLAIMED : 0, secret);
     }
 
     // secret: a QUEUED checkout's secret waits here for its GRANTED (or is dropped with its DENIED)
@@ -412,112 +439,132 @@ public final class Session {
     }
 
     private void onHeartbeat(int corr, Message.Heartbeat h) {
-        List<Message.LeaseStatus> results = h.leaseIds().isEmpty()
-                ? List.of()
-                : services.triad() != null ? services.triad().heartbeat(client, h.leaseIds(), services.nowMs()) // triad:
-                : services.ledger().heartbeat(client, h.leaseIds(), services.nowMs());
         if (LOG.isDebugEnabled()) {
             LOG.debug("session {}: heartbeat for {} leases", id, h.leaseIds().size());
         }
-        send(corr, new Message.HeartbeatResult(results));
+        if (h.leaseIds().isEmpty()) {
+            inTurn(Future.succeededFuture(List.<Message.LeaseStatus>of()),
+                    results -> send(corr, new Message.HeartbeatResult(results)), refused -> { });
+            return;
+        }
+        // pipeline: a heartbeat reads the ledger, so it is decided after the requests before it (a CHECKIN in
+        // flight decides whether the lease is still held)
+        afterEarlier(() -> services.authority().heartbeat(client, h.leaseIds(), services.nowMs()),
+                results -> send(corr, new Message.HeartbeatResult(results)),
+                refused -> send(corr, new Message.Error(refused.code(), refused.getMessage())));
     }
 
     private void onCheckin(int corr, Message.Checkin c) {
         // secret: the proof for an ORPHANED lease of another connection (PROTOCOL.md 10.5)
         byte[] presented = c.presentedSecret();
         SecretHash proof = presented == null ? null : SecretHash.of(presented);
-        if (services.triad() != null) { // triad: through the Raft log
-            triadAwait(services.triad().checkin(client, c.leaseId(), proof, services.nowMs()), (a, refusal) -> {
-                ErrorCode code = refusal != null ? refusal.code() : a.code();
-                if (code == ErrorCode.OK) {
-                    send(corr, new Message.CheckedIn(c.leaseId()));
-                } else {
-                    send(corr, new Message.Error(code, "lease " + c.leaseId() + ": "
-                            + (refusal != null ? refusal.getMessage() : code.wireName())));
-                }
-            });
-            return;
-        }
-        ErrorCode code = services.ledger().checkin(client, c.leaseId(), proof, services.nowMs());
-        if (code == ErrorCode.OK) {
-            send(corr, new Message.CheckedIn(c.leaseId()));
-        } else {
-            send(corr, new Message.Error(code, "lease " + c.leaseId() + ": " + code.wireName()));
-        }
+        inTurn(services.authority().checkin(client, c.leaseId(), proof, services.nowMs()), d -> {
+            if (d.ok()) {
+                send(corr, new Message.CheckedIn(c.leaseId()));
+            } else {
+                send(corr, new Message.Error(d.code(), "lease " + c.leaseId() + ": " + d.code().wireName()));
+            }
+        }, refused -> send(corr, new Message.Error(refused.code(), "lease " + c.leaseId() + ": " + refused.getMessage())));
     }
 
     private void onGoodbye(int corr) {
-        if (services.triad() != null && client != null) { // triad: check in through the Raft log, then close
-            triadAwait(services.triad().releaseAll(client, services.nowMs()), (a, refusal) -> {
-                closeReason = "client said goodbye (" + (a == null ? "checkin not committed: " + refusal.code().wireName()
-                        : a.value() + " leases checked in") + ")";
-                send(corr, new Message.Goodbye(0, "goodbye"));
-                closeNow();
-            });
-            return;
-        }
-        int released = client == null ? 0 : services.ledger().releaseAllOf(client, services.nowMs());
-        closeReason = "client said goodbye (" + released + " leases checked in)";
-        send(corr, new Message.Goodbye(0, "goodbye"));
-        closeNow();
-    }
-
-    // ------------------------------------------------------------------ triad: requests answered after commit
-
-    // triad: a CHECKOUT or RECLAIM through the Raft log; GRANTED carries the term and index of the commit
-    private void triadCheckout(int corr, Message.Checkout c, CheckoutCommand cmd, CheckoutSecrets secrets) {
-        triadAwait(services.triad().checkout(cmd), (a, refusal) -> {
-            if (refusal != null) {
-                LOG.info("checkout refused: session={} client={} product={} code={} ({})", id, client.clientId(),
-                        c.product(), refusal.code(), refusal.getMessage());
-                send(corr, new Message.Denied(refusal.code().code(), 0, refusal.leader(), refusal.getMessage()));
-                return;
-            }
-            Object out = a.value();
-            if (out instanceof CheckoutOutcome.Granted g) {
-                LeaseView l = g.lease();
-                send(corr, new Message.Granted(l.leaseId(), l.entitlementId(), l.productId(), l.quantity(),
-                        services.leaseTimeoutMs(), a.term(), a.index(), g.reclaimed() ? Message.Granted.FLAG_RECLAIMED : 0,
-                        secrets.forGrant(l)));
-                if (g.reclaimed()) {
-                    LOG.info("session {}: lease {} reclaimed by client={} hw={} (term {})", id, l.leaseId(),
-                            client.clientId(), client.hwId(), a.term());
-                }
-            } else if (out instanceof CheckoutOutcome.Queued q) {
-                keepForQueuedGrant(cmd.newLeaseId(), secrets);
-                send(corr, new Message.Queued(q.position(), q.waitTimeoutMs()));
-            } else {
-                deny(corr, c, (CheckoutOutcome.Denied) out);
-            }
+        goodbyeReceived = true; // nothing after GOODBYE is read
+        Future<Integer> released = client == null ? Future.succeededFuture(0)
+                : services.authority().releaseAll(client, services.nowMs());
+        inTurn(released, n -> {
+            closeReason = "client said goodbye (" + n + " leases checked in)";
+            send(corr, new Message.Goodbye(0, "goodbye"));
+            closeNow();
+        }, refused -> {
+            closeReason = "client said goodbye (checkin not committed: " + refused.code().wireName() + ")";
+            send(corr, new Message.Goodbye(0, "goodbye"));
+            closeNow();
         });
     }
 
+    // ------------------------------------------------------------------ pipeline: answers in the order of requests
+
+    /** One request's answer: written when its decision is known and every earlier answer is written. */
+    private static final class Answer {
+        Runnable write;
+        Runnable deferred;
+    }
+
     /**
-     * triad: waits for a commit without blocking the event loop: reading stops (frames stay in order), the
-     * answer is written on this session's context, then reading goes on.
+     * Answers a request whose decision is {@code decision}, in its turn (PROTOCOL.md 5.3): at once when it is
+     * decided and nothing is in flight before it (every request on a single appliance), else once it is
+     * decided and the answers before it are written. Runs on this session's context; the authority completes
+     * its futures there.
      */
-    private void triadAwait(java.util.concurrent.CompletableFuture<dev.turnstile.appliance.triad.LedgerStateMachine.Applied> f,
-                            java.util.function.BiConsumer<dev.turnstile.appliance.triad.LedgerStateMachine.Applied,
-                                    dev.turnstile.appliance.triad.TriadRefusal> answer) {
-        triadWaiting = true;
-        if (pausedSinceMs == 0) {
-            socket.pause();
+    private <T> void inTurn(Future<T> decision, Consumer<T> decided, Consumer<AuthorityRefusal> refused) {
+        if (answers.isEmpty() && decision.isComplete()) {
+            answer(decision, decided, refused).run();
+            return;
         }
-        f.whenComplete((a, err) -> runOnContext(() -> {
-            triadWaiting = false;
+        Answer a = new Answer();
+        enqueue(a);
+        decision.onComplete(ar -> {
+            a.write = answer(ar, decided, refused);
+            flush();
+        });
+    }
+
+    /** A request decided only after the requests before it are answered (it reads what they change). */
+    private <T> void afterEarlier(Supplier<Future<T>> decide, Consumer<T> decided, Consumer<AuthorityRefusal> refused) {
+        if (answers.isEmpty()) {
+            inTurn(decide.get(), decided, refused);
+            return;
+        }
+        Answer a = new Answer();
+        a.deferred = () -> decide.get().onComplete(ar -> {
+            a.write = answer(ar, decided, refused);
+            flush();
+        });
+        enqueue(a);
+    }
+
+    private void enqueue(Answer a) {
+        answers.add(a);
+        awaiting = true;
+    }
+
+    private <T> Runnable answer(AsyncResult<T> ar, Consumer<T> decided, Consumer<AuthorityRefusal> refused) {
+        return () -> {
             if (state == State.CLOSED) {
                 return;
             }
-            dev.turnstile.appliance.triad.TriadRefusal refusal = err == null ? null
-                    : dev.turnstile.appliance.triad.TriadRefusal.of(err);
-            if (err != null && refusal == null) {
-                LOG.warn("session {}: triad command failed", id, err);
-                refusal = new dev.turnstile.appliance.triad.TriadRefusal(ErrorCode.INTERNAL_ERROR, "", "internal error");
-            }
-            answer.accept(a, refusal);
-            if (state == State.CLOSED) {
+            if (ar.succeeded()) {
+                decided.accept(ar.result());
                 return;
             }
+            AuthorityRefusal r = AuthorityRefusal.of(ar.cause());
+            if (r == null) {
+                LOG.warn("session {}: a seat decision failed", id, ar.cause());
+                r = new AuthorityRefusal(ErrorCode.INTERNAL_ERROR, "", "internal error");
+            }
+            refused.accept(r);
+        };
+    }
+
+    /** Writes the answers that are due, in order; then reads on if the pipeline had stopped reading. */
+    private void flush() {
+        while (!answers.isEmpty()) {
+            Answer head = answers.peek();
+            if (head.write == null) {
+                if (head.deferred == null) {
+                    break; // in flight
+                }
+                Runnable start = head.deferred;
+                head.deferred = null;
+                start.run(); // may complete at once, and flush (re-entrantly) what it can
+                continue;
+            }
+            answers.poll();
+            head.write.run();
+        }
+        awaiting = !answers.isEmpty();
+        if (pipelineFull && answers.size() < maxInFlight && state != State.CLOSED) {
+            pipelineFull = false;
             if (pausedSinceMs == 0) {
                 socket.resume();
             }
@@ -531,7 +578,18 @@ public final class Session {
                 LOG.error("session {}: internal error, closing", id, e);
                 fail(ErrorCode.INTERNAL_ERROR, "internal error");
             }
-        }));
+        }
+    }
+
+    /** A push that answers an earlier request (a queued checkout's final answer): after that request's answer. */
+    private void sendInTurn(int corr, Message m) {
+        if (answers.isEmpty()) {
+            send(corr, m);
+            return;
+        }
+        Answer a = new Answer();
+        a.write = () -> send(corr, m);
+        enqueue(a);
     }
 
     // ------------------------------------------------------------------ pushes from other threads
@@ -548,7 +606,7 @@ public final class Session {
             secret = Secrets.fresh();
         }
         if (state == State.READY) {
-            send(corr, granted(lease, false, secret));
+            sendInTurn(corr, granted(lease, false, secret, services.authority().term(), services.authority().logIndex()));
         }
     }
 
@@ -558,7 +616,7 @@ public final class Session {
         if (state == State.READY) {
             LOG.info("checkout denied: session={} client={} hw={} queued request {} code={} ({})", id,
                     client.clientId(), client.hwId(), corr, code, message);
-            send(corr, new Message.Denied(code.code(), 0, "", message));
+            sendInTurn(corr, new Message.Denied(code.code(), 0, "", message));
         }
     }
 
@@ -601,7 +659,9 @@ public final class Session {
             socket.pause();
             socket.drainHandler(v -> {
                 pausedSinceMs = 0;
-                socket.resume();
+                if (!pipelineFull) {
+                    socket.resume();
+                }
             });
         }
     }
@@ -629,7 +689,7 @@ public final class Session {
         long helloTimeout = services.helloTimeoutMs();
         if (state != State.READY && nowMs - openedAtMs > helloTimeout) {
             fail(ErrorCode.HELLO_TIMEOUT, "no preamble and HELLO within " + helloTimeout + " ms");
-        } else if (partialSinceMs != 0 && pausedSinceMs == 0 && !triadWaiting && nowMs - partialSinceMs > helloTimeout) {
+        } else if (partialSinceMs != 0 && pausedSinceMs == 0 && !pipelineFull && nowMs - partialSinceMs > helloTimeout) {
             fail(ErrorCode.MALFORMED_FRAME, "a frame stayed incomplete for more than " + helloTimeout + " ms");
         } else if (pausedSinceMs != 0 && nowMs - pausedSinceMs > services.slowConsumerTimeoutMs()) {
             fail(ErrorCode.SLOW_CONSUMER, "the client has not read its replies for "
@@ -720,7 +780,7 @@ public final class Session {
         if (state == State.CLOSED) {
             return;
         }
-        if (lastActivityMs != activityMs || triadWaiting
+        if (lastActivityMs != activityMs || awaiting
                 || (why == SessionLimits.Eviction.IDLE_WITHOUT_LEASE && (state != State.READY || holdsAnything()))) {
             limits().evictionCancelled(slot);
             return;
@@ -773,12 +833,10 @@ public final class Session {
         State was = state;
         state = State.CLOSED;
         queuedSecrets.clear(); // secret:
+        answers.clear(); // pipeline: answers still in flight have no one to go to
+        awaiting = false;
         int held = client == null ? 0 : services.ledger().leasesOf(id).size();
-        if (services.triad() != null) { // triad: through the Raft log; a non-leader leaves it to the next leader
-            services.triad().sessionLost(id, services.nowMs());
-        } else {
-            services.ledger().sessionLost(id, services.nowMs());
-        }
+        services.authority().sessionLost(id, services.nowMs());
         services.registry().remove(this);
         limits().release(slot);
         if (was == State.READY || client != null) {

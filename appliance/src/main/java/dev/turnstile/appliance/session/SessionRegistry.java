@@ -44,9 +44,11 @@ public final class SessionRegistry implements LedgerListener {
         return ids.incrementAndGet();
     }
 
-    // triad: session ids of a triad member start above its prefix (TriadNode.SESSION_ID_SHIFT) so the replicated
-    // ledger never mixes two members' sessions
-    public void triadIdBase(long base) {
+    /**
+     * Session ids start above {@code base}: members of a replicated ledger give each a prefix of its own
+     * (TriadNode.SESSION_ID_SHIFT) so the ledger never mixes two members' sessions.
+     */
+    public void idBase(long base) {
         ids.set(base);
     }
 

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.session;
 
+import dev.turnstile.appliance.authority.SeatAuthority;
 import dev.turnstile.appliance.config.ClientPolicy;
 import dev.turnstile.appliance.seat.ConcurrentLedger;
 import dev.turnstile.protocol.ErrorCode;
@@ -7,6 +8,10 @@ import dev.turnstile.protocol.Message;
 
 /** What a {@link Session} needs from the appliance. Implemented by the appliance's composition root. */
 public interface SessionServices {
+    /** Decides every checkout, heartbeat, checkin, goodbye and session loss. */
+    SeatAuthority authority();
+
+    /** The ledger, read only (what a session holds, for eviction and its close log line). */
     ConcurrentLedger ledger();
 
     SessionRegistry registry();
@@ -21,6 +26,11 @@ public interface SessionServices {
 
     long leaseTimeoutMs();
 
+    /** How many requests one connection may have in flight; at the limit the server stops reading it. */
+    default int maxInFlight() {
+        return dev.turnstile.appliance.config.ServerConfig.DEFAULT_MAX_IN_FLIGHT;
+    }
+
     /** The WELCOME this server sends now (server time, license validity, peers). */
     Message.Welcome welcome();
 
@@ -32,8 +42,8 @@ public interface SessionServices {
     }
 
     /**
-     * A reason every checkout is refused right now (e.g. licenseExpired, notMaster, noQuorum), or
-     * {@code null} when checkouts go to the ledger.
+     * A reason every checkout is refused right now whatever the seat authority would say (licenseExpired), or
+     * {@code null} when checkouts go to the seat authority.
      */
     default ErrorCode checkoutRefusal() {
         return null;
@@ -41,26 +51,5 @@ public interface SessionServices {
 
     default String checkoutRefusalMessage() {
         return "";
-    }
-
-    /** The leader's host:port for a notMaster refusal, or empty. */
-    default String leaderHint() {
-        return "";
-    }
-
-    /** Raft term stamped on grants (0 on a single server). */
-    default long term() {
-        return 0;
-    }
-
-    /** Raft log index stamped on grants (0 on a single server). */
-    default long logIndex() {
-        return 0;
-    }
-
-    // triad: the triad member behind this server, or null on a single server (then nothing changes). When set,
-    // checkouts, checkins, goodbyes and session losses go through the Raft log and are answered after commit.
-    default dev.turnstile.appliance.triad.TriadNode triad() {
-        return null;
     }
 }

@@ -276,7 +276,7 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
         long from = Math.max(maxPg, keys.writtenUpTo());
         UUID journalId = id;
         long[] handed = new long[1];
-        Object[] picture = ledger.triadLocked(l -> {
+        Object[] picture = ledger.locked(l -> {
             synchronized (this) {
                 if (ep != epoch.get()) {
                     return null;
@@ -289,7 +289,7 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
                     }
                 }
                 handedUpTo = Math.max(handedUpTo, from);
-                return new Object[] {l.leases(), l.triadEntitlements()};
+                return new Object[] {l.leases(), l.snapshotEntitlements()};
             }
         });
         if (picture == null) {
@@ -316,7 +316,7 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
                     + "continues writing behind, the table is corrected at the next takeover", c.getMessage());
         }
         int releasedRows = released;
-        ledger.triadLocked(l -> {
+        ledger.locked(l -> {
             synchronized (this) {
                 if (ep != epoch.get()) {
                     return null;

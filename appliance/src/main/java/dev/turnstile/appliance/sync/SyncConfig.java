@@ -1,10 +1,13 @@
 package dev.turnstile.appliance.sync;
 
+import dev.turnstile.appliance.config.ConfigKey;
 import dev.turnstile.appliance.config.ConfigReader;
+import dev.turnstile.appliance.config.ConfigSection;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.ZoneId;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -95,18 +98,77 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
         return Math.max(1_000L, (window + 999) / 1_000 * 1_000);
     }
 
-    /** The defaults of a disabled sync (the appliance still keeps entitlement state for imported licenses). */
-    public static SyncConfig disabled(Path stateDir) {
-        return new SyncConfig(false, "", "", new Schedule(false, 3_600_000L, null, ZoneId.of("UTC")),
-                ConflictPolicy.CLOUD_WINS, new Authentication(Authentication.Method.BEARER_TOKEN, "", null, null, null),
-                new Retry(5, 1_000, 300_000), new Breaker(5, 60_000, 30_000), 3, 10, 300_000, stateDir);
+    public static final ConfigKey SYNC = ConfigKey.mapping("sync",
+            "Entitlements from the vendor's cloud over outbound HTTPS, usage reports back (appliance/SYNC.md).");
+    public static final ConfigKey ENABLED = ConfigKey.bool("sync.enabled", false,
+            "Sync with the cloud; needs license.public_key to verify what the cloud sends");
+    public static final ConfigKey CLOUD_SERVER_URL = ConfigKey.string("sync.cloud_server_url", "",
+            "The cloud's https:// (or http://) base URL; required when enabled");
+    public static final ConfigKey LOCAL_SERVER_ID = ConfigKey.string("sync.local_server_id", "",
+            "This appliance's id at the cloud; required when enabled");
+    public static final ConfigKey SCHEDULE = ConfigKey.mapping("sync.schedule", "When syncs run on their own");
+    public static final ConfigKey SCHEDULE_ENABLED = ConfigKey.bool("sync.schedule.enabled", true,
+            "Run syncs on the schedule (else only when asked through the admin API)");
+    public static final ConfigKey SCHEDULE_INTERVAL = ConfigKey.duration("sync.schedule.interval", 3_600_000L, 1_000,
+            30L * 86_400_000L, "Time between syncs");
+    public static final ConfigKey SCHEDULE_CRON = ConfigKey.string("sync.schedule.cron", null,
+            "Five-field UNIX cron expression such as `0 * * * *`; wins over interval when set");
+    public static final ConfigKey SCHEDULE_TIMEZONE = ConfigKey.string("sync.schedule.timezone", null,
+            "the machine's zone", "Time zone of the cron expression, e.g. UTC or Europe/Berlin");
+    public static final ConfigKey CONFLICT_RESOLUTION = ConfigKey.choice("sync.conflict_resolution", "cloud_wins",
+            List.of("cloud_wins", "local_wins", "merge", "manual"),
+            "What happens when the cloud changes an entitlement edited locally (SYNC.md, \"Conflicts\")");
+    public static final ConfigKey AUTHENTICATION = ConfigKey.mapping("sync.authentication",
+            "How the appliance proves itself to the cloud");
+    public static final ConfigKey AUTH_METHOD = ConfigKey.choice("sync.authentication.method", "bearer_token",
+            List.of("bearer_token", "mtls"), "A bearer token, or a client certificate (mutual TLS)");
+    public static final ConfigKey AUTH_TOKEN = ConfigKey.secret("sync.authentication.token", "", "empty",
+            "The bearer token the cloud issued; required for bearer_token when enabled. Write `\"${SYNC_TOKEN}\"`");
+    public static final ConfigKey AUTH_CERT = ConfigKey.string("sync.authentication.cert", null,
+            "mtls: PEM file of the client certificate chain");
+    public static final ConfigKey AUTH_KEY = ConfigKey.string("sync.authentication.key", null,
+            "mtls: PEM file of its private key");
+    public static final ConfigKey AUTH_CA = ConfigKey.string("sync.authentication.ca", null,
+            "none (the JVM's trust store)", "PEM file of the only CA trusted for the cloud");
+    public static final ConfigKey RETRY = ConfigKey.mapping("sync.retry",
+            "Retries of one sync: exponential backoff with jitter");
+    public static final ConfigKey RETRY_MAX_ATTEMPTS = ConfigKey.integer("sync.retry.max_attempts", 5, 1, 100,
+            "Attempts of one sync");
+    public static final ConfigKey RETRY_INITIAL_DELAY = ConfigKey.seconds("sync.retry.initial_delay_seconds", 1_000, 0,
+            86_400, "Wait before the first retry, in seconds");
+    public static final ConfigKey RETRY_MAX_DELAY = ConfigKey.seconds("sync.retry.max_delay_seconds", 300_000, 0,
+            86_400, "Longest wait between retries, in seconds (at least initial_delay_seconds)");
+    public static final ConfigKey BREAKER = ConfigKey.mapping("sync.circuit_breaker",
+            "The circuit breaker around every call to the cloud");
+    public static final ConfigKey BREAKER_MAX_FAILURES = ConfigKey.integer("sync.circuit_breaker.max_failures", 5, 1,
+            1_000, "Failed calls in a row before the breaker opens");
+    public static final ConfigKey BREAKER_RESET_TIMEOUT = ConfigKey.duration("sync.circuit_breaker.reset_timeout",
+            60_000L, 10, 86_400_000L, "Open this long, then half-open: one trial call");
+    public static final ConfigKey BREAKER_CALL_TIMEOUT = ConfigKey.duration("sync.circuit_breaker.call_timeout", 30_000L,
+            10, 600_000, "One HTTP exchange at most this long");
+    public static final ConfigKey ALERTS = ConfigKey.mapping("sync.alerts", "When sync raises alerts");
+    public static final ConfigKey ALERTS_REPEATED_FAILURES = ConfigKey.integer("sync.alerts.repeated_failures", 3, 1,
+            1_000, "Failed syncs in a row before the repeated-failures alert");
+    public static final ConfigKey ALERTS_CONFLICTS = ConfigKey.integer("sync.alerts.conflicts", 10, 1, 1_000_000,
+            "Pending conflicts (or conflicts in one sync) before the conflict alert");
+    public static final ConfigKey URGENT_MIN_INTERVAL = ConfigKey.duration("sync.urgent_min_interval", 300_000L, 0,
+            86_400_000L, "Urgent syncs (SYNC.md) at most this often");
+    public static final ConfigKey STATE_DIR = ConfigKey.string("sync.state_dir", DEFAULT_STATE_DIR,
+            "Directory of the file-backed sync state, used when there is no store: section");
+
+    public static ConfigSection section() {
+        return ConfigSection.of(SYNC, "Changes need a restart.", ENABLED, CLOUD_SERVER_URL, LOCAL_SERVER_ID, SCHEDULE,
+                SCHEDULE_ENABLED, SCHEDULE_INTERVAL, SCHEDULE_CRON, SCHEDULE_TIMEZONE, CONFLICT_RESOLUTION,
+                AUTHENTICATION, AUTH_METHOD, AUTH_TOKEN, AUTH_CERT, AUTH_KEY, AUTH_CA, RETRY, RETRY_MAX_ATTEMPTS,
+                RETRY_INITIAL_DELAY, RETRY_MAX_DELAY, BREAKER, BREAKER_MAX_FAILURES, BREAKER_RESET_TIMEOUT,
+                BREAKER_CALL_TIMEOUT, ALERTS, ALERTS_REPEATED_FAILURES, ALERTS_CONFLICTS, URGENT_MIN_INTERVAL, STATE_DIR);
     }
 
     /** Binds {@code sync} (the section, possibly empty); problems go to {@code r}. */
     public static SyncConfig bind(JsonObject sync, ConfigReader r) {
-        boolean enabled = r.bool(sync, "enabled", "sync.enabled", false);
-        String url = r.string(sync, "cloud_server_url", "sync.cloud_server_url", "");
-        String localId = r.string(sync, "local_server_id", "sync.local_server_id", "");
+        boolean enabled = r.bool(sync, ENABLED);
+        String url = r.string(sync, CLOUD_SERVER_URL);
+        String localId = r.string(sync, LOCAL_SERVER_ID);
         if (enabled) {
             if (url.isBlank()) {
                 r.problem("sync.cloud_server_url", "the cloud's https:// base URL", url);
@@ -125,10 +187,10 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
                 r.problem("sync.local_server_id", "this appliance's id at the cloud (a non-empty string)", localId);
             }
         }
-        JsonObject s = r.object(sync, "schedule", "sync.schedule");
-        boolean schedOn = r.bool(s, "enabled", "sync.schedule.enabled", true);
-        long interval = r.durationMs(s, "interval", "sync.schedule.interval", 3_600_000L, 1_000, 30L * 86_400_000L);
-        String cron = r.string(s, "cron", "sync.schedule.cron", null);
+        JsonObject s = r.object(sync, SCHEDULE);
+        boolean schedOn = r.bool(s, SCHEDULE_ENABLED);
+        long interval = r.durationMs(s, SCHEDULE_INTERVAL);
+        String cron = r.string(s, SCHEDULE_CRON);
         if (cron != null && cron.isBlank()) {
             cron = null;
         }
@@ -138,7 +200,7 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
                 r.problem("sync.schedule.cron", "a five-field UNIX cron expression like \"0 * * * *\" (" + problem + ")", cron);
             }
         }
-        String zoneText = r.string(s, "timezone", "sync.schedule.timezone", null);
+        String zoneText = r.string(s, SCHEDULE_TIMEZONE);
         ZoneId zone = ZoneId.systemDefault();
         if (zoneText != null) {
             try {
@@ -147,24 +209,24 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
                 r.problem("sync.schedule.timezone", "a time zone like UTC or Europe/Berlin", zoneText);
             }
         }
-        String policyText = r.string(sync, "conflict_resolution", "sync.conflict_resolution", "cloud_wins");
+        String policyText = r.string(sync, CONFLICT_RESOLUTION);
         ConflictPolicy policy = ConflictPolicy.ofName(policyText);
         if (policy == null) {
             r.problem("sync.conflict_resolution", "cloud_wins, local_wins, merge or manual", policyText);
             policy = ConflictPolicy.CLOUD_WINS;
         }
-        JsonObject a = r.object(sync, "authentication", "sync.authentication");
-        String methodText = r.string(a, "method", "sync.authentication.method", "bearer_token");
+        JsonObject a = r.object(sync, AUTHENTICATION);
+        String methodText = r.string(a, AUTH_METHOD);
         Authentication.Method method = Authentication.Method.BEARER_TOKEN;
         if (methodText.equals("mtls")) {
             method = Authentication.Method.MTLS;
         } else if (!methodText.equals("bearer_token")) {
             r.problem("sync.authentication.method", "bearer_token or mtls", methodText);
         }
-        String token = r.string(a, "token", "sync.authentication.token", "");
-        String cert = r.string(a, "cert", "sync.authentication.cert", null);
-        String key = r.string(a, "key", "sync.authentication.key", null);
-        String ca = r.string(a, "ca", "sync.authentication.ca", null);
+        String token = r.string(a, AUTH_TOKEN);
+        String cert = r.string(a, AUTH_CERT);
+        String key = r.string(a, AUTH_KEY);
+        String ca = r.string(a, AUTH_CA);
         if (enabled && method == Authentication.Method.BEARER_TOKEN && token.isBlank()) {
             r.problem("sync.authentication.token", "the bearer token the cloud issued (set SYNC_TOKEN)", token);
         }
@@ -176,23 +238,23 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
                 r.problem("sync.authentication.key", "the client private key PEM file for mtls", key);
             }
         }
-        JsonObject rt = r.object(sync, "retry", "sync.retry");
-        int attempts = (int) r.integer(rt, "max_attempts", "sync.retry.max_attempts", 5, 1, 100);
-        long initial = seconds(rt, "initial_delay_seconds", "sync.retry.initial_delay_seconds", 1_000, r);
-        long max = seconds(rt, "max_delay_seconds", "sync.retry.max_delay_seconds", 300_000, r);
+        JsonObject rt = r.object(sync, RETRY);
+        int attempts = (int) r.integer(rt, RETRY_MAX_ATTEMPTS);
+        long initial = r.secondsAsMs(rt, RETRY_INITIAL_DELAY);
+        long max = r.secondsAsMs(rt, RETRY_MAX_DELAY);
         if (max < initial) {
             r.problem("sync.retry.max_delay_seconds", "at least sync.retry.initial_delay_seconds (" + initial / 1000.0 + ")",
                     max / 1000.0);
         }
-        JsonObject b = r.object(sync, "circuit_breaker", "sync.circuit_breaker");
-        int maxFailures = (int) r.integer(b, "max_failures", "sync.circuit_breaker.max_failures", 5, 1, 1_000);
-        long reset = r.durationMs(b, "reset_timeout", "sync.circuit_breaker.reset_timeout", 60_000, 10, 86_400_000L);
-        long call = r.durationMs(b, "call_timeout", "sync.circuit_breaker.call_timeout", 30_000, 10, 600_000);
-        JsonObject al = r.object(sync, "alerts", "sync.alerts");
-        int repeated = (int) r.integer(al, "repeated_failures", "sync.alerts.repeated_failures", 3, 1, 1_000);
-        int conflicts = (int) r.integer(al, "conflicts", "sync.alerts.conflicts", 10, 1, 1_000_000);
-        long urgent = r.durationMs(sync, "urgent_min_interval", "sync.urgent_min_interval", 300_000, 0, 86_400_000L);
-        String dir = r.string(sync, "state_dir", "sync.state_dir", DEFAULT_STATE_DIR);
+        JsonObject b = r.object(sync, BREAKER);
+        int maxFailures = (int) r.integer(b, BREAKER_MAX_FAILURES);
+        long reset = r.durationMs(b, BREAKER_RESET_TIMEOUT);
+        long call = r.durationMs(b, BREAKER_CALL_TIMEOUT);
+        JsonObject al = r.object(sync, ALERTS);
+        int repeated = (int) r.integer(al, ALERTS_REPEATED_FAILURES);
+        int conflicts = (int) r.integer(al, ALERTS_CONFLICTS);
+        long urgent = r.durationMs(sync, URGENT_MIN_INTERVAL);
+        String dir = r.string(sync, STATE_DIR);
         Path stateDir = Path.of(DEFAULT_STATE_DIR);
         try {
             stateDir = Path.of(dir);
@@ -206,30 +268,6 @@ public record SyncConfig(boolean enabled, String cloudServerUrl, String localSer
         return new SyncConfig(enabled, base, localId, new Schedule(schedOn, interval, cron, zone), policy,
                 new Authentication(method, token, cert, key, ca), new Retry(attempts, initial, max),
                 new Breaker(maxFailures, reset, call), repeated, conflicts, urgent, stateDir);
-    }
-
-    /** A number of seconds (integer or decimal, 0 to one day) as milliseconds. */
-    private static long seconds(JsonObject o, String name, String key, long defMs, ConfigReader r) {
-        Object v = r.value(o, name, key);
-        if (v == null) {
-            return defMs;
-        }
-        double d;
-        if (v instanceof Number n) {
-            d = n.doubleValue();
-        } else {
-            try {
-                d = Double.parseDouble(String.valueOf(v).trim());
-            } catch (NumberFormatException e) {
-                r.problem(key, "a number of seconds from 0 to 86400", v);
-                return defMs;
-            }
-        }
-        if (!(d >= 0 && d <= 86_400)) {
-            r.problem(key, "a number of seconds from 0 to 86400", v);
-            return defMs;
-        }
-        return Math.round(d * 1000);
     }
 
     /** The sync endpoint. */

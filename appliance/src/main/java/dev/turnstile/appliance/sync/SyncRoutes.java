@@ -90,7 +90,7 @@ final class SyncRoutes {
                         "{\"policy\": {\"max_seats\": 7}, \"ends_at\": \"2027-06-30T00:00:00Z\"}")))));
         r.delete("/v1/entitlements/:id/local-edit").handler(api.write(ctx ->
                 reply(ctx, v.sync().revertLocalEdit(ctx.pathParam("id")))));
-        r.get("/v1/license").handler(api.read(ctx -> ctx.json(v.license().statusJson(api.appliance().nowMs()))));
+        r.get("/v1/license").handler(api.read(ctx -> ctx.json(v.license().statusJson(v.nowMs()))));
         r.post("/v1/license").handler(api.write(ctx -> {
             String text = ctx.body() == null ? null : ctx.body().asString();
             if (text == null || text.isBlank()) {

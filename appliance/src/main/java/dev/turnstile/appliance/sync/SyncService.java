@@ -5,10 +5,12 @@ import dev.turnstile.appliance.license.LicenseDocument;
 import dev.turnstile.appliance.license.LicenseException;
 import dev.turnstile.appliance.license.LicenseService;
 import dev.turnstile.appliance.license.LicenseVerifier;
-import dev.turnstile.appliance.seat.ConcurrentLedger;
+import dev.turnstile.appliance.authority.AuthorityRefusal;
+import dev.turnstile.appliance.authority.SeatAuthority;
 import dev.turnstile.appliance.sync.SyncEngine.LedgerOp;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import dev.turnstile.appliance.metrics.MeterSet;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.circuitbreaker.CircuitBreaker;
@@ -57,7 +59,7 @@ public final class SyncService {
 
     private final Vertx vertx;
     private final SyncConfig config;
-    private final ConcurrentLedger ledger;
+    private final SeatAuthority authority;
     private final LongSupplier clock;
     private final SyncStore store;
     private final LicenseService license;
@@ -99,27 +101,22 @@ public final class SyncService {
     private static final String ATTEMPTS_HELP = "Syncs by outcome (success rate = success / all)";
 
     /** Meters this service registered: removed again on stop, so a restart in one JVM registers fresh ones. */
-    private final java.util.Set<io.micrometer.core.instrument.Meter> meters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final MeterSet meters;
 
     private <M extends io.micrometer.core.instrument.Meter> M track(M meter) {
-        meters.add(meter);
-        return meter;
+        return meters.add(meter);
     }
 
-    private void removeMeters() {
-        meters.forEach(registry::remove);
-        meters.clear();
-    }
-
-    public SyncService(Vertx vertx, SyncConfig config, ConcurrentLedger ledger, LongSupplier clock, SyncStore store,
+    public SyncService(Vertx vertx, SyncConfig config, SeatAuthority authority, LongSupplier clock, SyncStore store,
                        LicenseService license, MeterRegistry registry, RandomGenerator random) {
         this.vertx = vertx;
         this.config = config;
-        this.ledger = ledger;
+        this.authority = authority;
         this.clock = clock;
         this.store = store;
         this.license = license;
         this.registry = registry;
+        this.meters = new MeterSet(registry);
         this.backoff = new Backoff(config.retry().initialDelayMs(), config.retry().maxDelayMs(), random);
         this.schedule = new SyncSchedule(config.schedule());
         successes = track(Counter.builder("turnstile_sync_attempts_total").tag("outcome", "success")
@@ -238,7 +235,7 @@ public final class SyncService {
 
     public Future<Void> stop() {
         stopped = true;
-        removeMeters();
+        meters.removeAll();
         return onContext(() -> {
             if (timerId >= 0) {
                 vertx.cancelTimer(timerId);
@@ -312,9 +309,9 @@ public final class SyncService {
             if (stopped) {
                 return Future.failedFuture(new IllegalStateException("the sync is stopped"));
             }
-            if (!triadMaySync.getAsBoolean()) { // triad: only the leader calls the cloud; a follower keeps its schedule
-                triadSkipped++;
-                triadLastSkipMs = clock.getAsLong();
+            if (!maySync.getAsBoolean()) { // only the deciding member (triad leader) calls the cloud; the rest keep a schedule
+                skippedSyncs++;
+                lastSkipMs = clock.getAsLong();
                 LOG.debug("sync ({}) skipped: this triad member is not the leader", trigger);
                 if (!"manual".equals(trigger)) {
                     scheduleNext(true);
@@ -874,71 +871,60 @@ public final class SyncService {
         this.entitlementsChanged = listener == null ? () -> { } : listener;
     }
 
-    // triad: whether this appliance may call the cloud now (always on a single server; in a triad, the leader
-    // only); a follower skips its start, scheduled and urgent syncs and refuses manual ones, and says so in status
-    private volatile java.util.function.BooleanSupplier triadMaySync = () -> true;
-    private volatile boolean triadGated;
-    private volatile long triadSkipped;
-    private volatile long triadLastSkipMs = -1;
+    // whether this appliance may call the cloud now: always on a single server; in a triad the leader only (the
+    // composition root's leader gate); a follower skips its start, scheduled and urgent syncs and refuses manual
+    // ones, and says so in status
+    private volatile java.util.function.BooleanSupplier maySync = () -> true;
+    private volatile boolean gated;
+    private volatile long skippedSyncs;
+    private volatile long lastSkipMs = -1;
 
-    /** triad: set by the sync verticle in a triad; {@code maySync} is true on the leader only. */
-    public void triadGate(java.util.function.BooleanSupplier maySync) {
-        this.triadMaySync = maySync == null ? () -> true : maySync;
-        this.triadGated = maySync != null;
+    /** Only while {@code maySync} says so does this appliance call the cloud; null: always (a single server). */
+    public void leaderGate(java.util.function.BooleanSupplier maySync) {
+        this.maySync = maySync == null ? () -> true : maySync;
+        this.gated = maySync != null;
     }
 
-    // triad: the triad member, when the appliance runs in a triad (null before it joins, and on a single server)
-    private volatile java.util.function.Supplier<dev.turnstile.appliance.triad.TriadNode> triad = () -> null;
-
-    /** triad: set by the sync verticle; entitlement changes then go through the Raft log (leader only). */
-    public void triad(java.util.function.Supplier<dev.turnstile.appliance.triad.TriadNode> node) {
-        this.triad = node == null ? () -> null : node;
-    }
-
+    /**
+     * Hands the changes to the seat authority (in a triad, log entries the leader proposes; a follower's are
+     * refused and its pools follow the log), then records the served entitlements once every change is decided.
+     */
     private void applyToLedger(List<LedgerOp> ops) {
         if (ops.isEmpty()) {
             return;
         }
         long now = clock.getAsLong();
-        dev.turnstile.appliance.triad.TriadNode node = triad.get();
-        if (node != null) { // triad: the leader proposes the changes as log entries; a follower's sync changes no pools
-            if (node.isLeader()) {
-                for (LedgerOp op : ops) {
+        List<Future<Void>> decided = new ArrayList<>(ops.size());
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<String> why = new java.util.concurrent.atomic.AtomicReference<>();
+        for (LedgerOp op : ops) {
+            Future<Void> f = op.remove() ? authority.removeEntitlement(op.entitlementId(), now)
+                    : authority.upsertEntitlement(op.entitlement(), now);
+            decided.add(f.andThen(ar -> {
+                if (ar.succeeded()) {
                     if (op.remove()) {
-                        node.removeEntitlement(op.entitlementId(), now);
-                    } else {
-                        node.upsertEntitlement(op.entitlement(), now);
+                        LOG.info("sync: entitlement '{}' removed: its leases are revoked (entitlementDeleted)",
+                                op.entitlementId());
                     }
+                } else if (AuthorityRefusal.of(ar.cause()) != null) {
+                    refused.incrementAndGet();
+                    why.set(ar.cause().getMessage());
+                } else {
+                    LOG.error("sync: the ledger refused {} for entitlement '{}': {}",
+                            op.remove() ? "the removal" : "the change", op.entitlementId(), ar.cause().toString());
                 }
-                LOG.info("sync: {} entitlement change(s) proposed to the triad", ops.size());
-            } else {
-                LOG.info("sync: {} entitlement change(s) not applied: this triad member is not the leader", ops.size());
+            }));
+        }
+        Future.join(decided).onComplete(ar -> {
+            if (refused.get() > 0) {
+                LOG.info("sync: {} entitlement change(s) not applied here: {}", refused.get(), why.get());
             }
             try {
                 entitlementsChanged.run();
             } catch (RuntimeException e) {
                 LOG.warn("sync: recording the changed entitlements failed: {}", e.toString());
             }
-            return;
-        }
-        for (LedgerOp op : ops) {
-            try {
-                if (op.remove()) {
-                    ledger.removeEntitlement(op.entitlementId(), now);
-                    LOG.info("sync: entitlement '{}' removed: its leases are revoked (entitlementDeleted)", op.entitlementId());
-                } else {
-                    ledger.upsertEntitlement(op.entitlement(), now);
-                }
-            } catch (RuntimeException e) {
-                LOG.error("sync: the ledger refused {} for entitlement '{}': {}", op.remove() ? "the removal" : "the change",
-                        op.entitlementId(), e.toString());
-            }
-        }
-        try {
-            entitlementsChanged.run();
-        } catch (RuntimeException e) {
-            LOG.warn("sync: recording the changed entitlements failed: {}", e.toString());
-        }
+        });
     }
 
     private void refreshSummary() {
@@ -985,12 +971,12 @@ public final class SyncService {
                 .put("alerts", al)
                 .put("store", store.describe())
                 .put("store_available", storeAvailable);
-        if (triadGated) { // triad: only the leader syncs
-            boolean leader = triadMaySync.getAsBoolean();
+        if (gated) { // a triad: only the leader syncs
+            boolean leader = maySync.getAsBoolean();
             o.put("triad_role", leader ? "leader: syncs with the cloud" : "follower: skips syncing (only the triad leader syncs)")
                     .put("triad_syncing", leader)
-                    .put("triad_skipped_syncs", triadSkipped)
-                    .put("triad_last_skipped_at", triadLastSkipMs < 0 ? null : Instant.ofEpochMilli(triadLastSkipMs).toString());
+                    .put("triad_skipped_syncs", skippedSyncs)
+                    .put("triad_last_skipped_at", lastSkipMs < 0 ? null : Instant.ofEpochMilli(lastSkipMs).toString());
         }
         return o;
     }

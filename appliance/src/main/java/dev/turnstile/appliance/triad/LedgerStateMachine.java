@@ -84,7 +84,7 @@ public final class LedgerStateMachine implements StateMachine {
     public byte[] apply(byte[] data, int offset, int length, boolean serializeResponse) throws Exception {
         LedgerCommand.Entry e = LedgerCommand.decode(data, offset, length);
         if (e.command() instanceof LedgerCommand.Batch b) {
-            return ledger.triadLocked(l -> {
+            return ledger.locked(l -> {
                 List<LedgerCommand> cs = b.commands();
                 byte[][] results = serializeResponse ? new byte[cs.size()][] : null;
                 for (int i = 0; i < cs.size(); i++) {
@@ -100,7 +100,7 @@ public final class LedgerStateMachine implements StateMachine {
                 return results == null ? null : encodeBatchResult(results);
             });
         }
-        return ledger.triadLocked(l -> {
+        return ledger.locked(l -> {
             long now = Math.max(e.command().nowMs(), latestMs);
             latestMs = now;
             long idx = ++index;
@@ -155,7 +155,7 @@ public final class LedgerStateMachine implements StateMachine {
         } else if (c instanceof LedgerCommand.Checkin k) {
             return l.checkin(k.client(), k.leaseId(), k.presentedSecret(), now);
         } else if (c instanceof LedgerCommand.Expire k) {
-            return l.triadExpire(k.leaseId(), now);
+            return l.expireNow(k.leaseId(), now);
         } else if (c instanceof LedgerCommand.Tick) {
             l.tick(now);
             return null;
@@ -178,14 +178,15 @@ public final class LedgerStateMachine implements StateMachine {
 
     // ------------------------------------------------------------------ results
 
-    /** A committed command's result: the ledger's answer, stamped with the proposing term and the log index. */
-    public record Applied(long index, long term, Object value) {
-        public CheckoutOutcome outcome() {
-            return (CheckoutOutcome) value;
-        }
-
-        public ErrorCode code() {
-            return (ErrorCode) value;
+    /**
+     * A committed command's result: the ledger's answer (a {@link CheckoutOutcome} for a checkout, an
+     * {@link ErrorCode} for a checkin or release, an {@link Integer} for a goodbye, null otherwise), stamped
+     * with the proposing term and the log index. {@link TriadNode} types it once, where it is decoded.
+     */
+    public record Applied<T>(long index, long term, T value) {
+        /** The same result, its value checked to be a {@code type} (a command's result type never varies). */
+        <R> Applied<R> as(Class<R> type) {
+            return new Applied<>(index, term, value == null ? null : type.cast(value));
         }
     }
 
@@ -223,7 +224,7 @@ public final class LedgerStateMachine implements StateMachine {
         return bytes.toByteArray();
     }
 
-    static Applied decodeResult(byte[] b) {
+    static Applied<Object> decodeResult(byte[] b) {
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
             long index = in.readLong();
@@ -251,7 +252,7 @@ public final class LedgerStateMachine implements StateMachine {
                 default:
                     v = null;
             }
-            return new Applied(index, term, v);
+            return new Applied<>(index, term, v);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -261,12 +262,12 @@ public final class LedgerStateMachine implements StateMachine {
 
     @Override
     public void writeContentTo(DataOutput out) throws Exception {
-        ledger.triadLocked(l -> {
+        ledger.locked(l -> {
             try {
                 out.writeInt(SNAPSHOT_VERSION);
                 out.writeLong(index);
                 out.writeLong(latestMs);
-                List<Entitlement> ents = l.triadEntitlements();
+                List<Entitlement> ents = l.snapshotEntitlements();
                 out.writeInt(ents.size());
                 for (Entitlement e : ents) {
                     LedgerCommand.entitlement(out, e);
@@ -276,9 +277,9 @@ public final class LedgerStateMachine implements StateMachine {
                 for (LeaseView v : leases) {
                     LedgerCommand.lease(out, v);
                 }
-                List<SeatLedger.TriadWaiter> waiters = l.triadWaiters();
+                List<SeatLedger.SnapshotWaiter> waiters = l.snapshotWaiters();
                 out.writeInt(waiters.size());
-                for (SeatLedger.TriadWaiter w : waiters) {
+                for (SeatLedger.SnapshotWaiter w : waiters) {
                     waiter(out, w);
                 }
                 journal.write(out); // store: version 3
@@ -307,29 +308,29 @@ public final class LedgerStateMachine implements StateMachine {
         for (int n = in.readInt(); n > 0; n--) {
             leases.add(LedgerCommand.lease(in, version >= 4));
         }
-        List<SeatLedger.TriadWaiter> waiters = new ArrayList<>();
+        List<SeatLedger.SnapshotWaiter> waiters = new ArrayList<>();
         if (version >= 2) {
             for (int n = in.readInt(); n > 0; n--) {
                 waiters.add(waiter(in, version >= 4));
             }
         }
         Object[] keys = version >= 3 ? JournalKeys.read(in) : new Object[] {null, -1L}; // store:
-        ledger.triadLocked(l -> {
+        ledger.locked(l -> {
             journal.beginRestore(); // store: what the ledger journals while restoring is not a change
             try {
-                l.triadReset();
+                l.resetSilently();
                 for (Entitlement e : ents) {
                     l.upsertEntitlement(e, latest);
                 }
                 for (LeaseView v : leases) {
                     if (v.state() == LeaseState.HELD) {
-                        l.triadRestoreHeld(v);
+                        l.restoreHeldSilently(v);
                     } else {
                         l.restoreLease(v, v.deadlineMs());
                     }
                 }
-                for (SeatLedger.TriadWaiter w : waiters) {
-                    l.triadRestoreWaiter(w);
+                for (SeatLedger.SnapshotWaiter w : waiters) {
+                    l.restoreWaiterSilently(w);
                 }
                 index = idx;
                 latestMs = latest;
@@ -343,7 +344,7 @@ public final class LedgerStateMachine implements StateMachine {
                 ents.size(), leases.size(), waiters.size());
     }
 
-    static void waiter(DataOutput out, SeatLedger.TriadWaiter w) throws IOException {
+    static void waiter(DataOutput out, SeatLedger.SnapshotWaiter w) throws IOException {
         out.writeUTF(w.entitlementId());
         LedgerCommand.client(out, w.client());
         out.writeInt(w.requestId());
@@ -355,8 +356,8 @@ public final class LedgerStateMachine implements StateMachine {
         LedgerCommand.secretHash(out, w.newSecret()); // version 4
     }
 
-    static SeatLedger.TriadWaiter waiter(DataInput in, boolean withSecretHash) throws IOException {
-        return new SeatLedger.TriadWaiter(in.readUTF(), LedgerCommand.client(in), in.readInt(), in.readUTF(),
+    static SeatLedger.SnapshotWaiter waiter(DataInput in, boolean withSecretHash) throws IOException {
+        return new SeatLedger.SnapshotWaiter(in.readUTF(), LedgerCommand.client(in), in.readInt(), in.readUTF(),
                 in.readLong(), dev.turnstile.protocol.Enforcement.of(in.readInt()), LedgerCommand.uuid(in), in.readLong(),
                 withSecretHash ? LedgerCommand.secretHash(in) : null);
     }

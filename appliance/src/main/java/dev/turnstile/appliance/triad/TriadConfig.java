@@ -1,7 +1,9 @@
 package dev.turnstile.appliance.triad;
 
 import dev.turnstile.appliance.config.ConfigException;
+import dev.turnstile.appliance.config.ConfigKey;
 import dev.turnstile.appliance.config.ConfigReader;
+import dev.turnstile.appliance.config.ConfigSection;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -182,6 +184,56 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         return c;
     }
 
+    public static final ConfigKey TRIAD = ConfigKey.mapping("triad",
+            "Three servers, of which any two keep the site licensed: the seat ledger replicated through Raft "
+                    + "(appliance/TRIAD.md).");
+    public static final ConfigKey ENABLED = ConfigKey.bool("triad.enabled", false,
+            "Run as a member of a triad; off: a single server and nothing below applies");
+    public static final ConfigKey SELF = ConfigKey.string("triad.self", "", "required when enabled",
+            "This member's id, one of triad.members[].id");
+    public static final ConfigKey STATE_DIR = ConfigKey.string("triad.state_dir", "", "required when enabled",
+            "Directory of the Raft log and snapshots (one file set per member id)");
+    public static final ConfigKey MEMBERS = ConfigKey.list("triad.members", "Exactly three members, the same list "
+            + "on every member");
+    public static final ConfigKey MEMBER_ID = ConfigKey.string("triad.members[].id", "", "required",
+            "The member's Raft id, unique");
+    public static final ConfigKey MEMBER_RAFT = ConfigKey.hostPort("triad.members[].raft", "required",
+            "Address the member's Raft transport binds");
+    public static final ConfigKey MEMBER_CLIENT = ConfigKey.hostPort("triad.members[].client", "required",
+            "Address clients connect to (announced in WELCOME and redirects)");
+    public static final ConfigKey MEMBER_RAFT_ADVERTISE = ConfigKey.hostPort("triad.members[].raft_advertise",
+            "the member's raft", "Address the other members connect to when it is not the bound one (NAT, a proxy); "
+                    + "failure detection then uses its port + 100 to + 119 as well");
+    public static final ConfigKey COMMIT_TIMEOUT = ConfigKey.duration("triad.commit_timeout", DEFAULT_COMMIT_TIMEOUT_MS,
+            100, 60_000, "A command not committed by then is answered noQuorum");
+    public static final ConfigKey FAILURE_TIMEOUT = ConfigKey.duration("triad.failure_timeout",
+            DEFAULT_FAILURE_TIMEOUT_MS, 200, 60_000, "A silent (hung) member is suspected after this (FD_ALL3)");
+    public static final ConfigKey FAILURE_INTERVAL = ConfigKey.duration("triad.failure_interval",
+            DEFAULT_FAILURE_INTERVAL_MS, 50, 10_000, "Heartbeat interval between members (FD_ALL3)");
+    public static final ConfigKey VERIFY_SUSPECT = ConfigKey.duration("triad.verify_suspect", DEFAULT_VERIFY_SUSPECT_MS,
+            50, 10_000, "A suspect gets this long to answer before it is removed (VERIFY_SUSPECT2)");
+    public static final ConfigKey MAX_LOG_BYTES = ConfigKey.integer("triad.max_log_bytes", DEFAULT_MAX_LOG_BYTES, 1_024,
+            1L << 40, "Log bytes kept before the ledger is snapshotted and the log truncated (a checkout entry is "
+                    + "about 150 bytes)");
+    public static final ConfigKey FSYNC = ConfigKey.bool("triad.fsync", true, "fsync every log append before "
+            + "acknowledging it; false is faster and survives process kills, not power loss");
+    public static final ConfigKey QUORUM_LOSS = ConfigKey.choiceOrMapping("triad.quorum_loss", "revoke",
+            List.of("revoke", "{ keep_leases_for: <duration> }"), "What a member without quorum does with held leases: "
+                    + "revoke (nobody renews; after one lease timeout they expire), or keep renewing them for the "
+                    + "failsafe period (the price in a partition: TRIAD.md)");
+    public static final ConfigKey QUORUM_LOSS_MODE = ConfigKey.choice("triad.quorum_loss.mode", "revoke",
+            List.of("revoke", "keep_leases_for"), "The mapping form's rule; keep_leases_for when that key is given");
+    public static final ConfigKey QUORUM_LOSS_KEEP = ConfigKey.duration("triad.quorum_loss.keep_leases_for", null,
+            "none", 1_000, QuorumLoss.MAX_KEEP_MS, "How long after losing quorum a member keeps renewing held leases");
+
+    public static ConfigSection section() {
+        return ConfigSection.of(TRIAD, "Absent or enabled: false (the default): a single server. What is required "
+                + "is required only when triad.enabled is true, so a disabled section may keep its members for later.",
+                ENABLED, SELF, STATE_DIR, MEMBERS, MEMBER_ID, MEMBER_RAFT, MEMBER_CLIENT, MEMBER_RAFT_ADVERTISE,
+                COMMIT_TIMEOUT, FAILURE_TIMEOUT, FAILURE_INTERVAL, VERIFY_SUSPECT, MAX_LOG_BYTES, FSYNC, QUORUM_LOSS,
+                QUORUM_LOSS_MODE, QUORUM_LOSS_KEEP);
+    }
+
     /**
      * Binds {@code triad:} into {@code r}: every key is read (so a disabled section may keep its members for later),
      * every problem is collected; what is required is required only when {@code triad.enabled} is true.
@@ -189,10 +241,10 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
      */
     public static TriadConfig bind(JsonObject root, ConfigReader r) {
         int before = r.problems().size();
-        JsonObject o = r.object(root, "triad", "triad");
-        boolean enabled = r.bool(o, "enabled", "triad.enabled", false);
-        String self = r.string(o, "self", "triad.self", "");
-        JsonArray arr = r.array(o, "members", "triad.members");
+        JsonObject o = r.object(root, TRIAD);
+        boolean enabled = r.bool(o, ENABLED);
+        String self = r.string(o, SELF);
+        JsonArray arr = r.array(o, MEMBERS);
         List<Member> members = new ArrayList<>();
         java.util.Set<String> ids = new java.util.HashSet<>();
         for (int i = 0; i < arr.size(); i++) {
@@ -201,10 +253,10 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
                 r.problem(key, "a mapping { id, raft, client }", arr.getValue(i));
                 continue;
             }
-            String id = r.string(m, "id", key + ".id", "");
-            String raft = r.string(m, "raft", key + ".raft", "");
-            String client = r.string(m, "client", key + ".client", "");
-            String advertise = r.string(m, "raft_advertise", key + ".raft_advertise", raft);
+            String id = r.string(m, MEMBER_ID, key);
+            String raft = r.stringOr(m, MEMBER_RAFT, key, "");
+            String client = r.stringOr(m, MEMBER_CLIENT, key, "");
+            String advertise = r.stringOr(m, MEMBER_RAFT_ADVERTISE, key, raft);
             if (id.isBlank()) {
                 if (enabled) {
                     r.problem(key + ".id: required (this member's name, e.g. a)");
@@ -226,13 +278,13 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
                         advertise.substring(0, advertise.lastIndexOf(':')), advertisePort));
             }
         }
-        String dir = r.string(o, "state_dir", "triad.state_dir", "");
-        long commit = r.durationMs(o, "commit_timeout", "triad.commit_timeout", DEFAULT_COMMIT_TIMEOUT_MS, 100, 60_000);
-        long failure = r.durationMs(o, "failure_timeout", "triad.failure_timeout", DEFAULT_FAILURE_TIMEOUT_MS, 200, 60_000);
-        long interval = r.durationMs(o, "failure_interval", "triad.failure_interval", DEFAULT_FAILURE_INTERVAL_MS, 50, 10_000);
-        long verify = r.durationMs(o, "verify_suspect", "triad.verify_suspect", DEFAULT_VERIFY_SUSPECT_MS, 50, 10_000);
-        long maxLog = r.integer(o, "max_log_bytes", "triad.max_log_bytes", DEFAULT_MAX_LOG_BYTES, 1_024, 1L << 40);
-        boolean fsync = r.bool(o, "fsync", "triad.fsync", true);
+        String dir = r.string(o, STATE_DIR);
+        long commit = r.durationMs(o, COMMIT_TIMEOUT);
+        long failure = r.durationMs(o, FAILURE_TIMEOUT);
+        long interval = r.durationMs(o, FAILURE_INTERVAL);
+        long verify = r.durationMs(o, VERIFY_SUSPECT);
+        long maxLog = r.integer(o, MAX_LOG_BYTES);
+        boolean fsync = r.bool(o, FSYNC);
         QuorumLoss quorumLoss = quorumLoss(o, r);
         if (!enabled) {
             return DISABLED;
@@ -252,14 +304,6 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
             return DISABLED;
         }
         return new TriadConfig(true, self, members, dir, commit, failure, interval, verify, maxLog, fsync, quorumLoss);
-    }
-
-    /** The port of a {@code host:port} setting (1..65535, host not empty), or a ConfigException naming {@code key}. */
-    static int hostPort(String value, String key) {
-        ConfigReader r = new ConfigReader();
-        int port = hostPort(value, key, r);
-        r.throwIfAny();
-        return port;
     }
 
     /** The port of a {@code host:port} setting, or -1 and a problem naming {@code key}. */
@@ -282,7 +326,7 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
 
     /** {@code quorum_loss: revoke}, {@code quorum_loss: {mode: revoke}} or {@code quorum_loss: {keep_leases_for: 14d}}. */
     static QuorumLoss quorumLoss(JsonObject o, ConfigReader r) {
-        Object v = r.value(o, "quorum_loss", "triad.quorum_loss");
+        Object v = r.value(o, QUORUM_LOSS);
         if (v == null) {
             return QuorumLoss.REVOKE;
         }
@@ -298,8 +342,8 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
             return QuorumLoss.REVOKE;
         }
         boolean keep = q.containsKey("keep_leases_for");
-        String mode = r.string(q, "mode", "triad.quorum_loss.mode", keep ? "keep_leases_for" : "");
-        long ms = r.durationMs(q, "keep_leases_for", "triad.quorum_loss.keep_leases_for", 0, 1_000, QuorumLoss.MAX_KEEP_MS);
+        String mode = r.stringOr(q, QUORUM_LOSS_MODE, null, keep ? "keep_leases_for" : "");
+        long ms = r.durationMs(q, QUORUM_LOSS_KEEP);
         if ("revoke".equals(mode) && !keep) {
             return QuorumLoss.REVOKE;
         }

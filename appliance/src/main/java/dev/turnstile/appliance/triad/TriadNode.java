@@ -163,7 +163,15 @@ public final class TriadNode implements AutoCloseable {
         channel.connect("turnstile-triad");
         duties.scheduleWithFixedDelay(this::leaderDuties, DUTY_INTERVAL_MS, DUTY_INTERVAL_MS, TimeUnit.MILLISECONDS);
         LOG.info("triad: member {} joined ({}), view {}", config.self(), config.selfMember().raft(), channel.getView());
+        joined = true;
         return this;
+    }
+
+    private volatile boolean joined;
+
+    /** Whether {@link #start()} has joined the triad (before it, the member's ledger is its own start state). */
+    public boolean joined() {
+        return joined;
     }
 
     /** Leaves the triad (closes the channel; the others see the view change at once). */
@@ -356,11 +364,11 @@ public final class TriadNode implements AutoCloseable {
      * once committed; exceptionally with a {@link TriadRefusal} (notMaster / noQuorum) when this member may
      * not grant. A GRANTED outcome is fenced (see the class comment).
      */
-    public CompletableFuture<LedgerStateMachine.Applied> checkout(CheckoutCommand c) {
+    public CompletableFuture<LedgerStateMachine.Applied<CheckoutOutcome>> checkout(CheckoutCommand c) {
         if (c.reclaimLeaseId() != null && raft != null && !hasQuorum()) {
             return reclaimWithoutQuorum(c); // the quorum-loss rule, as for heartbeats (SDKs RECLAIM after reconnecting)
         }
-        return propose(new LedgerCommand.Checkout(c), true).thenApply(a -> {
+        return propose(new LedgerCommand.Checkout(c), true, CheckoutOutcome.class).thenApply(a -> {
             if (a.value() instanceof CheckoutOutcome.Granted g) {
                 heartbeatDeadlines.put(g.lease().leaseId(), clock.getAsLong() + leaseTimeoutMs);
             }
@@ -368,44 +376,44 @@ public final class TriadNode implements AutoCloseable {
         });
     }
 
-    public CompletableFuture<LedgerStateMachine.Applied> checkin(ClientRef client, UUID leaseId, long nowMs) {
+    public CompletableFuture<LedgerStateMachine.Applied<ErrorCode>> checkin(ClientRef client, UUID leaseId, long nowMs) {
         return checkin(client, leaseId, null, nowMs);
     }
 
     /** CHECKIN presenting the hash of a reclaim secret ({@code null}: none). */
-    public CompletableFuture<LedgerStateMachine.Applied> checkin(ClientRef client, UUID leaseId,
+    public CompletableFuture<LedgerStateMachine.Applied<ErrorCode>> checkin(ClientRef client, UUID leaseId,
                                                                  dev.turnstile.appliance.seat.SecretHash presented,
                                                                  long nowMs) {
-        return propose(new LedgerCommand.Checkin(client, leaseId, nowMs, presented), false);
+        return propose(new LedgerCommand.Checkin(client, leaseId, nowMs, presented), false, ErrorCode.class);
     }
 
-    public CompletableFuture<LedgerStateMachine.Applied> releaseAll(ClientRef client, long nowMs) {
-        return propose(new LedgerCommand.ReleaseAll(client, nowMs), false);
+    public CompletableFuture<LedgerStateMachine.Applied<Integer>> releaseAll(ClientRef client, long nowMs) {
+        return propose(new LedgerCommand.ReleaseAll(client, nowMs), false, Integer.class);
     }
 
-    public CompletableFuture<LedgerStateMachine.Applied> sessionLost(long sessionId, long nowMs) {
-        return propose(new LedgerCommand.SessionLost(sessionId, nowMs), false);
+    public CompletableFuture<LedgerStateMachine.Applied<Void>> sessionLost(long sessionId, long nowMs) {
+        return propose(new LedgerCommand.SessionLost(sessionId, nowMs), false, Void.class);
     }
 
-    public CompletableFuture<LedgerStateMachine.Applied> forceRelease(UUID leaseId, long nowMs) {
-        return propose(new LedgerCommand.ForceRelease(leaseId, nowMs), false);
+    public CompletableFuture<LedgerStateMachine.Applied<ErrorCode>> forceRelease(UUID leaseId, long nowMs) {
+        return propose(new LedgerCommand.ForceRelease(leaseId, nowMs), false, ErrorCode.class);
     }
 
-    public CompletableFuture<LedgerStateMachine.Applied> upsertEntitlement(dev.turnstile.appliance.seat.Entitlement e,
+    public CompletableFuture<LedgerStateMachine.Applied<Void>> upsertEntitlement(dev.turnstile.appliance.seat.Entitlement e,
                                                                           long nowMs) {
-        return propose(new LedgerCommand.UpsertEntitlement(e, nowMs), false);
+        return propose(new LedgerCommand.UpsertEntitlement(e, nowMs), false, Void.class);
     }
 
-    public CompletableFuture<LedgerStateMachine.Applied> removeEntitlement(String entitlementId, long nowMs) {
-        return propose(new LedgerCommand.RemoveEntitlement(entitlementId, nowMs), false);
+    public CompletableFuture<LedgerStateMachine.Applied<Void>> removeEntitlement(String entitlementId, long nowMs) {
+        return propose(new LedgerCommand.RemoveEntitlement(entitlementId, nowMs), false, Void.class);
     }
 
     /**
      * store: proposes a journal mark: fixes the triad journal id (the first applied wins) and confirms the journal
      * written up to {@code writtenUpTo} ({@link JournalKeys}). Leader only; completes once committed and applied.
      */
-    public CompletableFuture<LedgerStateMachine.Applied> journalMark(UUID journalId, long writtenUpTo) {
-        return propose(new LedgerCommand.JournalMark(journalId, writtenUpTo, clock.getAsLong()), false);
+    public CompletableFuture<LedgerStateMachine.Applied<Void>> journalMark(UUID journalId, long writtenUpTo) {
+        return propose(new LedgerCommand.JournalMark(journalId, writtenUpTo, clock.getAsLong()), false, Void.class);
     }
 
     /**
@@ -476,7 +484,7 @@ public final class TriadNode implements AutoCloseable {
      * reclaimed without a log entry (nothing can commit; no seat is added: it is the same lease, renewed as its
      * heartbeats are); after the rule's period, licenseCheckoutExpired (the client drops it); otherwise noQuorum.
      */
-    CompletableFuture<LedgerStateMachine.Applied> reclaimWithoutQuorum(CheckoutCommand c) {
+    CompletableFuture<LedgerStateMachine.Applied<CheckoutOutcome>> reclaimWithoutQuorum(CheckoutCommand c) {
         UUID id = c.reclaimLeaseId();
         LeaseView l = ledger.lease(id).orElse(null);
         boolean known = l != null && (l.state() == LeaseState.HELD || l.state() == LeaseState.ORPHANED)
@@ -484,15 +492,15 @@ public final class TriadNode implements AutoCloseable {
                 && l.productId().equals(c.product());
         if (known && !SeatLedger.provesOwnership(l, c.presentedSecret(), c.client(), ledger.settings().legacyReclaim())) {
             // protocol 1.1: without a log entry too, identifiers alone never take a lease (PROTOCOL.md 10.6)
-            return CompletableFuture.completedFuture(new LedgerStateMachine.Applied(stateMachine.index(), term(),
-                    new CheckoutOutcome.Denied(ErrorCode.RECLAIM_SECRET_MISMATCH, SeatLedger.notProven(id))));
+            return CompletableFuture.completedFuture(new LedgerStateMachine.Applied<>(stateMachine.index(), term(),
+                    (CheckoutOutcome) new CheckoutOutcome.Denied(ErrorCode.RECLAIM_SECRET_MISMATCH, SeatLedger.notProven(id))));
         }
         Message.LeaseStatus rule = known ? heartbeatWithoutQuorum(List.of(id), c.nowMs()).get(0) : null;
         if (rule != null && rule.code() == 0) {
             LOG.info("triad: {} without quorum renews lease {} on reclaim ({})", config.self(), id,
                     config.quorumLoss().describe());
-            return CompletableFuture.completedFuture(new LedgerStateMachine.Applied(stateMachine.index(), term(),
-                    new CheckoutOutcome.Granted(l, true)));
+            return CompletableFuture.completedFuture(new LedgerStateMachine.Applied<>(stateMachine.index(), term(),
+                    (CheckoutOutcome) new CheckoutOutcome.Granted(l, true)));
         }
         if (rule != null && rule.code() == ErrorCode.LICENSE_CHECKOUT_EXPIRED.code()) {
             return CompletableFuture.failedFuture(new TriadRefusal(ErrorCode.LICENSE_CHECKOUT_EXPIRED, "",
@@ -522,7 +530,7 @@ public final class TriadNode implements AutoCloseable {
                 + " is not the leader; the leader is " + leaderId() + " at " + leaderClientAddress());
     }
 
-    private CompletableFuture<LedgerStateMachine.Applied> propose(LedgerCommand c, boolean fenced) {
+    private <T> CompletableFuture<LedgerStateMachine.Applied<T>> propose(LedgerCommand c, boolean fenced, Class<T> type) {
         if (raft == null || !raft.isLeader() || !quorumVisible()) {
             return CompletableFuture.failedFuture(refusal());
         }
@@ -553,7 +561,7 @@ public final class TriadNode implements AutoCloseable {
                 LOG.debug("triad: proposal failed on {}: {}", config.self(), cause.toString());
                 throw refusal();
             }
-            LedgerStateMachine.Applied a = LedgerStateMachine.decodeResult(result);
+            LedgerStateMachine.Applied<T> a = LedgerStateMachine.decodeResult(result).as(type);
             lastCommitMs = clock.getAsLong();
             stuckTimeouts.set(0);
             stuckSinceMs.set(0);
@@ -816,7 +824,7 @@ public final class TriadNode implements AutoCloseable {
             }
             // Waiting checkouts of sessions with no socket here: nobody could receive their answer.
             if (ledger.waiterCount() > 0) {
-                for (dev.turnstile.appliance.seat.SeatLedger.TriadWaiter w : ledger.triadLocked(l -> l.triadWaiters())) {
+                for (dev.turnstile.appliance.seat.SeatLedger.SnapshotWaiter w : ledger.locked(l -> l.snapshotWaiters())) {
                     long sid = w.client().sessionId();
                     if (ownerOf(sid) != self || !liveHere.test(sid)) {
                         foreign.add(sid);
@@ -851,6 +859,6 @@ public final class TriadNode implements AutoCloseable {
         if (!inFlight.add(key)) {
             return;
         }
-        propose(c, false).whenComplete((a, e) -> inFlight.remove(key));
+        propose(c, false, Object.class).whenComplete((a, e) -> inFlight.remove(key));
     }
 }

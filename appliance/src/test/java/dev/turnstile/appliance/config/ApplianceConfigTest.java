@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.turnstile.appliance.ApplianceConfig;
 import dev.turnstile.appliance.Main;
 import dev.turnstile.protocol.Enforcement;
 import io.vertx.core.Vertx;

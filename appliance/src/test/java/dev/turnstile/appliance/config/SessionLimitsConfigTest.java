@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.turnstile.appliance.ApplianceConfig;
 import dev.turnstile.appliance.testing.TestAppliances;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.DisplayName;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.turnstile.appliance.ApplianceConfig;
 import dev.turnstile.appliance.Appliance;
 import dev.turnstile.appliance.Main;
 import dev.turnstile.appliance.testing.TestAppliances;
@@ -241,5 +242,70 @@ class StrictConfigTest {
         Path installed = Path.of("../systemd/turnstile.yaml");
         MainRunner r = checkConfig(installed);
         assertEquals(0, r.code(), r.all());
+    }
+
+    @Test
+    @DisplayName("GIVEN a triad: section whose only mistakes are in triad (no self, a member without a port, two "
+            + "members, a bad quorum_loss) WHEN check-config runs THEN it exits 2 listing each triad problem")
+    void check_config_reports_a_bad_triad_section() throws Exception {
+        MainRunner r = checkConfig(write("triad.yaml", VALID + """
+                triad:
+                  enabled: true
+                  state_dir: "/var/lib/turnstile/triad"
+                  quorum_loss: "sometimes"
+                  members:
+                    - { id: "a", raft: "127.0.0.1:7900", client: "127.0.0.1:7878" }
+                    - { id: "b", raft: "127.0.0.1", client: "127.0.0.1:7879" }
+                """));
+        assertEquals(Main.EXIT_CONFIG, r.code(), r.all());
+        for (String problem : new String[] {"triad.self: required", "triad.members[1].raft: expected host:port",
+                "triad.members: a triad has exactly 3 members, got 2", "triad.quorum_loss: expected 'revoke' or"}) {
+            assertTrue(r.err().contains(problem), problem + " missing from\n" + r.all());
+        }
+        assertTrue(r.err().contains("4 problems"), r.all());
+    }
+
+    @Test
+    @DisplayName("GIVEN a valid triad: section WHEN check-config runs THEN it exits 0 and says which member this is")
+    void check_config_binds_a_good_triad_section() throws Exception {
+        MainRunner r = checkConfig(write("triad-ok.yaml", VALID + """
+                triad:
+                  enabled: true
+                  self: "b"
+                  state_dir: "/var/lib/turnstile/triad"
+                  members:
+                    - { id: "a", raft: "127.0.0.1:7900", client: "127.0.0.1:7878" }
+                    - { id: "b", raft: "127.0.0.1:7910", client: "127.0.0.1:7879" }
+                    - { id: "c", raft: "127.0.0.1:7920", client: "127.0.0.1:7880" }
+                """));
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("triad member b of 3"), r.all());
+    }
+
+    @Test
+    @DisplayName("GIVEN the appliance WHEN `config-doc` runs THEN it prints CONFIG.md as the definitions generate it")
+    void config_doc_prints_the_reference_of_every_key() {
+        MainRunner r = MainRunner.run("config-doc");
+        assertEquals(0, r.code(), r.all());
+        assertEquals(dev.turnstile.appliance.Configuration.referenceMarkdown(), r.out());
+        assertTrue(r.out().contains("| `triad.quorum_loss` |"), r.all());
+    }
+
+    @Test
+    @DisplayName("GIVEN the demo and the installed configuration WHEN read THEN each names CONFIG.md, which exists and "
+            + "install.sh installs where the installed one says")
+    void the_shipped_configurations_name_config_md() throws Exception {
+        String demo;
+        try (java.io.InputStream in = StrictConfigTest.class.getResourceAsStream("/demo.yaml")) {
+            demo = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertTrue(demo.contains("appliance/CONFIG.md"), "demo.yaml names appliance/CONFIG.md");
+        assertTrue(Files.isRegularFile(Path.of("CONFIG.md")), "appliance/CONFIG.md exists");
+        String installed = Files.readString(Path.of("../systemd/turnstile.yaml"));
+        assertTrue(installed.contains("/usr/local/share/doc/turnstile/CONFIG.md"), "turnstile.yaml names the installed copy");
+        String install = Files.readString(Path.of("../systemd/install.sh"));
+        assertTrue(install.contains("put \"$repo/appliance/CONFIG.md\" \"$docdir/CONFIG.md\""),
+                "install.sh installs appliance/CONFIG.md as $docdir/CONFIG.md");
+        assertTrue(install.contains("docdir=/usr/local/share/doc/turnstile"), "$docdir is the path turnstile.yaml names");
     }
 }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnstile.appliance.Appliance;
-import dev.turnstile.appliance.config.ApplianceConfig;
+import dev.turnstile.appliance.ApplianceConfig;
 import dev.turnstile.appliance.seat.PoolView;
 import dev.turnstile.appliance.testing.RawClient;
 import dev.turnstile.appliance.testing.TestAppliances;

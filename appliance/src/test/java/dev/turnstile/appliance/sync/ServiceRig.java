@@ -74,7 +74,7 @@ final class ServiceRig implements AutoCloseable {
                 return 0;
             }
         }, new SimpleMeterRegistry());
-        sync = new SyncService(f.vertx, sc, ledger, f.clock::millis, store, license, new SimpleMeterRegistry(),
+        sync = new SyncService(f.vertx, sc, new dev.turnstile.appliance.authority.LocalSeatAuthority(ledger), f.clock::millis, store, license, new SimpleMeterRegistry(),
                 new SplittableRandom(7));
         holder[0] = sync;
     }

@@ -15,8 +15,6 @@ import dev.turnstile.harness.cloud.FakeCloud;
 import dev.turnstile.protocol.ErrorCode;
 import dev.turnstile.protocol.Message;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Metrics;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
@@ -39,7 +37,6 @@ class SyncFailuresTest {
     private SyncFixture f;
     private RawClient holder;
     private UUID lease;
-    private SimpleMeterRegistry meters;
     private ListAppender<ILoggingEvent> log;
     private String serverId;
 
@@ -49,8 +46,6 @@ class SyncFailuresTest {
         f = new SyncFixture(serverId, Instant.parse("2027-03-01T00:00:00Z"));
         f.startCloud();
         f.cloud.put(entitlement("ent-cad", "cad-pro", 3));
-        meters = new SimpleMeterRegistry();
-        Metrics.addRegistry(meters);
         log = new ListAppender<>();
         log.start();
         ((Logger) LoggerFactory.getLogger(SyncService.class)).addAppender(log);
@@ -59,7 +54,6 @@ class SyncFailuresTest {
     @AfterEach
     void tearDown() throws Exception {
         ((Logger) LoggerFactory.getLogger(SyncService.class)).detachAppender(log);
-        Metrics.removeRegistry(meters);
         f.close();
     }
 
@@ -81,7 +75,8 @@ class SyncFailuresTest {
     }
 
     private double counter(String name, String tagKey, String tagValue) {
-        Counter c = meters.find(name).tag("server_id", serverId).tag(tagKey, tagValue).counter();
+        // the appliance's own registry (the one /metrics serves): nothing goes through the global one
+        Counter c = f.appliance.metrics().registry().find(name).tag("server_id", serverId).tag(tagKey, tagValue).counter();
         return c == null ? 0 : c.count();
     }
 

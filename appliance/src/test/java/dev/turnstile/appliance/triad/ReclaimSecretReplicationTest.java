@@ -96,7 +96,7 @@ class ReclaimSecretReplicationTest {
         ClientRef again = new ClientRef(3, "press-7", "hw-press-7", "127.0.0.1:3");
         CheckoutOutcome denied = LedgerStateMachine.decodeResult(apply(restored, new LedgerCommand.Checkout(
                 new CheckoutCommand(again, 3, "cad-pro", "", 1, 1, false, 0, lease, UUID.randomUUID(), NOW + 4))))
-                .outcome();
+                .as(CheckoutOutcome.class).value();
         assertEquals(ErrorCode.RECLAIM_SECRET_MISMATCH, assertInstanceOf(CheckoutOutcome.Denied.class, denied).code());
         // the seat frees: the waiter restored from the snapshot is granted with the hash of its own secret
         apply(restored, new LedgerCommand.ForceRelease(lease, NOW + 5));

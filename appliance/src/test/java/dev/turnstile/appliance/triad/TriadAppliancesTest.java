@@ -305,7 +305,7 @@ class TriadAppliancesTest {
         JsonObject next = configs[leader].copy();
         next.getJsonArray("entitlements").getJsonObject(0).getJsonObject("policy").put("max_seats", 7);
 
-        await(appliances[leader].reload(dev.turnstile.appliance.config.ApplianceConfig.from(next)));
+        await(appliances[leader].reload(dev.turnstile.appliance.ApplianceConfig.from(next)));
 
         for (int i = 0; i < 3; i++) {
             int m = i;
@@ -353,7 +353,7 @@ class TriadAppliancesTest {
         until("the holder reclaimed its leases on the new leader", () -> q.held().stream()
                 .allMatch(l -> q.holderEvents().moved.contains(l.id())));
         until("the waiting checkout waits again, in a session of the new leader", () -> {
-            List<dev.turnstile.appliance.seat.SeatLedger.TriadWaiter> ws = appliances[next].ledger().triadLocked(l -> l.triadWaiters());
+            List<dev.turnstile.appliance.seat.SeatLedger.SnapshotWaiter> ws = appliances[next].ledger().locked(l -> l.snapshotWaiters());
             return ws.size() == 1 && TriadNode.ownerOf(ws.get(0).client().sessionId()) == next + 1;
         });
         assertTrue(!q.waiting().isDone(), "still waiting: no seat is free");

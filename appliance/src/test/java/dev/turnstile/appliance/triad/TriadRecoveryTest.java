@@ -108,8 +108,8 @@ class TriadRecoveryTest {
         restored.readContentFrom(new DataInputStream(new ByteArrayInputStream(out.toByteArray())));
 
         assertEquals(2, target.waiterCount());
-        List<dev.turnstile.appliance.seat.SeatLedger.TriadWaiter> before = source.triadLocked(l -> l.triadWaiters());
-        List<dev.turnstile.appliance.seat.SeatLedger.TriadWaiter> after = target.triadLocked(l -> l.triadWaiters());
+        List<dev.turnstile.appliance.seat.SeatLedger.SnapshotWaiter> before = source.locked(l -> l.snapshotWaiters());
+        List<dev.turnstile.appliance.seat.SeatLedger.SnapshotWaiter> after = target.locked(l -> l.snapshotWaiters());
         assertEquals(before, after);
         assertEquals(List.of(first, second), after.stream().map(w -> w.newLeaseId()).toList());
         byte[] in = bytes(new LedgerCommand.Checkin(holder, held, now + 100));

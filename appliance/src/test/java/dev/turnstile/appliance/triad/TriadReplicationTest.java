@@ -200,7 +200,7 @@ class TriadReplicationTest {
         // the leader's own apply waits (its ledger is locked for 3 s): its proposals do not complete in time, while
         // the view keeps all three members
         java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
-        Thread holder = new Thread(() -> triad.ledgers[leader].triadLocked(l -> {
+        Thread holder = new Thread(() -> triad.ledgers[leader].locked(l -> {
             locked.countDown();
             try {
                 Thread.sleep(3_000); // the behaviour under test: the leader's ledger stays locked for 3 s

@@ -1,5 +1,7 @@
-package dev.turnstile.appliance.config;
+package dev.turnstile.appliance;
 
+import dev.turnstile.appliance.config.ClientPolicy;
+import dev.turnstile.appliance.config.ServerConfig;
 import dev.turnstile.appliance.http.HttpConfig;
 import java.util.ArrayList;
 import java.util.List;
