@@ -168,6 +168,7 @@ public final class PgPersistenceService implements PersistenceService {
         Context ctx = Vertx.currentContext();
         String id = deploymentId;
         if (id != null && stopRequested.compareAndSet(false, true)) {
+            writer.stopRequested();
             vertx.undeploy(id).onFailure(e -> LOG.debug("store: undeploying the writer: {}", e.toString()));
         }
         return onCaller(ctx, writer.whenStopped());

@@ -153,6 +153,9 @@ final class StoreWriter extends VerticleBase {
     private boolean leaving;
     private boolean finished;
     private long timerId = -1;
+    /** Vert.x closes under the store (not the service's stop): spill, write nothing more. */
+    private boolean vertxClosing;
+    private volatile boolean stopRequested;
 
     // ---- published: written on the writer's context, read anywhere ----
     private volatile boolean connected;
@@ -325,10 +328,25 @@ final class StoreWriter extends VerticleBase {
         });
     }
 
-    /** Undeploying (the service's stop, or Vert.x closing): write everything held, spill what Postgres does not take. */
+    /** The service's stop: the undeploy that follows writes everything held (see {@link #stop()}). */
+    void stopRequested() {
+        stopRequested = true;
+    }
+
+    /**
+     * Undeploying. Asked by the service ({@link #stopRequested()}): write everything held, spill what Postgres does
+     * not take in time. Otherwise Vert.x is closing under the store (a crash of the appliance's runtime, or a test's
+     * kill): nothing more is written, what is held goes to the spill for the next start, as before the writer was a
+     * verticle.
+     */
     @Override
     public Future<?> stop() {
         if (!finished) {
+            if (!stopRequested && !vertxClosing) {
+                vertxClosing = true;
+                LOG.error("store: Vert.x was closed before the store was stopped; spilling what is held to {} and "
+                        + "stopping", c.spillDir().toAbsolutePath());
+            }
             stopping = true;
             if (looping) {
                 wake();
@@ -418,6 +436,12 @@ final class StoreWriter extends VerticleBase {
         boolean stoppingNow = stopping;
         if (stoppingNow && stopDeadlineMs == Long.MAX_VALUE) {
             stopDeadlineMs = now + stopAllowanceMs();
+        }
+        if (vertxClosing) {
+            spillMemory();
+            publish();
+            leaving = true;
+            return Future.succeededFuture(false);
         }
         Future<Void> ready = Future.succeededFuture();
         if (!connected && target.usable() && now >= nextConnectAtMs && !stoppingNow) {
@@ -1269,7 +1293,7 @@ final class StoreWriter extends VerticleBase {
             timerId = -1;
         }
         Future<Boolean> last = Future.succeededFuture(true);
-        if (connected && pending.isEmpty() && !queue.isEmpty()) {
+        if (connected && !vertxClosing && pending.isEmpty() && !queue.isEmpty()) {
             drain(pending, Integer.MAX_VALUE);
             last = writeBatch(pending, false).map(ok -> {
                 if (ok) {
