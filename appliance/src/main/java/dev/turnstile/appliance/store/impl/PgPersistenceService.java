@@ -167,8 +167,8 @@ public final class PgPersistenceService implements PersistenceService {
     public Future<Void> stop() {
         Context ctx = Vertx.currentContext();
         String id = deploymentId;
+        writer.stopRequested();
         if (id != null && stopRequested.compareAndSet(false, true)) {
-            writer.stopRequested();
             vertx.undeploy(id).onFailure(e -> LOG.debug("store: undeploying the writer: {}", e.toString()));
         }
         return onCaller(ctx, writer.whenStopped());
