@@ -132,6 +132,8 @@ final class StoreWriter extends VerticleBase {
 
     // ---- owned by the writer's context ----
     private Pool pool;
+    /** The writer's connection, held while connected: every transaction and read of the writer, one after the other. */
+    private SqlConnection conn;
     private final List<QueuedEvent> pending = new ArrayList<>();
     private List<QueuedEvent> spillChunk;
     private long spillOldestEnqMs = Long.MAX_VALUE;
@@ -241,7 +243,7 @@ final class StoreWriter extends VerticleBase {
     }
 
     Future<Long> maxJournalSeq(UUID keyId) {
-        return barrier(true, () -> Futures.within(pool.preparedQuery(MAX_JOURNAL_SEQ).execute(Tuple.of(keyId)),
+        return barrier(true, () -> Futures.within(conn.preparedQuery(MAX_JOURNAL_SEQ).execute(Tuple.of(keyId)),
                 c.writeTimeoutMs()).map(rows -> {
                     Long max = rows.iterator().next().getLong(0);
                     return max == null ? -1L : max;
@@ -663,17 +665,17 @@ final class StoreWriter extends VerticleBase {
     }
 
     /**
-     * One transaction on one connection of the pool: BEGIN and {@code statements} are sent together (pipelined: one
+     * One transaction on the writer's connection: BEGIN and {@code statements} are sent together (pipelined: one
      * round trip for all of them), then COMMIT once every statement succeeded, else ROLLBACK and the first failure
      * (a refusal aborts the transaction, so the statements after it fail with "transaction aborted"). Bounded by
      * {@code store.write_timeout}: beyond, it fails with a timeout and the caller drops the connection.
      */
     private Future<Void> transaction(Function<SqlConnection, List<Future<?>>> statements) {
-        Pool p = pool;
-        if (p == null) {
+        SqlConnection conn = this.conn;
+        if (conn == null) {
             return Future.failedFuture(new IllegalStateException("not connected to Postgres"));
         }
-        return Futures.within(p.withConnection(conn -> {
+        return Futures.within(Future.<Void>succeededFuture().compose(start -> {
             Future<?> begin = conn.query("BEGIN").execute();
             List<Future<?>> all = new ArrayList<>(6);
             all.add(begin);
@@ -759,11 +761,11 @@ final class StoreWriter extends VerticleBase {
      * first refusal at a new term also drops every stale event still queued, and says so in one WARN.
      */
     private Future<Boolean> fenced(List<QueuedEvent> batch, boolean fromSpill, Map<UUID, Long> checks) {
-        Pool p = pool;
-        if (p == null) {
+        SqlConnection conn = this.conn;
+        if (conn == null) {
             return Future.succeededFuture(false);
         }
-        return Futures.within(p.preparedQuery(READ_FENCE).execute(Tuple.of(checks.keySet().toArray(new UUID[0]))),
+        return Futures.within(conn.preparedQuery(READ_FENCE).execute(Tuple.of(checks.keySet().toArray(new UUID[0]))),
                 c.writeTimeoutMs()).transform(ar -> {
                     if (ar.failed()) {
                         writeFailures.increment();
@@ -909,7 +911,7 @@ final class StoreWriter extends VerticleBase {
      * with it. A barrier: its own transaction, committed before the caller goes on.
      */
     private Future<Long> raise(UUID journalId, long term, String member) {
-        return Futures.within(pool.preparedQuery(RAISE_FENCE)
+        return Futures.within(conn.preparedQuery(RAISE_FENCE)
                 .execute(Tuple.of(journalId, term, member + " (term " + term + ")")), c.writeTimeoutMs()).compose(rows -> {
                     long stored = rows.iterator().next().getLong(0);
                     noteFence(journalId, stored);
@@ -1124,7 +1126,12 @@ final class StoreWriter extends VerticleBase {
                     .using(vertx)
                     .build();
             pool = p;
-            return migrations.apply(p, c.connectTimeoutMs() + c.writeTimeoutMs())
+            long timeout2 = c.connectTimeoutMs() + c.writeTimeoutMs();
+            return migrations.apply(p, timeout2).compose(applied -> Futures.within(p.getConnection(), timeout2)
+                            .map(held -> {
+                                conn = held; // no acquire per transaction: the writer does one thing at a time
+                                return applied;
+                            }))
                     .recover(e -> closePool().transform(x -> Future.failedFuture(e)));
         }).map(applied -> {
             migrationsApplied += applied;
@@ -1196,21 +1203,24 @@ final class StoreWriter extends VerticleBase {
         lastErrorAtMs = now();
     }
 
-    /** Closes the pool (a broken one may fail to close: nothing to do about it); completes within 2 s. */
+    /** Closes the connection and the pool (a broken one may fail to close: nothing to do about it); within 2 s. */
     private Future<Void> closePool() {
         Pool p = pool;
+        SqlConnection held = conn;
         pool = null;
+        conn = null;
+        Future<Void> closed = held == null ? Future.succeededFuture() : Futures.within(held.close(), 2_000).otherwiseEmpty();
         if (p == null) {
-            return Future.succeededFuture();
+            return closed;
         }
-        return Futures.within(p.close(), 2_000).otherwiseEmpty();
+        return closed.compose(v -> Futures.within(p.close(), 2_000).otherwiseEmpty());
     }
 
     // ------------------------------------------------------------------ barriers, figures, end
 
     /** Reads the active leases; a barrier, so everything journaled before the call is written first. */
     private Future<List<LeaseView>> queryActiveLeases() {
-        return Futures.within(pool.query(SELECT_ACTIVE_LEASES).execute(), c.writeTimeoutMs()).map(rows -> {
+        return Futures.within(conn.query(SELECT_ACTIVE_LEASES).execute(), c.writeTimeoutMs()).map(rows -> {
             List<LeaseView> out = new ArrayList<>(rows.size());
             for (Row r : rows) {
                 long hb = r.getOffsetDateTime("last_heartbeat").toInstant().toEpochMilli();
