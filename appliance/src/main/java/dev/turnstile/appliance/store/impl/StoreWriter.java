@@ -15,6 +15,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClientOptions;
@@ -383,22 +384,31 @@ final class StoreWriter extends VerticleBase {
             f = Future.failedFuture(t);
         }
         f.onComplete(ar -> {
-            if (ar.failed()) {
-                LOG.error("store: the writer failed; spilling what it holds", ar.cause());
-                try {
-                    spillMemory();
-                } catch (Throwable ignored) {
-                    // logged by spillMemory
-                }
-                finish();
-            } else if (leaving) {
-                finish();
-            } else if (ar.result()) {
-                context.runOnContext(v -> step());
+            if (Vertx.currentContext() != context) {
+                // a timeout fires on a timer thread of its own: what follows (timers, spill I/O) is the writer's
+                context.runOnContext(v -> stepDone(ar));
             } else {
-                park();
+                stepDone(ar);
             }
         });
+    }
+
+    private void stepDone(io.vertx.core.AsyncResult<Boolean> ar) {
+        if (ar.failed()) {
+            LOG.error("store: the writer failed; spilling what it holds", ar.cause());
+            try {
+                spillMemory();
+            } catch (Throwable ignored) {
+                // logged by spillMemory
+            }
+            finish();
+        } else if (leaving) {
+            finish();
+        } else if (ar.result()) {
+            context.runOnContext(v -> step());
+        } else {
+            park();
+        }
     }
 
     /** Nothing to do at once: wait for the timer or for the queue to fill (whichever comes first). */
@@ -675,25 +685,27 @@ final class StoreWriter extends VerticleBase {
         if (conn == null) {
             return Future.failedFuture(new IllegalStateException("not connected to Postgres"));
         }
-        return Futures.within(Future.<Void>succeededFuture().compose(start -> {
-            Future<?> begin = conn.query("BEGIN").execute();
-            List<Future<?>> all = new ArrayList<>(6);
-            all.add(begin);
-            try {
-                all.addAll(statements.apply(conn));
-            } catch (RuntimeException e) {
-                return conn.query("ROLLBACK").execute().transform(x -> Future.<Void>failedFuture(e));
-            }
-            return Future.join(all).transform(joined -> {
-                for (Future<?> f : all) {
-                    if (f.failed()) {
-                        Throwable first = f.cause();
-                        return conn.query("ROLLBACK").execute().transform(x -> Future.<Void>failedFuture(first));
-                    }
+        return Futures.within(inTransaction(conn, statements), c.writeTimeoutMs());
+    }
+
+    private static Future<Void> inTransaction(SqlConnection conn, Function<SqlConnection, List<Future<?>>> statements) {
+        Future<?> begin = conn.query("BEGIN").execute();
+        List<Future<?>> all = new ArrayList<>(6);
+        all.add(begin);
+        try {
+            all.addAll(statements.apply(conn));
+        } catch (RuntimeException e) {
+            return conn.query("ROLLBACK").execute().transform(x -> Future.<Void>failedFuture(e));
+        }
+        return Future.join(all).transform(joined -> {
+            for (Future<?> f : all) {
+                if (f.failed()) {
+                    Throwable first = f.cause();
+                    return conn.query("ROLLBACK").execute().transform(x -> Future.<Void>failedFuture(first));
                 }
-                return conn.query("COMMIT").execute().<Void>mapEmpty();
-            });
-        }), c.writeTimeoutMs());
+            }
+            return conn.query("COMMIT").execute().<Void>mapEmpty();
+        });
     }
 
     /** The batch's statements, sent together (pipelined on the connection), inside the caller's transaction. */
