@@ -16,7 +16,8 @@ import java.util.List;
 
 /**
  * Makes what the seat ledger decides durable, behind it: every {@link LedgerEvent} goes on a
- * bounded in-memory queue and a writer thread writes it to PostgreSQL in batches (see the package
+ * bounded in-memory queue and the store's writer (a verticle on its own worker context, composed on the
+ * pg client's futures) writes it to PostgreSQL in batches (see the package
  * documentation for the pipeline, its guarantees and the Postgres-down policy).
  *
  * <p>Lifecycle: {@link #start} (connects, applies migrations, replays what an earlier run spilled)

@@ -7,6 +7,7 @@ import dev.turnstile.appliance.seat.LedgerEvent;
 import dev.turnstile.appliance.triad.JournalKeys;
 import dev.turnstile.appliance.triad.TriadNode;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -14,6 +15,9 @@ import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -226,96 +230,124 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
         exec.schedule(() -> resume(ep, term), 1, TimeUnit.SECONDS);
     }
 
+    /** What the resume reads from the replicated ledger, under its lock: the live leases and the entitlements. */
+    private record LedgerPicture(List<LeaseView> leases, List<Entitlement> entitlements) {
+    }
+
+    /** Ends a resume early: retry in a second ({@code why} shown in the state), or stop (already logged). */
+    private static final class ResumeEnds extends RuntimeException {
+        final String retryBecause;
+
+        ResumeEnds(String retryBecause) {
+            super(retryBecause, null, false, false);
+            this.retryBecause = retryBecause;
+        }
+    }
+
+    /**
+     * A new leader's resume, composed on the store's futures (no thread waits for Postgres): journal id, fence, the
+     * journal's position, the buffered events after it, the leases reconcile, then writing behind. Each continuation
+     * runs on this journal's own thread ({@link #exec}); a step that cannot go on retries the whole resume in a second.
+     */
     private void resume(long ep, long term) {
         if (ep != epoch.get()) {
             return;
         }
         TriadNode n = node;
-        UUID id = keys.journalId();
-        if (id == null) {
-            try {
-                n.journalMark(UUID.randomUUID(), -1).get(10, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                LOG.debug("store: triad journal id not committed yet: {}", e.toString());
+        UUID known = keys.journalId();
+        Future<UUID> journalId = known != null ? Future.succeededFuture(known)
+                : within(Future.fromCompletionStage(n.journalMark(UUID.randomUUID(), -1)), 10_000).transform(ar -> {
+                    if (ar.failed()) {
+                        LOG.debug("store: triad journal id not committed yet: {}", ar.cause().toString());
+                    }
+                    UUID id = keys.journalId();
+                    if (id == null) {
+                        return Future.failedFuture(new ResumeEnds("waiting for the journal id to commit"));
+                    }
+                    LOG.info("store: triad journal id is {}", id);
+                    return Future.succeededFuture(id);
+                });
+        journalId.compose(id -> resumeWith(ep, term, n, id)).onFailure(e -> {
+            if (e instanceof ResumeEnds r) {
+                if (r.retryBecause != null) {
+                    retry(ep, term, r.retryBecause);
+                }
+            } else {
+                LOG.warn("store: the new leader's resume failed ({}); retrying", e.toString());
+                retry(ep, term, "after a failure");
             }
-            id = keys.journalId();
-            if (id == null) {
-                retry(ep, term, "waiting for the journal id to commit");
-                return;
-            }
-            LOG.info("store: triad journal id is {}", id);
-        }
+        });
+    }
+
+    private Future<Void> resumeWith(long ep, long term, TriadNode n, UUID journalId) {
         // The fence first: from its commit on, a deposed leader's batch is refused (it waits for a batch in flight,
         // whose rows the reads below then see), and this member's writes carry its term.
-        try {
-            store.raiseFence(id, term, n.self()).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
-            if (c instanceof FencedException f) {
+        Future<Long> raised = within(store.raiseFence(journalId, term, n.self()), 60_000).recover(e -> {
+            if (e instanceof FencedException f) {
                 state = "fenced: the fence is at term " + f.storedTerm() + ", this member led term " + term;
                 LOG.warn("store: this member became leader in term {} but the triad fence in Postgres is already at term "
                         + "{}: a newer leader resumed the write-behind; this member writes nothing", term,
                         f.storedTerm());
-                return;
+                return Future.failedFuture(new ResumeEnds(null));
             }
             LOG.warn("store: the new leader cannot raise the triad fence in Postgres ({}); the triad's events wait in "
-                    + "this member's buffer (store.triad_buffer_events = {}); retrying", c.getMessage(), capacity);
-            retry(ep, term, "waiting for Postgres");
-            return;
-        }
-        resumedTerm = term;
-        long maxPg;
-        try {
-            maxPg = store.maxJournalSeq(id).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            LOG.warn("store: the new leader cannot read the journal's position from Postgres ({}); the triad's events "
-                    + "wait in this member's buffer (store.triad_buffer_events = {}); retrying", e.getMessage(), capacity);
-            retry(ep, term, "waiting for Postgres");
-            return;
-        }
-        long from = Math.max(maxPg, keys.writtenUpTo());
-        UUID journalId = id;
-        long[] handed = new long[1];
-        Object[] picture = ledger.locked(l -> {
-            synchronized (this) {
-                if (ep != epoch.get()) {
-                    return null;
-                }
-                for (Keyed k : buffer) {
-                    if (k.seq > from) {
-                        store.journalKeyed(k.event, journalId, k.seq);
-                        handed[0]++;
-                        handedUpTo = k.seq;
-                    }
-                }
-                handedUpTo = Math.max(handedUpTo, from);
-                return new Object[] {l.leases(), l.snapshotEntitlements()};
-            }
+                    + "this member's buffer (store.triad_buffer_events = {}); retrying", e.getMessage(), capacity);
+            return Future.failedFuture(new ResumeEnds("waiting for Postgres"));
         });
-        if (picture == null) {
-            return;
-        }
-        @SuppressWarnings("unchecked")
-        List<LeaseView> live = (List<LeaseView>) picture[0];
-        @SuppressWarnings("unchecked")
-        List<Entitlement> ents = (List<Entitlement>) picture[1];
-        store.recordEntitlements(ents);
-        int released = -1;
-        try {
-            released = store.reconcileLeases(live, System.currentTimeMillis()).toCompletionStage().toCompletableFuture()
-                    .get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
-            if (c instanceof FencedException f) {
-                state = "fenced: the fence is at term " + f.storedTerm() + ", this member led term " + term;
-                LOG.warn("store: the leases reconcile of term {} was refused by the triad fence (term {}): a newer "
-                        + "leader resumed the write-behind; this member writes nothing", term, f.storedTerm());
-                return;
+        return raised.compose(stored -> {
+            resumedTerm = term;
+            return within(store.maxJournalSeq(journalId), 60_000).recover(e -> {
+                LOG.warn("store: the new leader cannot read the journal's position from Postgres ({}); the triad's "
+                        + "events wait in this member's buffer (store.triad_buffer_events = {}); retrying",
+                        e.getMessage(), capacity);
+                return Future.failedFuture(new ResumeEnds("waiting for Postgres"));
+            });
+        }).compose(maxPg -> {
+            long from = Math.max(maxPg, keys.writtenUpTo());
+            long[] handed = new long[1];
+            LedgerPicture picture = ledger.locked(l -> {
+                synchronized (this) {
+                    if (ep != epoch.get()) {
+                        return null;
+                    }
+                    for (Keyed k : buffer) {
+                        if (k.seq > from) {
+                            store.journalKeyed(k.event, journalId, k.seq);
+                            handed[0]++;
+                            handedUpTo = k.seq;
+                        }
+                    }
+                    handedUpTo = Math.max(handedUpTo, from);
+                    return new LedgerPicture(l.leases(), l.snapshotEntitlements());
+                }
+            });
+            if (picture == null) {
+                return Future.failedFuture(new ResumeEnds(null)); // leadership moved on meanwhile
             }
-            LOG.error("store: the new leader could not make the leases table match the replicated ledger ({}); it "
-                    + "continues writing behind, the table is corrected at the next takeover", c.getMessage());
-        }
-        int releasedRows = released;
+            store.recordEntitlements(picture.entitlements());
+            return within(store.reconcileLeases(picture.leases(), System.currentTimeMillis()), 60_000).transform(ar -> {
+                if (ar.failed()) {
+                    if (ar.cause() instanceof FencedException f) {
+                        state = "fenced: the fence is at term " + f.storedTerm() + ", this member led term " + term;
+                        LOG.warn("store: the leases reconcile of term {} was refused by the triad fence (term {}): a "
+                                + "newer leader resumed the write-behind; this member writes nothing", term,
+                                f.storedTerm());
+                        return Future.failedFuture(new ResumeEnds(null));
+                    }
+                    LOG.error("store: the new leader could not make the leases table match the replicated ledger ({}); "
+                            + "it continues writing behind, the table is corrected at the next takeover",
+                            ar.cause().getMessage());
+                }
+                startWriting(ep, term, journalId, maxPg, from, handed, picture.leases(),
+                        ar.succeeded() ? ar.result() : -1);
+                return Future.<Void>succeededFuture();
+            });
+        });
+    }
+
+    /** The last step of a resume: the events applied meanwhile, the gap report, then writing behind as the leader. */
+    private void startWriting(long ep, long term, UUID journalId, long maxPg, long from, long[] handed,
+                              List<LeaseView> live, int releasedRows) {
         ledger.locked(l -> {
             synchronized (this) {
                 if (ep != epoch.get()) {
@@ -380,6 +412,35 @@ public final class TriadJournal implements PersistenceService, JournalKeys.Liste
                 return null;
             }
         });
+    }
+
+    /**
+     * {@code f}, continued on this journal's thread ({@link #exec}), or a failure after {@code ms} (the store's own
+     * write timeout ends its operations sooner; this only bounds a resume that would otherwise hang).
+     */
+    private <T> Future<T> within(Future<T> f, long ms) {
+        Promise<T> p = Promise.promise();
+        try {
+            ScheduledFuture<?> timer = exec.schedule(() -> p.tryFail(new TimeoutException("no answer within " + ms
+                    + " ms")), ms, TimeUnit.MILLISECONDS);
+            f.onComplete(ar -> {
+                timer.cancel(false);
+                try {
+                    exec.execute(() -> {
+                        if (ar.succeeded()) {
+                            p.tryComplete(ar.result());
+                        } else {
+                            p.tryFail(ar.cause());
+                        }
+                    });
+                } catch (RejectedExecutionException stopped) {
+                    p.tryFail(new ResumeEnds(null)); // the journal is stopping
+                }
+            });
+        } catch (RejectedExecutionException stopped) {
+            p.tryFail(new ResumeEnds(null));
+        }
+        return p.future();
     }
 
     /** Leader: once what was handed to the store is written, commit "journal written up to" for the others. */

@@ -6,9 +6,12 @@
  * ledger command (any event loop)
  *   -> LedgerListener.journal(event)        a lock-free enqueue: one counter, one queue node; never blocks
  *   -> in-memory queue (store.queue_capacity)
- *   -> writer thread "turnstile-store-writer" (one per appliance; the only place that waits)
+ *   -> the writer (StoreWriter): a verticle on a worker context of its own, one thread
+ *        "turnstile-store-writer-&lt;run&gt;-0"; it composes the pg client's futures and never waits for one;
+ *        the spill's file I/O runs there, never on an event loop
  *        every store.flush_interval, or as soon as store.batch_size events wait:
- *        one transaction per batch = 4 statements sent together, each carrying all its rows as arrays
+ *        one transaction per batch = BEGIN and 4 statements pipelined on one connection (one round trip),
+ *        each statement carrying all its rows as arrays, then COMMIT
  *   -> usage_journal, leases, pool_snapshots (and entitlements when recorded)
  * </pre>
  * A checkout never waits for the disk: its latency does not depend on Postgres (see

@@ -1,5 +1,6 @@
 package dev.turnstile.appliance.sync;
 
+import dev.turnstile.appliance.store.PgTarget;
 import dev.turnstile.appliance.store.StoreConfig;
 import dev.turnstile.appliance.store.impl.Migrations;
 import io.vertx.core.Future;
@@ -25,14 +26,23 @@ import java.util.Map;
  * (a pool of two connections of its own), so no call blocks an event loop. {@link #saveState} is
  * one transaction; {@link #commitToken} another, after it.
  *
- * <p>{@link #load} first applies the appliance's migrations (on a worker thread; a no-op when the
- * store has applied them already).
+ * <p>{@link #load} first applies the appliance's migrations (the files are read on a worker thread, then applied
+ * with the pg client; a no-op when the store has applied them already).
  */
 public final class PgSyncStore implements SyncStore {
     private final Vertx vertx;
     private final Pool pool;
     private final String target;
     private final long timeoutMs;
+
+    /** The connection options of the {@code store:} section, parsed by the store's one parser ({@link PgTarget}). */
+    private static PgConnectOptions options(StoreConfig store) {
+        PgTarget t = PgTarget.of(store);
+        if (!t.usable()) {
+            throw new IllegalArgumentException(t.problem());
+        }
+        return t.newOptions();
+    }
 
     public PgSyncStore(Vertx vertx, StoreConfig store) {
         this.vertx = vertx;
@@ -42,37 +52,9 @@ public final class PgSyncStore implements SyncStore {
                 .with(new PoolOptions().setMaxSize(2).setName("turnstile-sync"))
                 .with(new io.vertx.core.net.NetClientOptions()
                         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, store.connectTimeoutMs())))
-                .connectingTo(connectOptions(store))
+                .connectingTo(options(store))
                 .using(vertx)
                 .build();
-    }
-
-    /** The connection options of the {@code store:} section (URL or host/port/database/user, password). */
-    static PgConnectOptions connectOptions(StoreConfig c) {
-        PgConnectOptions o;
-        if (c.url() != null) {
-            String u = c.url().trim();
-            if (u.startsWith("jdbc:")) {
-                u = u.substring("jdbc:".length());
-            }
-            try {
-                o = PgConnectOptions.fromUri(u);
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("store.url " + StoreConfig.describeUrl(u) + " does not parse: "
-                        + dev.turnstile.appliance.log.Redaction.redact(String.valueOf(e.getMessage())));
-            }
-            boolean urlHasPassword = u.matches("^[a-z]+://[^/@]*:[^/@]*@.*") || u.contains("password=");
-            if (!urlHasPassword && c.password() != null) {
-                o.setPassword(c.password());
-            }
-        } else {
-            o = new PgConnectOptions().setHost(c.host()).setPort(c.port()).setDatabase(c.database()).setUser(c.user());
-            if (c.password() != null) {
-                o.setPassword(c.password());
-            }
-        }
-        o.setReconnectAttempts(0);
-        return o;
     }
 
     private static OffsetDateTime time(long ms) {
@@ -85,7 +67,9 @@ public final class PgSyncStore implements SyncStore {
 
     @Override
     public Future<SyncState> load() {
-        return vertx.executeBlocking(() -> Migrations.fromClasspath(Migrations.DEFAULT_LOCATION).apply(pool, timeoutMs))
+        // reading the migration files is file I/O: on a worker; applying them is the pg client's, composed
+        return vertx.executeBlocking(() -> Migrations.fromClasspath(Migrations.DEFAULT_LOCATION))
+                .compose(m -> m.apply(pool, timeoutMs))
                 .compose(n -> pool.withConnection(this::read));
     }
 

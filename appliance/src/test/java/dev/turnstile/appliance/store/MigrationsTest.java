@@ -55,7 +55,7 @@ class MigrationsTest {
         assertFalse(m.list().isEmpty(), "the appliance ships migrations");
         Pool pool = pool();
         try {
-            assertEquals(m.list().size(), m.apply(pool, 10_000));
+            assertEquals(m.list().size(), TestDatabase.await(m.apply(pool, 10_000)));
         } finally {
             TestDatabase.await(pool.close());
         }
@@ -75,11 +75,11 @@ class MigrationsTest {
         Migrations m = Migrations.fromClasspath(Migrations.DEFAULT_LOCATION);
         Pool pool = pool();
         try {
-            m.apply(pool, 10_000);
+            TestDatabase.await(m.apply(pool, 10_000));
             db.execute("INSERT INTO leases (lease_id, entitlement_id, product_id, session_id, client_id, hw_id, "
                     + "quantity, checked_out_at, last_heartbeat) VALUES (gen_random_uuid(), 'e', 'p', 1, 'c', 'h', 1, "
                     + "now(), now())");
-            assertEquals(0, m.apply(pool, 10_000));
+            assertEquals(0, TestDatabase.await(m.apply(pool, 10_000)));
         } finally {
             TestDatabase.await(pool.close());
         }
@@ -120,10 +120,11 @@ class MigrationsTest {
         try {
             Migrations.fromClasspath("db/test-migrations-failing").list(); // loads
             Migrations first = Migrations.fromClasspath("db/test-migrations-changed");
-            first.apply(pool, 10_000);
+            TestDatabase.await(first.apply(pool, 10_000));
             db.execute("UPDATE schema_migrations SET checksum = 'edited-elsewhere'");
-            MigrationException me = org.junit.jupiter.api.Assertions.assertThrows(MigrationException.class,
-                    () -> first.apply(pool, 10_000));
+            ExecutionException failed = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                    () -> TestDatabase.await(first.apply(pool, 10_000)));
+            MigrationException me = assertInstanceOf(MigrationException.class, failed.getCause());
             assertEquals("V1__create_things.sql", me.file());
             assertTrue(me.getMessage().contains("changed after it was applied"), me.getMessage());
         } finally {

@@ -15,7 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * A TCP forwarder on loopback in front of the test PostgreSQL, so that one appliance can lose its database while
  * the machine's PostgreSQL (shared with other tests) keeps running. {@link #cut()} resets every forwarded
  * connection and resets new ones as soon as they are accepted (the database is unreachable: connection refused
- * from the store's point of view); {@link #heal()} forwards again. The listener takes port 0 and reports it.
+ * from the store's point of view); {@link #hang()} keeps them open and forwards nothing (no answer); {@link #heal()}
+ * forwards again. The listener takes port 0 and reports it.
  * Threads: one accept thread, two pump threads per connection (daemons; all end on {@link #close()}).
  */
 final class OutageProxy implements Closeable {
@@ -23,6 +24,8 @@ final class OutageProxy implements Closeable {
     private final InetSocketAddress target;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private volatile boolean cut;
+    /** Black hole: connections stay open, nothing is forwarded (a database that stopped answering). */
+    private volatile boolean hung;
     private volatile boolean closed;
 
     OutageProxy(String targetHost, int targetPort) throws IOException {
@@ -45,7 +48,21 @@ final class OutageProxy implements Closeable {
         }
     }
 
+    /**
+     * The database stops answering: connections stay open (new ones are accepted too) but no byte is forwarded either
+     * way, as a hung server or a silent network would. {@link #heal()} resets the connections that lost bytes.
+     */
+    void hang() {
+        hung = true;
+    }
+
     void heal() {
+        if (hung) {
+            hung = false;
+            for (Socket s : open) {
+                reset(s);
+            }
+        }
         cut = false;
     }
 
@@ -95,6 +112,9 @@ final class OutageProxy implements Closeable {
             while (!cut && (n = is.read(buf)) >= 0) {
                 if (cut) {
                     break;
+                }
+                if (hung) {
+                    continue; // swallowed
                 }
                 os.write(buf, 0, n);
                 os.flush();

@@ -1,10 +1,10 @@
 package dev.turnstile.appliance.store.impl;
 
 import dev.turnstile.appliance.store.MigrationException;
+import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
-import io.vertx.sqlclient.Transaction;
 import io.vertx.sqlclient.Tuple;
 import java.io.IOException;
 import java.io.InputStream;
@@ -146,81 +146,81 @@ public final class Migrations {
     }
 
     /**
-     * Applies what is missing, blocking the calling thread (the store's writer thread, never an event
-     * loop). Returns how many files were applied.
-     *
-     * @throws MigrationException a file failed or was changed after it was applied
-     * @throws Exception          Postgres could not be reached (the caller retries later)
+     * Applies what is missing, asynchronously, on one connection of {@code pool}, under the advisory lock. Completes
+     * with how many files were applied; fails with {@link MigrationException} when a file failed or was changed after
+     * it was applied, and with the pg client's error when Postgres could not be reached (the caller retries later).
+     * Every step is bounded by {@code timeoutMs} (waiting for the lock: 4 times that; one file: at least 10 minutes).
      */
-    public int apply(Pool pool, long timeoutMs) throws Exception {
-        SqlConnection conn = Await.await(pool.getConnection(), timeoutMs);
-        try {
-            Await.await(conn.preparedQuery("SELECT pg_advisory_lock($1)").execute(Tuple.of(LOCK_ID)), timeoutMs * 4);
-            try {
-                return applyLocked(conn, timeoutMs);
-            } finally {
-                Await.await(conn.preparedQuery("SELECT pg_advisory_unlock($1)").execute(Tuple.of(LOCK_ID)), timeoutMs);
-            }
-        } finally {
-            conn.close();
-        }
+    public Future<Integer> apply(Pool pool, long timeoutMs) {
+        return Futures.within(pool.getConnection(), timeoutMs).compose(conn -> Futures.within(
+                        conn.preparedQuery("SELECT pg_advisory_lock($1)").execute(Tuple.of(LOCK_ID)), timeoutMs * 4)
+                .compose(locked -> applyLocked(conn, timeoutMs).transform(ar -> Futures.within(conn
+                                .preparedQuery("SELECT pg_advisory_unlock($1)").execute(Tuple.of(LOCK_ID)), timeoutMs)
+                        .transform(unlocked -> ar.succeeded() ? Future.succeededFuture(ar.result())
+                                : Future.<Integer>failedFuture(ar.cause()))))
+                .transform(ar -> conn.close().transform(closed -> ar.succeeded()
+                        ? Future.succeededFuture(ar.result()) : Future.<Integer>failedFuture(ar.cause()))));
     }
 
-    private int applyLocked(SqlConnection conn, long timeoutMs) throws Exception {
-        Row exists = Await.await(conn.query("SELECT to_regclass('schema_migrations') IS NOT NULL").execute(),
-                timeoutMs).iterator().next();
-        if (!exists.getBoolean(0)) {
-            Await.await(conn.query(CREATE_HISTORY).execute(), timeoutMs);
-        }
+    private Future<Integer> applyLocked(SqlConnection conn, long timeoutMs) {
         Map<Integer, Row> applied = new HashMap<>();
-        for (Row r : Await.await(conn.query("SELECT version, file, checksum FROM schema_migrations").execute(),
-                timeoutMs)) {
-            applied.put(r.getInteger("version"), r);
-        }
-        int count = 0;
-        for (Migration m : migrations) {
-            Row done = applied.remove(m.version());
-            if (done != null) {
-                if (!done.getString("checksum").equals(m.checksum())) {
-                    throw new MigrationException(m.file(), "it was changed after it was applied (recorded as "
-                            + done.getString("file") + " with SHA-256 " + done.getString("checksum")
-                            + "); never edit an applied migration, add a new one", null);
-                }
-                continue;
-            }
-            long t0 = System.nanoTime();
-            Transaction tx = Await.await(conn.begin(), timeoutMs);
-            try {
-                Await.await(conn.query(m.sql()).execute(), Math.max(timeoutMs, 600_000));
-            } catch (Exception e) {
-                rollbackQuietly(tx, timeoutMs);
-                if (PgFailures.classify(e) == PgFailures.Kind.CONNECTION
-                        || PgFailures.classify(e) == PgFailures.Kind.TIMEOUT) {
-                    throw e; // not the file's fault: retried when Postgres is back
-                }
-                throw new MigrationException(m.file(), PgFailures.describe(e), PgFailures.unwrap(e));
-            }
-            long ms = (System.nanoTime() - t0) / 1_000_000;
-            Await.await(conn.preparedQuery(
-                    "INSERT INTO schema_migrations (version, file, checksum, execution_ms) VALUES ($1, $2, $3, $4)")
-                    .execute(Tuple.of(m.version(), m.file(), m.checksum(), (int) Math.min(ms, Integer.MAX_VALUE))),
-                    timeoutMs);
-            Await.await(tx.commit(), timeoutMs);
-            LOG.info("store: applied migration {} in {} ms", m.file(), ms);
-            count++;
-        }
-        for (Row unknown : applied.values()) {
-            LOG.warn("store: the database has migration {} that this build does not know: a newer appliance "
-                    + "has used it", unknown.getString("file"));
-        }
-        return count;
+        int[] count = {0};
+        return Futures.within(conn.query("SELECT to_regclass('schema_migrations') IS NOT NULL").execute(), timeoutMs)
+                .compose(rows -> rows.iterator().next().getBoolean(0) ? Future.succeededFuture()
+                        : Futures.within(conn.query(CREATE_HISTORY).execute(), timeoutMs).mapEmpty())
+                .compose(v -> Futures.within(conn.query("SELECT version, file, checksum FROM schema_migrations")
+                        .execute(), timeoutMs))
+                .compose(rows -> {
+                    for (Row r : rows) {
+                        applied.put(r.getInteger("version"), r);
+                    }
+                    return Futures.inOrder(migrations, m -> {
+                        Row done = applied.remove(m.version());
+                        if (done == null) {
+                            return applyOne(conn, m, timeoutMs).map(v -> {
+                                count[0]++;
+                                return true;
+                            });
+                        }
+                        if (!done.getString("checksum").equals(m.checksum())) {
+                            return Future.failedFuture(new MigrationException(m.file(), "it was changed after it was "
+                                    + "applied (recorded as " + done.getString("file") + " with SHA-256 "
+                                    + done.getString("checksum") + "); never edit an applied migration, add a new one",
+                                    null));
+                        }
+                        return Future.succeededFuture(true);
+                    });
+                })
+                .map(all -> {
+                    for (Row unknown : applied.values()) {
+                        LOG.warn("store: the database has migration {} that this build does not know: a newer "
+                                + "appliance has used it", unknown.getString("file"));
+                    }
+                    return count[0];
+                });
     }
 
-    private static void rollbackQuietly(Transaction tx, long timeoutMs) {
-        try {
-            Await.await(tx.rollback(), timeoutMs);
-        } catch (Exception ignored) {
-            // the connection is closed by the caller anyway
-        }
+    /** One file and its row in schema_migrations, in one transaction. */
+    private static Future<Void> applyOne(SqlConnection conn, Migration m, long timeoutMs) {
+        long t0 = System.nanoTime();
+        return Futures.within(conn.begin(), timeoutMs).compose(tx -> Futures.within(conn.query(m.sql()).execute(),
+                        Math.max(timeoutMs, 600_000))
+                .recover(e -> {
+                    Future<Void> rolledBack = Futures.within(tx.rollback(), timeoutMs).otherwiseEmpty();
+                    if (PgFailures.classify(e) == PgFailures.Kind.CONNECTION
+                            || PgFailures.classify(e) == PgFailures.Kind.TIMEOUT) {
+                        return rolledBack.compose(v -> Future.failedFuture(e)); // not the file's fault: retried later
+                    }
+                    return rolledBack.compose(v -> Future.failedFuture(
+                            new MigrationException(m.file(), PgFailures.describe(e), PgFailures.unwrap(e))));
+                })
+                .compose(done -> {
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    return Futures.within(conn.preparedQuery("INSERT INTO schema_migrations (version, file, checksum, "
+                                    + "execution_ms) VALUES ($1, $2, $3, $4)").execute(Tuple.of(m.version(), m.file(),
+                                    m.checksum(), (int) Math.min(ms, Integer.MAX_VALUE))), timeoutMs)
+                            .compose(v -> Futures.within(tx.commit(), timeoutMs))
+                            .onSuccess(v -> LOG.info("store: applied migration {} in {} ms", m.file(), ms));
+                }));
     }
 }

@@ -5,7 +5,7 @@ import java.util.UUID;
 
 /**
  * One ledger event on its way to Postgres. {@link #runId} and {@link #seq} form its event key (the
- * journal's unique key): assigned by the single writer thread when it takes the event off the queue,
+ * journal's unique key): assigned by the single writer (on its own context) when it takes the event off the queue,
  * so the key order is exactly the queue order, and kept through retries and the spill file, so a
  * replayed batch never writes a row twice.
  */

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * <p>{@code parked.jsonl} beside them holds events Postgres refused for their content (a constraint
  * violation): never replayed automatically; each line says why.
  *
- * <p>Not thread-safe: owned by the writer thread. The figures ({@link #bytes()}, {@link #events()})
+ * <p>Not thread-safe: owned by the writer, on its worker context (file I/O never runs on an event loop). The figures ({@link #bytes()}, {@link #events()})
  * are volatile so the status page can read them from anywhere.
  */
 final class SpillStore {
