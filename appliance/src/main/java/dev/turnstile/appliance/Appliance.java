@@ -306,7 +306,7 @@ public final class Appliance {
                 }
             }
         });
-        if (store.current() instanceof dev.turnstile.appliance.store.TriadJournal tj) {
+        if (store.current() instanceof dev.turnstile.appliance.triad.TriadJournal tj) {
             tj.attach(node, ledger); // store: keyed journal events from the first applied entry (log replay at join)
         }
         dev.turnstile.appliance.triad.TriadConfig.Member self = triadConfig.selfMember();

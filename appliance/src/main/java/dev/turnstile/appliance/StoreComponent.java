@@ -3,7 +3,7 @@ package dev.turnstile.appliance;
 import dev.turnstile.appliance.lifecycle.Lifecycle;
 import dev.turnstile.appliance.store.PersistenceService;
 import dev.turnstile.appliance.store.StoreConfig;
-import dev.turnstile.appliance.store.TriadJournal;
+import dev.turnstile.appliance.triad.TriadJournal;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.Optional;

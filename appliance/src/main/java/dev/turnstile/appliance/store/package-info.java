@@ -86,7 +86,7 @@
  * says {@code memory-only}, and the appliance says so in its start line.
  *
  * <h2>In a triad</h2>
- * {@link dev.turnstile.appliance.store.TriadJournal}: one shared database, written by the leader only; events
+ * {@link dev.turnstile.appliance.triad.TriadJournal}: one shared database, written by the leader only; events
  * of replicated commands carry the triad's deterministic key ({@link dev.turnstile.appliance.triad.JournalKeys}),
  * are buffered on every member until the leader confirms them written, and a new leader resumes from Postgres'
  * max(seq), reconciles the {@code leases} table with the replicated ledger and reports any gap. A new leader first

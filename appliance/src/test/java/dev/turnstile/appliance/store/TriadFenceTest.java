@@ -1,5 +1,7 @@
 package dev.turnstile.appliance.store;
 
+import dev.turnstile.appliance.triad.TriadJournal;
+
 import static dev.turnstile.appliance.store.StoreTestKit.checkout;
 import static dev.turnstile.appliance.store.StoreTestKit.event;
 import static dev.turnstile.appliance.store.StoreTestKit.waitUntil;

@@ -1,5 +1,7 @@
 package dev.turnstile.appliance.store;
 
+import dev.turnstile.appliance.triad.TriadJournal;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

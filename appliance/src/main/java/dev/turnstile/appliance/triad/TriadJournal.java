@@ -1,11 +1,11 @@
-package dev.turnstile.appliance.store;
+package dev.turnstile.appliance.triad;
 
 import dev.turnstile.appliance.seat.ConcurrentLedger;
 import dev.turnstile.appliance.seat.Entitlement;
 import dev.turnstile.appliance.seat.LeaseView;
 import dev.turnstile.appliance.seat.LedgerEvent;
-import dev.turnstile.appliance.triad.JournalKeys;
-import dev.turnstile.appliance.triad.TriadNode;
+import dev.turnstile.appliance.store.FencedException;
+import dev.turnstile.appliance.store.PersistenceService;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;

@@ -1,9 +1,10 @@
-package dev.turnstile.appliance.store;
+package dev.turnstile.appliance.triad;
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.turnstile.appliance.seat.LedgerEvent;
-import dev.turnstile.appliance.triad.JournalKeys;
+import dev.turnstile.appliance.store.PersistenceService;
 import dev.turnstile.protocol.ErrorCode;
 import java.util.UUID;
 import org.junit.jupiter.api.DisplayName;
