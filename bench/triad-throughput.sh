@@ -87,6 +87,9 @@ triad_run() {
   log "triad (fsync $FSYNC): leader is member $leader; $C connections x pipeline $P on it"
   harness load "127.0.0.1:$(member_port "$leader" 0)" "${SHAPE[@]}" --flat-out --leases-per-connection 1 \
     | tee -a "$OUT/triad-throughput.txt" | grep '^RESULT'
+  # group commit on the leader: entries, commands (commands / entries = the mean batch)
+  curl -s --max-time 5 "http://127.0.0.1:$(member_port "$leader" 1)/v1/status" 2>/dev/null | tr -d ' \n' \
+    | grep -o '"group_commit":{[^}]*}' | sed 's/^/group commit on the leader: /' >> "$OUT/triad-throughput.txt" || true
   cleanup
   PIDS=()
 }
