@@ -19,7 +19,7 @@ import java.util.List;
  *   read_open: false                   # the default: reads (page data, leases, /metrics) need the token too;
  *                                      # true opens them (warned about on a non-loopback host)
  *   max_body: 1048576                  # bytes; a larger request body is refused with 413
- *   history_interval: "10s"            # one sample of seats in use per product this often (the page's chart)
+ *   history_interval: "10s"            # one sample of seats in use per product this often (the page's chart; sampled with http off too)
  *   history_window: "1h"               # how much of it is kept (a ring buffer)
  *   live_interval: "1s"                # how often the page's event stream pushes the status
  *   tls: { enabled: false, cert: "/etc/turnstile/http.pem", key: "/etc/turnstile/http.key" }
@@ -65,7 +65,7 @@ public record HttpConfig(boolean enabled, String host, int port, String apiToken
     public static final ServerConfig.TlsConfig.Keys TLS = ServerConfig.TlsConfig.keys("http.tls", "the status page and API");
     public static final ConfigKey HISTORY_INTERVAL = ConfigKey.duration("http.history_interval",
             DEFAULT_HISTORY_INTERVAL_MS, 100, 3_600_000, "One sample of seats in use per product this often (the "
-                    + "page's chart)");
+                    + "page's chart, /v1/history; sampled by metrics, also with http.enabled: false)");
     public static final ConfigKey HISTORY_WINDOW = ConfigKey.duration("http.history_window", DEFAULT_HISTORY_WINDOW_MS,
             1_000, 7 * 86_400_000L, "How much history is kept: between 1 and " + MAX_HISTORY_SAMPLES
                     + " times http.history_interval");
