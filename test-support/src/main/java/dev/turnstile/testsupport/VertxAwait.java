@@ -21,6 +21,9 @@ public final class VertxAwait {
     }
 
     public static <T> T result(Future<T> f, Duration max) throws Exception {
+        if (io.vertx.core.Context.isOnEventLoopThread()) { // a wait here would block the loop the future needs
+            throw new IllegalStateException("VertxAwait.result called on an event loop; compose the future instead");
+        }
         return f.toCompletionStage().toCompletableFuture().get(max.toMillis(), TimeUnit.MILLISECONDS);
     }
 }

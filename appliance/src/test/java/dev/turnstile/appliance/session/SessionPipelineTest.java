@@ -283,9 +283,9 @@ class SessionPipelineTest {
             }
             sendAll(c, corrs, frames);
             await().atMost(WAIT).until(() -> services.authority.calls.size() == 4);
-            // the fifth waits unread while four are in flight: give it time to (wrongly) arrive
-            Thread.sleep(300);
-            assertEquals(4, services.authority.calls.size(), "no fifth request while four are in flight");
+            // the fifth waits unread while four are in flight: it must not arrive during a while (bounded)
+            await("no fifth request while four are in flight").during(Duration.ofMillis(300)).atMost(WAIT)
+                    .until(() -> services.authority.calls.size() == 4);
 
             services.authority.<CheckoutResult>call(0).complete(
                     new CheckoutResult(new CheckoutOutcome.Denied(ErrorCode.NO_SEATS_AVAILABLE, "none"), 0, 0));
@@ -311,8 +311,9 @@ class SessionPipelineTest {
             UUID lease = UUID.randomUUID();
             sendAll(c, List.of(1, 2), List.of(c.checkin(lease, null), new Message.Heartbeat(List.of(lease))));
             await().atMost(WAIT).until(() -> services.authority.calls.size() == 1);
-            Thread.sleep(300); // the heartbeat must not be decided while the checkin is in flight
-            assertEquals(1, services.authority.calls.size(), "the heartbeat waits for the checkin's decision");
+            // the heartbeat must not be decided while the checkin is in flight
+            await("the heartbeat waits for the checkin's decision").during(Duration.ofMillis(300)).atMost(WAIT)
+                    .until(() -> services.authority.calls.size() == 1);
 
             services.authority.<LeaseDecision>call(0).complete(new LeaseDecision(ErrorCode.OK, 0));
             await().atMost(WAIT).until(() -> services.authority.calls.size() == 2);
