@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Full GCs of a 1 GiB heap against the triad's failure detector (issue 8: "without false suspicions during a
-# full GC of a 1 GiB heap"). Three appliance processes on loopback (ports chosen at run time), each with
+# full GC of a 1 GiB heap"). Three appliance processes on loopback (every port 0: the members find each other
+# through a shared triad.discovery_dir and each writes what it bound to its ports file), each with
 # -Xms1g -Xmx1g, the unit's G1 settings (systemd/turnstile.env) and LIVE_MIB of live ballast objects
 # (bench/GcBallast.java). ROUNDS times, a full GC is forced on the leader and then on a follower with
 # `jcmd <pid> GC.run` (a stop-the-world "Pause Full (System.gc())"); the script prints each pause from the
@@ -21,25 +22,24 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 ids=(a b c)
-declare -A RAFT CLIENT HTTP
-for id in "${ids[@]}"; do RAFT[$id]=$(free_port); CLIENT[$id]=$(free_port); HTTP[$id]=$(free_port); done
+declare -A HTTP
 members=""
 for id in "${ids[@]}"; do
-  members+="    - { id: $id, raft: \"127.0.0.1:${RAFT[$id]}\", client: \"127.0.0.1:${CLIENT[$id]}\" }"$'\n'
+  members+="    - { id: $id, raft: \"127.0.0.1:0\", client: \"127.0.0.1:0\" }"$'\n'
 done
 for id in "${ids[@]}"; do
   cat > "$DIR/$id.yaml" <<YAML
-server: { id: "gc-$id", host: "127.0.0.1", port: ${CLIENT[$id]}, heartbeat_interval: "1s", lease_timeout: "10s", reclaim_grace: "10s" }
+server: { id: "gc-$id", host: "127.0.0.1", port: 0, heartbeat_interval: "1s", lease_timeout: "10s", reclaim_grace: "10s" }
 clients: { min_version: "1.0.0" }
-http: { enabled: true, host: "127.0.0.1", port: ${HTTP[$id]}, read_open: true }
+http: { enabled: true, host: "127.0.0.1", port: 0, read_open: true }
 entitlements:
   - { entitlement_id: "gc-seats", tenant_id: "bench", product_id: "bench", policy: { type: "concurrent", max_seats: 100, enforcement: "seats" }, starts_at: "2026-01-01T00:00:00Z", ends_at: "2036-01-01T00:00:00Z" }
 triad:
   enabled: true
   self: $id
   state_dir: "$DIR/state-$id"
+  discovery_dir: "$DIR/discovery"
   members:
 $members
 YAML
@@ -51,8 +51,13 @@ declare -A PID
 for id in "${ids[@]}"; do
   # shellcheck disable=SC2086
   java -Xms1g -Xmx1g $GC_OPTS -Xlog:gc:file="$DIR/gc-$id.log":uptime -cp "$APPLIANCE_JAR" "$ROOT/bench/GcBallast.java" \
-    "$LIVE_MIB" run --config "$DIR/$id.yaml" > "$DIR/$id.log" 2>&1 &
+    "$LIVE_MIB" run --config "$DIR/$id.yaml" --ports-file "$DIR/$id.ports.json" > "$DIR/$id.log" 2>&1 &
   PID[$id]=$!; PIDS+=("$!")
+done
+for id in "${ids[@]}"; do # each member writes {"client":N,"http":M,"raft":R} once it listens
+  for _ in $(seq 1 240); do [[ -s "$DIR/$id.ports.json" ]] && break; sleep 0.5; done
+  HTTP[$id]=$(sed -nE 's/.*"http":([0-9]+).*/\1/p' "$DIR/$id.ports.json" 2>/dev/null || true)
+  [[ -n ${HTTP[$id]} ]] || { log "member $id wrote no ports file within 120 s"; tail -n 5 "$DIR/$id.log" >&2; exit 1; }
 done
 
 status() { curl -s --max-time 3 "http://127.0.0.1:${HTTP[$1]}/v1/status" 2>/dev/null | tr -d '\n' || true; }

@@ -3,8 +3,8 @@
  * stopped at the end. A single appliance is configured with port 0 and started with --ports-file:
  * the kernel picks its port and the appliance writes what it bound ({"client":N,...}) once it
  * listens, so no port is picked here and taken by another process before the appliance binds it.
- * A triad's members need their raft and client addresses in every member's configuration before
- * they start (a static member list), so the triad suite still picks those ports itself.
+ * A triad's members bind port 0 too (client and raft): they share a triad.discovery_dir, where
+ * each writes what it bound and finds the others (leader hints name the bound client ports).
  *
  *   test_integration SUITE JAVA JAR CLI
  *     SUITE  "appliance": checkout, exhaustion, queueing, heartbeat expiry, token invalidation
@@ -54,19 +54,6 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-static int port_open(int port) {
-    struct sockaddr_in a;
-    int ok, fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return 0;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
 static void print_log_tail(const appliance *a) {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "tail -n 30 '%s' 1>&2", a->log);
@@ -82,21 +69,17 @@ static const char *g_timing = "  heartbeat_interval: \"500ms\"\n"
 
 /* Writes the YAML (with `extra`, e.g. a triad: section, appended) and starts
  * `java -jar JAR run --config FILE` without waiting. */
-static int appliance_spawn(appliance *a, const char *id, int port, const char *extra) {
+static int appliance_spawn(appliance *a, const char *id, const char *extra) {
     char yaml[320], tls_yaml[800];
     FILE *f;
     memset(a, 0, sizeof a[0]);
     snprintf(a->id, sizeof a->id, "%s", id);
-    a->port = port > 0 ? port : 0; /* 0: the kernel picks; appliance_wait reads the ports file */
+    a->port = 0; /* the kernel picks; appliance_wait reads the ports file */
     snprintf(a->addr, sizeof a->addr, "127.0.0.1:%d", a->port);
     snprintf(yaml, sizeof yaml, "%s/%s.yaml", g_dir, id);
     snprintf(a->log, sizeof a->log, "%s/%s.log", g_dir, id);
-    if (port > 0) {
-        a->ports[0] = '\0';
-    } else {
-        snprintf(a->ports, sizeof a->ports, "%s/%s.ports.json", g_dir, id);
-        unlink(a->ports);
-    }
+    snprintf(a->ports, sizeof a->ports, "%s/%s.ports.json", g_dir, id);
+    unlink(a->ports);
     if (g_tls) {
         snprintf(tls_yaml, sizeof tls_yaml,
                  "  tls:\n    enabled: true\n    cert: \"%s/cert.pem\"\n    key: \"%s/key.pem\"\n", g_dir, g_dir);
@@ -109,7 +92,7 @@ static int appliance_spawn(appliance *a, const char *id, int port, const char *e
             "server:\n"
             "  id: \"%s\"\n"
             "  host: \"127.0.0.1\"\n"
-            "  port: %d\n"
+            "  port: 0\n"
             "%s"
             "  drain_timeout: \"1s\"\n"
             "%s"
@@ -129,7 +112,7 @@ static int appliance_spawn(appliance *a, const char *id, int port, const char *e
             "    starts_at: \"2020-01-01T00:00:00Z\"\n"
             "    ends_at: \"2099-01-01T00:00:00Z\"\n"
             "%s",
-            id, a->port, g_timing, tls_yaml, extra ? extra : "");
+            id, g_timing, tls_yaml, extra ? extra : "");
     fclose(f);
     a->pid = fork();
     if (a->pid < 0) return -1;
@@ -141,13 +124,8 @@ static int appliance_spawn(appliance *a, const char *id, int port, const char *e
             close(fd);
         }
         setpgid(0, 0);
-        if (a->ports[0]) {
-            execlp(g_java, g_java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", g_jar, "run", "--config", yaml,
-                   "--ports-file", a->ports, (char *)NULL);
-        } else {
-            execlp(g_java, g_java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", g_jar, "run", "--config", yaml,
-                   (char *)NULL);
-        }
+        execlp(g_java, g_java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", g_jar, "run", "--config", yaml,
+               "--ports-file", a->ports, (char *)NULL);
         _exit(127);
     }
     return 0;
@@ -168,38 +146,33 @@ static int ports_file_client(const char *path) {
     return k ? atoi(k + strlen("\"client\":")) : 0;
 }
 
-/* Waits (<= 90 s) for a spawned appliance to listen: its ports file (port 0), else its port. */
+/* Waits (<= 90 s) for a spawned appliance to listen: the client port in its ports file. */
 static int appliance_wait(appliance *a) {
     int64_t end = ts_now_ms() + 90000;
     while (ts_now_ms() < end) {
-        int status;
+        int status, p;
         if (waitpid(a->pid, &status, WNOHANG) == a->pid) {
             fprintf(stderr, "appliance %s exited at start (status %d); log:\n", a->id, status);
             print_log_tail(a);
             a->pid = 0;
             return -1;
         }
-        if (a->ports[0]) {
-            int p = ports_file_client(a->ports);
-            if (p > 0) {
-                a->port = p;
-                snprintf(a->addr, sizeof a->addr, "127.0.0.1:%d", a->port);
-                return 0;
-            }
-        } else if (port_open(a->port)) {
+        p = ports_file_client(a->ports);
+        if (p > 0) {
+            a->port = p;
+            snprintf(a->addr, sizeof a->addr, "127.0.0.1:%d", a->port);
             return 0;
         }
         sleep_ms(100);
     }
-    fprintf(stderr, "appliance %s did not listen on %s within 90 s; log:\n", a->id,
-            a->ports[0] ? "a port of its ports file" : a->addr);
+    fprintf(stderr, "appliance %s wrote no ports file (%s) within 90 s; log:\n", a->id, a->ports);
     print_log_tail(a);
     return -1;
 }
 
 /* Writes the YAML and starts `java -jar JAR run --config FILE`; waits (<= 90 s) for the port. */
-static int appliance_start(appliance *a, const char *id, int port) {
-    if (appliance_spawn(a, id, port, NULL) != 0) return -1;
+static int appliance_start(appliance *a, const char *id) {
+    if (appliance_spawn(a, id, NULL) != 0) return -1;
     return appliance_wait(a);
 }
 
@@ -930,20 +903,13 @@ static int triad_current(ts_client *c) {
 /* Three members a, b, c: each its own process, state directory and YAML; the same members list. */
 static int triad_start(void) {
     static const char *ids[3] = {"a", "b", "c"};
-    char members[600], extra[1200];
-    int raft[3], client[3], i;
-    /* Every member's configuration lists all three raft and client addresses before any starts
-     * (TCPPING's static initial_hosts, the leader hints), so port 0 cannot serve here: the ports are
-     * picked free now and bound by the members a moment later. */
-    for (i = 0; i < 3; i++) {
-        raft[i] = free_port();
-        client[i] = free_port();
-    }
-    snprintf(members, sizeof members,
-             "    - { id: a, raft: \"127.0.0.1:%d\", client: \"127.0.0.1:%d\" }\n"
-             "    - { id: b, raft: \"127.0.0.1:%d\", client: \"127.0.0.1:%d\" }\n"
-             "    - { id: c, raft: \"127.0.0.1:%d\", client: \"127.0.0.1:%d\" }\n",
-             raft[0], client[0], raft[1], client[1], raft[2], client[2]);
+    char extra[1200];
+    int i;
+    /* Every port is 0: the members find each other's raft ports, and the client ports the leader
+     * hints name, through the shared discovery directory; each writes its own to its ports file. */
+    static const char *members = "    - { id: a, raft: \"127.0.0.1:0\", client: \"127.0.0.1:0\" }\n"
+                                 "    - { id: b, raft: \"127.0.0.1:0\", client: \"127.0.0.1:0\" }\n"
+                                 "    - { id: c, raft: \"127.0.0.1:0\", client: \"127.0.0.1:0\" }\n";
     /* The lease timeout bounds a failover: a lease no leader confirmed for that long expires
      * locally. 6 s leaves room for an election on a loaded machine (3 s did not, under ASan). */
     g_timing = "  heartbeat_interval: \"300ms\"\n"
@@ -957,9 +923,10 @@ static int triad_start(void) {
                  "  enabled: true\n"
                  "  self: %s\n"
                  "  state_dir: \"%s/state-%s\"\n"
+                 "  discovery_dir: \"%s/discovery\"\n"
                  "  members:\n%s",
-                 ids[i], g_dir, ids[i], members);
-        if (appliance_spawn(&T[i], name, client[i], extra) != 0) return -1;
+                 ids[i], g_dir, ids[i], g_dir, members);
+        if (appliance_spawn(&T[i], name, extra) != 0) return -1;
     }
     for (i = 0; i < 3; i++) {
         if (appliance_wait(&T[i]) != 0) return -1;
@@ -1174,7 +1141,7 @@ int main(int argc, char **argv) {
     }
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(suite, "appliance") == 0) {
-        if (appliance_start(&A, "it-a", 0) != 0) {
+        if (appliance_start(&A, "it-a") != 0) {
             cleanup_dir();
             printf("FAIL could not start the appliance\n");
             return 1;
@@ -1191,7 +1158,7 @@ int main(int argc, char **argv) {
         if (tc_failed) print_log_tail(&A);
         appliance_stop(&A, SIGTERM);
     } else if (strcmp(suite, "failover") == 0) {
-        if (appliance_start(&A, "it-a", 0) != 0 || appliance_start(&B, "it-b", 0) != 0) {
+        if (appliance_start(&A, "it-a") != 0 || appliance_start(&B, "it-b") != 0) {
             appliance_stop(&A, SIGKILL);
             appliance_stop(&B, SIGKILL);
             cleanup_dir();
@@ -1236,7 +1203,7 @@ int main(int argc, char **argv) {
                  ">/dev/null 2>&1",
                  g_dir, g_dir);
         g_tls = 1;
-        if (system(cmd) != 0 || appliance_start(&A, "it-tls", 0) != 0) {
+        if (system(cmd) != 0 || appliance_start(&A, "it-tls") != 0) {
             appliance_stop(&A, SIGKILL);
             cleanup_dir();
             printf("FAIL could not make a certificate or start the TLS appliance\n");

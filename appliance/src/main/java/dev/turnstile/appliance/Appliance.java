@@ -131,7 +131,7 @@ public final class Appliance {
                         config.http().historySamples()));
         this.clientListener = new ClientListener(vertx, s, new ApplianceSessionServices(s, clock, authority, ledger,
                 registry, listener, serving, clients::get, st::memoryOnly, () -> sv,
-                triadConfig.enabled() ? triadConfig.peerClientAddresses() : s.peers())); // triad: peers
+                peers(s))); // triad: the other members' client addresses
         AtomicReference<ClientPolicy> policy = clients;
         this.status = new StatusReport(new StatusReport.Facts(s.id(), s.legacyReclaim().configName(),
                 s.heartbeatIntervalMs(), clientListener::port, st::memoryOnly,
@@ -183,6 +183,9 @@ public final class Appliance {
             before = components.add(Lifecycle.onStart("restart recovery", this::restoreLeases), before);
         }
         components.add(clientListener, before);
+        if (triadConfig.enabled()) { // triad: the others learn a client port 0 through triad.discovery_dir
+            components.add(Lifecycle.onStart("triad client address", this::publishClientAddress), clientListener);
+        }
         if (!triadConfig.enabled()) {
             components.add(Lifecycle.onStart("reclaim grace", this::startRestartGrace), clientListener);
         }
@@ -318,6 +321,25 @@ public final class Appliance {
                 + "].raft", self.raftHost(), self.raftPort()))); // config: a taken port names its key
     }
 
+    // triad: WELCOME's peers: the other members' client addresses as known now; on a single server, server.peers
+    private java.util.function.Supplier<List<String>> peers(ServerConfig s) {
+        if (!triadConfig.enabled()) {
+            List<String> fixed = List.copyOf(s.peers());
+            return () -> fixed;
+        }
+        dev.turnstile.appliance.triad.MemberDirectory directory = triadMember.directory();
+        return directory::peerClientAddresses;
+    }
+
+    // triad: this member's client address (the bound port for a configured 0) for the others (blocking file I/O)
+    private Future<Void> publishClientAddress() {
+        int port = tcpPort();
+        return vertx.executeBlocking(() -> {
+            triadMember.directory().publishSelf(port);
+            return null;
+        });
+    }
+
     // triad: leave the triad (the others see it at once)
     private Future<Void> leaveTriad() {
         dev.turnstile.appliance.triad.TriadNode t = triad.get();
@@ -423,8 +445,8 @@ public final class Appliance {
 
     /**
      * ports: what this appliance listens on, once started: {@code {"client":N,"http":M,"raft":R}} ({@code http} only
-     * when the HTTP server runs, {@code raft} only in a triad: its configured port, which cannot be 0). Written to
-     * the ports file ({@code run --ports-file}) and logged, so a port 0 in the configuration can be found.
+     * when the HTTP server runs, {@code raft} only in a triad: the port its transport bound). Written to the ports
+     * file ({@code run --ports-file}) and logged, so a port 0 in the configuration can be found.
      */
     public JsonObject boundPorts() {
         JsonObject ports = new JsonObject().put("client", tcpPort());
@@ -432,7 +454,8 @@ public final class Appliance {
             ports.put("http", httpPort());
         }
         if (config.triad().enabled()) {
-            ports.put("raft", config.triad().selfMember().raftPort());
+            dev.turnstile.appliance.triad.TriadNode t = triad.get();
+            ports.put("raft", t != null ? t.boundRaftPort() : config.triad().selfMember().raftPort());
         }
         return ports;
     }

@@ -33,12 +33,12 @@ final class ApplianceSessionServices implements SessionServices {
     private final Supplier<ClientPolicy> clients;
     private final BooleanSupplier memoryOnly;
     private final Supplier<SyncVerticle> sync;
-    private final List<String> peers;
+    private final Supplier<List<String>> peers;
 
     ApplianceSessionServices(ServerConfig server, Clock clock, SeatAuthority authority, ConcurrentLedger ledger,
                              SessionRegistry registry, LedgerListener listener, ServingState serving,
                              Supplier<ClientPolicy> clients, BooleanSupplier memoryOnly, Supplier<SyncVerticle> sync,
-                             List<String> peers) {
+                             Supplier<List<String>> peers) {
         this.server = server;
         this.clock = clock;
         this.authority = authority;
@@ -49,7 +49,7 @@ final class ApplianceSessionServices implements SessionServices {
         this.clients = clients;
         this.memoryOnly = memoryOnly;
         this.sync = sync;
-        this.peers = List.copyOf(peers);
+        this.peers = peers;
     }
 
     @Override
@@ -109,7 +109,7 @@ final class ApplianceSessionServices implements SessionServices {
         return new Message.Welcome(server.id(), server.heartbeatIntervalMs(), server.leaseTimeoutMs(), nowMs(),
                 sv == null ? 0 : sv.licenseValidUntilMs(), // sync: validity
                 (memory ? Message.Welcome.FLAG_MEMORY_ONLY : 0) | (sv == null ? 0 : sv.welcomeFlags()),
-                peers); // triad: the members' client addresses, else server.peers
+                peers.get()); // triad: the members' client addresses, else server.peers
     }
 
     @Override

@@ -100,7 +100,7 @@ public record ConfigKey(String path, Type type, Object defaultValue, String defa
             case CHOICE -> String.join(", ", choices);
             case CHOICE_OR_MAPPING -> String.join(", or ", choices);
             case INSTANT -> "ISO-8601, e.g. 2026-01-01T00:00:00Z";
-            case HOST_PORT -> "host:port, port 1 to 65535";
+            case HOST_PORT -> "host:port, port " + min + " to " + max;
             default -> "";
         };
     }
@@ -196,7 +196,13 @@ public record ConfigKey(String path, Type type, Object defaultValue, String defa
         return new ConfigKey(path, Type.CHOICE_OR_MAPPING, def, def, 0, 0, choices, false, doc);
     }
 
+    /** {@code host:port}, port 1 to 65535. */
     public static ConfigKey hostPort(String path, String defaultText, String doc) {
-        return new ConfigKey(path, Type.HOST_PORT, null, defaultText, 0, 0, null, false, doc);
+        return new ConfigKey(path, Type.HOST_PORT, null, defaultText, 1, 65535, null, false, doc);
+    }
+
+    /** {@code host:port}, port 0 (the kernel picks one; where the key's doc says when) to 65535. */
+    public static ConfigKey hostPortOrZero(String path, String defaultText, String doc) {
+        return new ConfigKey(path, Type.HOST_PORT, null, defaultText, 0, 65535, null, false, doc);
     }
 }

@@ -32,6 +32,7 @@ import java.util.Objects;
  *   fsync: true                   # fsync every log append before acknowledging it (Raft's safety assumes a
  *                                 # durable log; false is faster and survives process kills, not power loss)
  *   quorum_loss: revoke           # (the default) or { keep_leases_for: 14d }: see {@link QuorumLoss}
+ *   discovery_dir: ""             # only for members on one host with port 0: see below
  * </pre>
  * Failure detection (the reasons are in {@code package-info.java}): a killed member's TCP connections
  * close, FD_SOCK2 sees that at once and the view changes within about a second; a hung member (SIGSTOP,
@@ -46,10 +47,17 @@ import java.util.Objects;
  * port: the member listens on its {@code raft} host at advertised port + 100 (the first free of + 100 .. + 119)
  * and the others connect to the advertised host at those ports, so a NAT must forward that range as well.
  * Outgoing connections to the other members are bound to the {@code raft} host.
+ * <p>
+ * {@code discovery_dir} (optional): a directory the three members share, for members on <em>one host</em> (tests, a
+ * demo triad on one box). With it, a member's {@code raft} and {@code client} ports may be 0: the member binds what the
+ * kernel gives and writes what it bound there, JGroups finds the others through it ({@code FILE_PING} instead of
+ * {@code TCPPING}) and {@link MemberDirectory} reads the others' client addresses (WELCOME peers, leader hints).
+ * Without it every port must be fixed: members on separate hosts cannot learn a port the kernel chose. Whoever may
+ * write the directory can point clients elsewhere: give it the service user's permissions only.
  */
 public record TriadConfig(boolean enabled, String self, List<Member> members, String stateDir, long commitTimeoutMs,
                           long failureTimeoutMs, long failureIntervalMs, long verifySuspectMs, long maxLogBytes, boolean fsync,
-                          QuorumLoss quorumLoss) {
+                          QuorumLoss quorumLoss, String discoveryDir) {
 
     public static final long DEFAULT_COMMIT_TIMEOUT_MS = 2_000;
     public static final long DEFAULT_FAILURE_TIMEOUT_MS = 4_000;
@@ -74,6 +82,21 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         /** Without {@code raft_advertise}: the others connect to {@code raft}. */
         public Member(String id, String raftHost, int raftPort, String client) {
             this(id, raftHost, raftPort, client, raftHost, raftPort);
+        }
+
+        /** True when the kernel picks the raft port (0, only with {@code triad.discovery_dir}). */
+        public boolean raftPortFromKernel() {
+            return raftPort == 0;
+        }
+
+        /** The client port configured (0: the one the listener bound, published through {@code discovery_dir}). */
+        public int clientPort() {
+            return Integer.parseInt(client.substring(client.lastIndexOf(':') + 1));
+        }
+
+        /** The client host configured. */
+        public String clientHost() {
+            return client.substring(0, client.lastIndexOf(':'));
         }
 
         /** The bound address, JGroups style ({@code host[port]}). */
@@ -132,6 +155,20 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
     public TriadConfig {
         members = List.copyOf(members);
         quorumLoss = quorumLoss == null ? QuorumLoss.REVOKE : quorumLoss;
+        discoveryDir = discoveryDir == null ? "" : discoveryDir;
+    }
+
+    /** Without {@code discovery_dir}: fixed ports, TCPPING. */
+    public TriadConfig(boolean enabled, String self, List<Member> members, String stateDir, long commitTimeoutMs,
+                       long failureTimeoutMs, long failureIntervalMs, long verifySuspectMs, long maxLogBytes, boolean fsync,
+                       QuorumLoss quorumLoss) {
+        this(enabled, self, members, stateDir, commitTimeoutMs, failureTimeoutMs, failureIntervalMs, verifySuspectMs,
+                maxLogBytes, fsync, quorumLoss, "");
+    }
+
+    /** Whether members find each other through {@code discovery_dir} (members on one host, ports may be 0). */
+    public boolean discovers() {
+        return !discoveryDir.isBlank();
     }
 
     /** Without {@code quorum_loss}: the default rule, {@code revoke}. */
@@ -155,25 +192,14 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         return members.indexOf(selfMember()) + 1;
     }
 
-    /** The client address (host:port) of a member id, or "" if unknown. */
-    public String clientAddressOf(String raftId) {
+    /** The member with this id, or null. */
+    public Member member(String raftId) {
         for (Member m : members) {
             if (m.id().equals(raftId)) {
-                return m.client();
+                return m;
             }
         }
-        return "";
-    }
-
-    /** The other members' client addresses (WELCOME peers). */
-    public List<String> peerClientAddresses() {
-        List<String> out = new ArrayList<>();
-        for (Member m : members) {
-            if (!m.id().equals(self)) {
-                out.add(m.client());
-            }
-        }
-        return out;
+        return null;
     }
 
     /** Binds {@code triad:} of the configuration tree; absent means disabled. Throws every problem at once. */
@@ -197,10 +223,11 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
             + "on every member");
     public static final ConfigKey MEMBER_ID = ConfigKey.string("triad.members[].id", "", "required",
             "The member's Raft id, unique");
-    public static final ConfigKey MEMBER_RAFT = ConfigKey.hostPort("triad.members[].raft", "required",
-            "Address the member's Raft transport binds");
-    public static final ConfigKey MEMBER_CLIENT = ConfigKey.hostPort("triad.members[].client", "required",
-            "Address clients connect to (announced in WELCOME and redirects)");
+    public static final ConfigKey MEMBER_RAFT = ConfigKey.hostPortOrZero("triad.members[].raft", "required",
+            "Address the member's Raft transport binds (port 0 only with triad.discovery_dir)");
+    public static final ConfigKey MEMBER_CLIENT = ConfigKey.hostPortOrZero("triad.members[].client", "required",
+            "Address clients connect to (announced in WELCOME and redirects; port 0 only with triad.discovery_dir: "
+                    + "the port the member's client listener bound)");
     public static final ConfigKey MEMBER_RAFT_ADVERTISE = ConfigKey.hostPort("triad.members[].raft_advertise",
             "the member's raft", "Address the other members connect to when it is not the bound one (NAT, a proxy); "
                     + "failure detection then uses its port + 100 to + 119 as well");
@@ -217,6 +244,10 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
                     + "about 150 bytes)");
     public static final ConfigKey FSYNC = ConfigKey.bool("triad.fsync", true, "fsync every log append before "
             + "acknowledging it; false is faster and survives process kills, not power loss");
+    public static final ConfigKey DISCOVERY_DIR = ConfigKey.string("triad.discovery_dir", "", "none: fixed ports",
+            "Only for three members on one host: a directory they share, where each writes the raft and client "
+                    + "address it bound and finds the others'; with it, members[].raft and members[].client may have "
+                    + "port 0");
     public static final ConfigKey QUORUM_LOSS = ConfigKey.choiceOrMapping("triad.quorum_loss", "revoke",
             List.of("revoke", "{ keep_leases_for: <duration> }"), "What a member without quorum does with held leases: "
                     + "revoke (nobody renews; after one lease timeout they expire), or keep renewing them for the "
@@ -231,7 +262,7 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
                 + "is required only when triad.enabled is true, so a disabled section may keep its members for later.",
                 ENABLED, SELF, STATE_DIR, MEMBERS, MEMBER_ID, MEMBER_RAFT, MEMBER_CLIENT, MEMBER_RAFT_ADVERTISE,
                 COMMIT_TIMEOUT, FAILURE_TIMEOUT, FAILURE_INTERVAL, VERIFY_SUSPECT, MAX_LOG_BYTES, FSYNC, QUORUM_LOSS,
-                QUORUM_LOSS_MODE, QUORUM_LOSS_KEEP);
+                QUORUM_LOSS_MODE, QUORUM_LOSS_KEEP, DISCOVERY_DIR);
     }
 
     /**
@@ -245,6 +276,8 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         boolean enabled = r.bool(o, ENABLED);
         String self = r.string(o, SELF);
         JsonArray arr = r.array(o, MEMBERS);
+        String discoveryDir = r.string(o, DISCOVERY_DIR);
+        List<String> portZero = new ArrayList<>();
         List<Member> members = new ArrayList<>();
         java.util.Set<String> ids = new java.util.HashSet<>();
         for (int i = 0; i < arr.size(); i++) {
@@ -264,16 +297,24 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
             } else if (!ids.add(id)) {
                 r.problem(key + ".id", "an id no other member has", id);
             }
-            int port = raft.isBlank() && !enabled ? 0 : hostPort(raft, key + ".raft", r);
+            int port = raft.isBlank() && !enabled ? 0 : hostPort(raft, key + ".raft", r, 0);
+            int clientPort = -1;
             if (client.isBlank()) {
                 if (enabled) {
                     r.problem(key + ".client: required (host:port clients connect to)");
                 }
             } else {
-                hostPort(client, key + ".client", r);
+                clientPort = hostPort(client, key + ".client", r, 0);
             }
-            int advertisePort = advertise.isBlank() || advertise.equals(raft) ? port : hostPort(advertise, key + ".raft_advertise", r);
-            if (port > 0 && advertisePort > 0 && !id.isBlank()) {
+            if (port == 0 && !raft.isBlank()) {
+                portZero.add(key + ".raft");
+            }
+            if (clientPort == 0) {
+                portZero.add(key + ".client");
+            }
+            int advertisePort = advertise.isBlank() || advertise.equals(raft) ? port
+                    : hostPort(advertise, key + ".raft_advertise", r, 1);
+            if (port >= 0 && advertisePort >= 0 && clientPort >= 0 && !id.isBlank()) {
                 members.add(new Member(id, raft.substring(0, raft.lastIndexOf(':')), port, client,
                         advertise.substring(0, advertise.lastIndexOf(':')), advertisePort));
             }
@@ -300,14 +341,19 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
         if (dir.isBlank()) {
             r.problem("triad.state_dir: required (the Raft log and snapshots live there)");
         }
+        if (!portZero.isEmpty() && discoveryDir.isBlank()) {
+            r.problem(String.join(", ", portZero) + ": port 0 needs triad.discovery_dir (the others must learn the "
+                    + "port the kernel picks; members on separate hosts need fixed ports)");
+        }
         if (r.problems().size() > before) {
             return DISABLED;
         }
-        return new TriadConfig(true, self, members, dir, commit, failure, interval, verify, maxLog, fsync, quorumLoss);
+        return new TriadConfig(true, self, members, dir, commit, failure, interval, verify, maxLog, fsync, quorumLoss,
+                discoveryDir);
     }
 
-    /** The port of a {@code host:port} setting, or -1 and a problem naming {@code key}. */
-    static int hostPort(String value, String key, ConfigReader r) {
+    /** The port (at least {@code min}) of a {@code host:port} setting, or -1 and a problem naming {@code key}. */
+    static int hostPort(String value, String key, ConfigReader r, int min) {
         int colon = value.lastIndexOf(':');
         int port = -1;
         if (colon > 0) {
@@ -317,8 +363,8 @@ public record TriadConfig(boolean enabled, String self, List<Member> members, St
                 port = -1;
             }
         }
-        if (port < 1 || port > 65535) {
-            r.problem(key, "host:port", value);
+        if (port < min || port > 65535) {
+            r.problem(key, min == 0 ? "host:port (port 0: the kernel picks one)" : "host:port", value);
             return -1;
         }
         return port;

@@ -55,10 +55,16 @@ public final class TriadNode implements AutoCloseable {
     public static final int SESSION_ID_SHIFT = 40;
     /** How often the leader checks heartbeat deadlines, due ticks and foreign sessions. */
     public static final long DUTY_INTERVAL_MS = 100;
+    /** How often a member with {@code discovery_dir} reads the others' published client addresses. */
+    static final long DIRECTORY_REFRESH_MS = 500;
     /** The replicated ledger's own lease timeout: too long to matter (heartbeats are not replicated). */
     public static final long REPLICATED_LEASE_TIMEOUT_MS = 100L * 365 * 24 * 3600 * 1000;
 
     private final TriadConfig config;
+    /** Where the members' clients connect (configured, or published through discovery_dir for a port 0). */
+    private final MemberDirectory directory;
+    /** Records the Raft transport's server socket, so a port 0 can be reported. */
+    private final BoundPortRecorder ports = new BoundPortRecorder();
     private final ConcurrentLedger ledger;
     private final LongSupplier clock;
     private final long leaseTimeoutMs;
@@ -104,6 +110,7 @@ public final class TriadNode implements AutoCloseable {
         this.leaseTimeoutMs = leaseTimeoutMs;
         this.reclaimGraceMs = reclaimGraceMs;
         this.stateMachine = new LedgerStateMachine(ledger);
+        this.directory = new MemberDirectory(config);
         this.commitTimeoutMs = config.commitTimeoutMs();
         this.lastQuorumMs = clock.getAsLong();
         this.duties = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -129,7 +136,11 @@ public final class TriadNode implements AutoCloseable {
                         + self.advertisePort() + "\"" : "")
                 + " diag.enabled=\"false\" thread_pool.min_threads=\"0\" thread_pool.max_threads=\"16\""
                 + " sock_conn_timeout=\"500\" bundler.max_size=\"64K\"/>\n"
-                + "  <TCPPING initial_hosts=\"" + hosts + "\" port_range=\"0\" send_cache_on_join=\"true\"/>\n"
+                + (c.discovers()
+                        // members on one host, ports maybe 0: each writes the address it bound, finds the others there
+                        ? "  <FILE_PING location=\"" + Path.of(c.discoveryDir()).resolve("jgroups").toAbsolutePath()
+                                + "\" remove_all_data_on_view_change=\"true\"/>\n"
+                        : "  <TCPPING initial_hosts=\"" + hosts + "\" port_range=\"0\" send_cache_on_join=\"true\"/>\n")
                 + "  <MERGE3 min_interval=\"1000\" max_interval=\"3000\"/>\n"
                 + "  <FD_SOCK2 bind_addr=\"" + self.raftHost() + "\" port_range=\"20\" connect_timeout=\"500\"/>\n"
                 + "  <FD_ALL3 timeout=\"" + c.failureTimeoutMs() + "\" interval=\"" + c.failureIntervalMs() + "\"/>\n"
@@ -158,11 +169,26 @@ public final class TriadNode implements AutoCloseable {
         String xml = stack(config, dir.toAbsolutePath().toString());
         channel = new JChannel(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
         channel.name(config.self());
+        channel.getProtocolStack().getTransport().setSocketFactory(ports);
+        ports.onTransportBound(port -> {
+            try {
+                directory.publishRaft(port);
+            } catch (java.io.IOException e) {
+                LOG.warn("triad: member {} could not publish its raft port {}: {}", config.self(), port, e.toString());
+            }
+        });
         raft = new RaftHandle(channel, stateMachine).raftId(config.self());
         raft.addRoleListener(this::onRole);
         channel.connect("turnstile-triad");
         duties.scheduleWithFixedDelay(this::leaderDuties, DUTY_INTERVAL_MS, DUTY_INTERVAL_MS, TimeUnit.MILLISECONDS);
-        LOG.info("triad: member {} joined ({}), view {}", config.self(), config.selfMember().raft(), channel.getView());
+        if (config.discovers()) {
+            directory.refresh();
+            duties.scheduleWithFixedDelay(directory::refresh, DIRECTORY_REFRESH_MS, DIRECTORY_REFRESH_MS,
+                    TimeUnit.MILLISECONDS);
+        }
+        LOG.info("triad: member {} joined ({}[{}]{}), view {}", config.self(), config.selfMember().raftHost(),
+                boundRaftPort(), config.selfMember().advertisesElsewhere() ? ", advertised as "
+                        + config.selfMember().advertised() : "", channel.getView());
         joined = true;
         return this;
     }
@@ -263,7 +289,21 @@ public final class TriadNode implements AutoCloseable {
 
     /** The leader's client host:port, or "" if none is known. */
     public String leaderClientAddress() {
-        return config.clientAddressOf(leaderId());
+        return directory.clientAddressOf(leaderId());
+    }
+
+    /** The members' client addresses (configured, or published through {@code discovery_dir}). */
+    public MemberDirectory directory() {
+        return directory;
+    }
+
+    /**
+     * The port the Raft transport bound (the configured one, or what the kernel gave for a port 0), once
+     * {@link #start()} has joined; -1 before.
+     */
+    public int boundRaftPort() {
+        int p = ports.port(BoundPortRecorder.TRANSPORT);
+        return p > 0 ? p : (joined ? config.selfMember().raftPort() : -1);
     }
 
     /** The member that owns a session id (its 1-based index), from the id's prefix. */
@@ -304,7 +344,7 @@ public final class TriadNode implements AutoCloseable {
                     up |= m.id().equals(String.valueOf(a));
                 }
             }
-            JsonObject mo = new JsonObject().put("id", m.id()).put("client", m.client()).put("in_view", up);
+            JsonObject mo = new JsonObject().put("id", m.id()).put("client", directory.clientAddressOf(m.id())).put("in_view", up);
             mo.mergeIn(lag(m.id()));
             members.add(mo);
         }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnstile.appliance.Main;
-import dev.turnstile.appliance.testing.TestPorts;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -23,9 +22,7 @@ class PortInUseTest {
     Path dir;
 
     private static ServerSocket takeAPort() throws Exception {
-        ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        TestPorts.reserve(s.getLocalPort());
-        return s;
+        return new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     }
 
     private MainRunner run(String yaml) throws Exception {
@@ -80,10 +77,11 @@ class PortInUseTest {
                     + "  enabled: true\n"
                     + "  self: \"a\"\n"
                     + "  state_dir: \"" + dir.resolve("triad") + "\"\n"
+                    + "  discovery_dir: \"" + dir.resolve("discovery") + "\"\n" // b and c: port 0, never started
                     + "  members:\n"
-                    + "    - { id: \"a\", raft: \"127.0.0.1:" + port + "\", client: \"127.0.0.1:7878\" }\n"
-                    + "    - { id: \"b\", raft: \"127.0.0.1:" + TestPorts.raftPort("127.0.0.1") + "\", client: \"127.0.0.1:7879\" }\n"
-                    + "    - { id: \"c\", raft: \"127.0.0.1:" + TestPorts.raftPort("127.0.0.1") + "\", client: \"127.0.0.1:7880\" }\n"
+                    + "    - { id: \"a\", raft: \"127.0.0.1:" + port + "\", client: \"127.0.0.1:0\" }\n"
+                    + "    - { id: \"b\", raft: \"127.0.0.1:0\", client: \"127.0.0.1:0\" }\n"
+                    + "    - { id: \"c\", raft: \"127.0.0.1:0\", client: \"127.0.0.1:0\" }\n"
                     + ENTITLEMENTS;
             MainRunner r = run(yaml);
             assertEquals(Main.EXIT_START, r.code(), r.all());

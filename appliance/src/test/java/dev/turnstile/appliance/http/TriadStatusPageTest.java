@@ -56,11 +56,11 @@ class TriadStatusPageTest {
     }
 
     void startTriad() throws Exception {
-        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
-        int[] clientPorts = m.clientPorts();
+        dev.turnstile.appliance.testing.TriadMembers m =
+                dev.turnstile.appliance.testing.TriadMembers.onLoopback(dir.resolve("discovery"));
         for (int i = 0; i < 3; i++) {
             JsonObject c = TestAppliances.config("page-" + IDS[i], 3);
-            c.getJsonObject("server").put("port", clientPorts[i]).put("event_loops", 1);
+            c.getJsonObject("server").put("port", 0).put("event_loops", 1);
             c.put("http", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0)
                     .put("api_token", HttpFixture.TOKEN).put("live_interval", "200ms").put("read_open", true));
             c.put("triad", m.section(i, dir.resolve(IDS[i])));

@@ -52,7 +52,6 @@ class TriadStoreTest extends PostgresStoreTestBase {
     final Vertx[] vertxOf = new Vertx[3];
     final List<TurnstileClient> clients = new ArrayList<>();
     final int[] clientPorts = new int[3];
-    final int[] raftPorts = new int[3];
     dev.turnstile.appliance.testing.TriadMembers triadMembers;
     /** store.triad_buffer_events when > 0. */
     int bufferEvents;
@@ -67,14 +66,10 @@ class TriadStoreTest extends PostgresStoreTestBase {
         }
     }
 
-    static int freePort() throws Exception {
-        return dev.turnstile.appliance.testing.TestPorts.port();
-    }
-
     JsonObject config(int i, String stateDir, String flushInterval) {
         return new JsonObject()
                 .put("server", new JsonObject().put("id", "triad-" + IDS[i]).put("host", "127.0.0.1")
-                        .put("port", clientPorts[i]).put("event_loops", 1).put("heartbeat_interval", "300ms")
+                        .put("port", 0).put("event_loops", 1).put("heartbeat_interval", "300ms")
                         .put("lease_timeout", "3s").put("reclaim_grace", "30s").put("hello_timeout", "5s")
                         .put("drain_timeout", "1s"))
                 .put("clients", new JsonObject().put("min_version", "1.0.0"))
@@ -90,14 +85,11 @@ class TriadStoreTest extends PostgresStoreTestBase {
     }
 
     void startTriad(String stateDir, String flushInterval) throws Exception {
-        triadMembers = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
-        for (int i = 0; i < 3; i++) {
-            raftPorts[i] = triadMembers.raftPorts()[i];
-            clientPorts[i] = triadMembers.clientPort(i);
-        }
+        triadMembers = dev.turnstile.appliance.testing.TriadMembers.onLoopback(spill.resolve(stateDir).resolve("discovery"));
         for (int i = 0; i < 3; i++) {
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = await(Appliance.start(vertxOf[i], config(i, stateDir, flushInterval)));
+            clientPorts[i] = appliances[i].tcpPort();
         }
         until("a leader", () -> leader() >= 0);
         until("the leader writes behind", () -> "writing".equals(triad(leader()).getString("state")));

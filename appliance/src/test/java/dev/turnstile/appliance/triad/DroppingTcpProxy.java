@@ -59,6 +59,16 @@ final class DroppingTcpProxy implements AutoCloseable {
      * {@code memberId}. Returns the bound port.
      */
     synchronized int listen(String memberId, InetSocketAddress listen, InetSocketAddress target) throws IOException {
+        return listen(memberId, listen, () -> target);
+    }
+
+    /**
+     * As {@link #listen(String, InetSocketAddress, InetSocketAddress)}, with the target asked at each connection (a
+     * member that bound port 0 and may bind another after a restart); a null target closes the connection, as a
+     * member that is not up would.
+     */
+    synchronized int listen(String memberId, InetSocketAddress listen,
+                            java.util.function.Supplier<InetSocketAddress> target) throws IOException {
         ServerSocket ss = new ServerSocket();
         ss.setReuseAddress(true);
         ss.bind(listen, 50);
@@ -97,6 +107,17 @@ final class DroppingTcpProxy implements AutoCloseable {
             n += k.involves(memberId) ? 1 : 0;
         }
         return n;
+    }
+
+    /** Stops listening on {@code port} (a listener this proxy opened; its open links stay). */
+    synchronized void unlisten(int port) {
+        listeners.removeIf(l -> {
+            if (l.server.getLocalPort() == port) {
+                closeQuietly(l.server);
+                return true;
+            }
+            return false;
+        });
     }
 
     long forwardedBytes() {
@@ -163,9 +184,9 @@ final class DroppingTcpProxy implements AutoCloseable {
     private final class Listener {
         final String member;
         final ServerSocket server;
-        final InetSocketAddress target;
+        final java.util.function.Supplier<InetSocketAddress> target;
 
-        Listener(String member, ServerSocket server, InetSocketAddress target) {
+        Listener(String member, ServerSocket server, java.util.function.Supplier<InetSocketAddress> target) {
             this.member = member;
             this.server = server;
             this.target = target;
@@ -221,9 +242,14 @@ final class DroppingTcpProxy implements AutoCloseable {
                     close();
                     return;
                 }
+                InetSocketAddress target = listener.target.get();
+                if (target == null) {
+                    close();
+                    return;
+                }
                 Socket u = new Socket();
                 u.setTcpNoDelay(true);
-                u.connect(listener.target, 2_000);
+                u.connect(target, 2_000);
                 up = u;
                 down.setTcpNoDelay(true);
                 Thread back = new Thread(() -> pump(u, down), "proxy-pump-" + to + "-to-" + (from == null ? "?" : from));

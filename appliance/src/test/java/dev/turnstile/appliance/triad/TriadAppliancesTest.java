@@ -107,16 +107,15 @@ class TriadAppliancesTest {
     }
 
     void startTriad() throws Exception {
-        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
+        dev.turnstile.appliance.testing.TriadMembers m =
+                dev.turnstile.appliance.testing.TriadMembers.onLoopback(dir.resolve("discovery"));
         String[] ids = m.ids();
         for (int i = 0; i < 3; i++) {
-            clientPorts[i] = m.clientPort(i);
-        }
-        for (int i = 0; i < 3; i++) {
-            JsonObject cfg = baseConfig("triad-" + ids[i], clientPorts[i]).put("triad", m.section(i, dir.resolve(ids[i])));
+            JsonObject cfg = baseConfig("triad-" + ids[i], 0).put("triad", m.section(i, dir.resolve(ids[i])));
             configs[i] = cfg;
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = await(Appliance.start(vertxOf[i], cfg));
+            clientPorts[i] = appliances[i].tcpPort();
         }
     }
 
@@ -180,6 +179,58 @@ class TriadAppliancesTest {
 
         @Override
         public void reconnected(SessionInfo session) {
+        }
+    }
+
+    @Test
+    @DisplayName("GIVEN three members whose raft and client ports are all 0, sharing a discovery_dir WHEN they have "
+            + "started THEN each reports the ports it bound, WELCOME names the other two members' bound client ports, "
+            + "a follower's notMaster names the leader's, and the status lists every member's")
+    void members_on_port_zero_find_each_other_and_name_the_ports_they_bound() throws Exception {
+        startTriad();
+        until("a leader", () -> leader() >= 0);
+        int leader = leader();
+        Set<Integer> raftPorts = new java.util.HashSet<>();
+        for (int i = 0; i < 3; i++) {
+            JsonObject ports = appliances[i].boundPorts();
+            assertEquals(clientPorts[i], ports.getInteger("client"));
+            assertTrue(ports.getInteger("raft") > 0, ports.encode());
+            raftPorts.add(ports.getInteger("raft"));
+        }
+        assertEquals(3, raftPorts.size(), "three members, three raft ports the kernel gave");
+        int follower = (leader + 1) % 3;
+        List<String> others = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            if (i != follower) {
+                others.add("127.0.0.1:" + clientPorts[i]);
+            }
+        }
+        Wait.until("the follower's WELCOME names the other two members' bound client ports", Duration.ofSeconds(10),
+                () -> welcomePeers(follower).equals(others));
+        try (RawClient c = RawClient.session(clientPorts[follower], "press-9", "hw-press-9")) {
+            Message.Denied d = assertInstanceOf(Message.Denied.class, c.request(c.checkout("cad-pro", 1)).message());
+            assertEquals(ErrorCode.NOT_MASTER.code(), d.code());
+            assertEquals("127.0.0.1:" + clientPorts[leader], d.leader());
+        }
+        until("the follower's status lists every member's bound client address", () -> {
+            JsonArray members = appliances[follower].statusJson().getJsonObject("triad").getJsonArray("members");
+            for (int i = 0; i < 3; i++) {
+                if (!("127.0.0.1:" + clientPorts[i]).equals(members.getJsonObject(i).getString("client"))) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    /** The peers member i's WELCOME names now. */
+    private List<String> welcomePeers(int i) {
+        try (RawClient c = RawClient.connect(clientPorts[i])) {
+            c.preamble();
+            Message m = c.request(new Message.Hello("peers-probe", "hw-peers-probe", "1.0.0", "")).message();
+            return assertInstanceOf(Message.Welcome.class, m).peers();
+        } catch (Exception e) {
+            throw new AssertionError(e);
         }
     }
 

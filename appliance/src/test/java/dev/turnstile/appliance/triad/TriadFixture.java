@@ -34,14 +34,9 @@ final class TriadFixture implements AutoCloseable {
         this.dir = dir;
         String[] ids = {"a", "b", "c"};
         for (int i = 0; i < 3; i++) {
-            members.add(new TriadConfig.Member(ids[i], "127.0.0.1", dev.turnstile.appliance.testing.TestPorts.raftPort("127.0.0.1"),
-                    "127.0.0.1:" + (17000 + i)));
+            // raft port 0, found through discovery_dir; the client addresses are names only (no listener here)
+            members.add(new TriadConfig.Member(ids[i], "127.0.0.1", 0, "127.0.0.1:" + (17000 + i)));
         }
-    }
-
-    /** A port for a test to bind (handed out once per JVM: {@link dev.turnstile.appliance.testing.TestPorts}). */
-    static int freePort() throws IOException {
-        return dev.turnstile.appliance.testing.TestPorts.port();
     }
 
     static Entitlement entitlement(int maxSeats) {
@@ -52,7 +47,8 @@ final class TriadFixture implements AutoCloseable {
     TriadConfig config(int i) {
         return new TriadConfig(true, members.get(i).id(), members, dir.resolve(members.get(i).id()).toString(),
                 TriadConfig.DEFAULT_COMMIT_TIMEOUT_MS, TriadConfig.DEFAULT_FAILURE_TIMEOUT_MS,
-                TriadConfig.DEFAULT_FAILURE_INTERVAL_MS, TriadConfig.DEFAULT_VERIFY_SUSPECT_MS, 64 * 1024, true, quorumLoss);
+                TriadConfig.DEFAULT_FAILURE_INTERVAL_MS, TriadConfig.DEFAULT_VERIFY_SUSPECT_MS, 64 * 1024, true, quorumLoss,
+                dir.resolve("discovery").toString());
     }
 
     TriadNode start(int i, int maxSeats) throws Exception {

@@ -101,32 +101,57 @@ class TriadPartitionTest {
         return InetAddress.getByName("127.0.0." + (2 + i));
     }
 
-    static int freePort(InetAddress a) throws IOException {
-        return dev.turnstile.appliance.testing.TestPorts.port(a.getHostAddress());
-    }
-
-    /** A port p on 127.0.0.1 with p + 100 free there and on the member's address too (bounded tries). */
-    static int advertisedPort(InetAddress member) throws IOException {
-        InetAddress lo = InetAddress.getByName("127.0.0.1");
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int p = freePort(lo);
-            if (p + 100 > 65535) {
-                continue;
-            }
-            try (ServerSocket a = new ServerSocket(p + 100, 1, lo); ServerSocket b = new ServerSocket(p + 100, 1, member)) {
-                dev.turnstile.appliance.testing.TestPorts.reserve(p); // and its failure-detection window
-                return p;
-            } catch (IOException busy) {
-                // try another
-            }
+    /**
+     * The raft address member {@code id} bound (port 0 in its configuration), as it wrote it to
+     * {@code <discoveryDir>/members/<id>.raft} the moment its transport bound; null while it has not.
+     */
+    static InetSocketAddress boundRaft(Path discoveryDir, String id) {
+        try {
+            String line = java.nio.file.Files.readString(discoveryDir.resolve("members").resolve(id + ".raft")).strip();
+            int colon = line.lastIndexOf(':');
+            return new InetSocketAddress(line.substring(0, colon), Integer.parseInt(line.substring(colon + 1)));
+        } catch (IOException | RuntimeException notYet) {
+            return null;
         }
-        throw new IOException("no port p with p + 100 free on loopback after 50 tries");
     }
 
     /**
-     * Starts the triad behind the proxies; {@code quorumLoss} null = the default rule. A port picked free can be taken
-     * by another process before the member binds it (the machine is shared): then the members started so far are
-     * stopped and the triad starts again on new ports (at most 3 tries).
+     * Puts member {@code id} (binding {@code self}, raft port 0) behind {@code net}: a proxy on 127.0.0.1 port 0 (the
+     * port it advertises, {@code raft_advertise}) forwarding to the raft port the member bound, and one on the
+     * advertised port + 100 forwarding to the same port on {@code self}, where the member's FD_SOCK2 listens (JGroups
+     * derives that port from the advertised one; when + 100 is busy on either address, the proxy port is given back and
+     * another one tried, at most 50 times). Returns the advertised port.
+     */
+    static int proxyRaft(DroppingTcpProxy net, String id, InetAddress self, Path discoveryDir) throws IOException {
+        InetAddress lo = InetAddress.getByName("127.0.0.1");
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int advertised = net.listen(id, new InetSocketAddress(lo, 0), () -> boundRaft(discoveryDir, id));
+            if (advertised + 100 <= 65535 && freeOn(self, advertised + 100)) {
+                try {
+                    net.listen(id, new InetSocketAddress(lo, advertised + 100), new InetSocketAddress(self, advertised + 100));
+                    return advertised;
+                } catch (IOException busy) {
+                    // try another
+                }
+            }
+            net.unlisten(advertised);
+        }
+        throw new IOException("no proxy port p on 127.0.0.1 with p + 100 free there and on " + self + " after 50 tries");
+    }
+
+    /** Whether nothing listens on {@code a:port} now (JGroups' FD_SOCK2 binds it later: it moves up if taken). */
+    static boolean freeOn(InetAddress a, int port) {
+        try (ServerSocket s = new ServerSocket(port, 1, a)) {
+            return true;
+        } catch (IOException busy) {
+            return false;
+        }
+    }
+
+    /**
+     * Starts the triad behind the proxies; {@code quorumLoss} null = the default rule. A member's FD_SOCK2 port (the
+     * advertised port + 100, found free) can be taken by another process before the member binds it (the machine is
+     * shared): then the members started so far are stopped and the triad starts again on new ports (at most 3 tries).
      */
     void startTriad(Object quorumLoss) throws Exception {
         for (int attempt = 1; ; attempt++) {
@@ -160,29 +185,31 @@ class TriadPartitionTest {
     private void startTriadOnce(Object quorumLoss) throws Exception {
         starts++;
         InetAddress lo = InetAddress.getByName("127.0.0.1");
+        Path discovery = dir.resolve("discovery-" + starts);
         JsonArray members = new JsonArray();
         for (int i = 0; i < 3; i++) {
             InetAddress self = memberAddress(i);
             net.source(IDS[i], self);
-            int raftPort = freePort(self);
-            int advertised = advertisedPort(self);
-            net.listen(IDS[i], new InetSocketAddress(lo, advertised), new InetSocketAddress(self, raftPort));
-            net.listen(IDS[i], new InetSocketAddress(lo, advertised + 100), new InetSocketAddress(self, advertised + 100));
-            serverPorts[i] = freePort(lo);
-            clientProxyPorts[i] = net.listen("client-" + IDS[i], new InetSocketAddress(lo, 0),
-                    new InetSocketAddress(lo, serverPorts[i]));
-            members.add(new JsonObject().put("id", IDS[i]).put("raft", self.getHostAddress() + ":" + raftPort)
+            int advertised = proxyRaft(net, IDS[i], self, discovery);
+            int m = i;
+            clientProxyPorts[i] = net.listen("client-" + IDS[i], new InetSocketAddress(lo, 0), () -> {
+                Appliance a = appliances[m];
+                return a == null ? null : new InetSocketAddress(lo, a.tcpPort());
+            });
+            members.add(new JsonObject().put("id", IDS[i]).put("raft", self.getHostAddress() + ":0")
                     .put("raft_advertise", "127.0.0.1:" + advertised).put("client", "127.0.0.1:" + clientProxyPorts[i]));
         }
         for (int i = 0; i < 3; i++) {
             JsonObject triad = new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
-                    .put("state_dir", dir.resolve(IDS[i] + "-" + starts).toString()).put("fsync", false);
+                    .put("state_dir", dir.resolve(IDS[i] + "-" + starts).toString()).put("fsync", false)
+                    .put("discovery_dir", discovery.toString());
             if (quorumLoss != null) {
                 triad.put("quorum_loss", quorumLoss);
             }
-            JsonObject cfg = TriadAppliancesTest.baseConfig("triad-" + IDS[i], serverPorts[i]).put("triad", triad);
+            JsonObject cfg = TriadAppliancesTest.baseConfig("triad-" + IDS[i], 0).put("triad", triad);
             vertxOf[i] = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             appliances[i] = await(Appliance.start(vertxOf[i], cfg));
+            serverPorts[i] = appliances[i].tcpPort();
         }
         until("a leader with a quorum", () -> leader() >= 0);
     }

@@ -22,11 +22,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * Three appliance processes ({@code dev.turnstile.appliance.Main run --config}, the test class path) forming a
  * triad on loopback. Members live on 127.0.0.1, .2 and .3 when this machine can bind those (Linux routes all of
- * 127.0.0.0/8 to lo), else all on 127.0.0.1 with distinct ports. The HTTP status port is 0: each member writes
- * what it bound to its ports file ({@code run --ports-file}). The client and raft ports are picked free here
- * ({@code TestPorts}) and bound by the members a moment later: every member's configuration lists all three before
- * any member starts (JGroups' static {@code TCPPING} hosts, the client addresses of leader hints), so they cannot be
- * 0. Faults: {@link #kill} (SIGKILL), {@link #stop} / {@link #cont} (SIGSTOP / SIGCONT),
+ * 127.0.0.0/8 to lo), else all on 127.0.0.1 with distinct ports. Every port a member binds is 0: it writes what it
+ * bound to its ports file ({@code run --ports-file}), and the members find each other's raft ports through a shared
+ * {@code triad.discovery_dir}. Clients reach member i through a proxy this cluster holds ({@link #clientPorts}, bound
+ * on port 0 before the members start, forwarding to the port in the member's ports file), named as the member's
+ * client address in every configuration: so a client's server list and the WELCOME peers stay valid when a restarted
+ * member binds another port. Faults: {@link #kill} (SIGKILL), {@link #stop} / {@link #cont} (SIGSTOP / SIGCONT),
  * {@link #restart} (same configuration and state directory: the member catches up from its Raft log / snapshot);
  * with {@link #startBehindProxy}, a partition ({@link DroppingTcpProxy#cut} on the proxy the test holds).
  * Each member's output goes to {@code <dir>/<id>.log} (appended across restarts). Every wait is bounded.
@@ -36,7 +37,9 @@ final class TriadProcessCluster implements AutoCloseable {
 
     final Path dir;
     final String[] hosts = new String[3];
+    /** The ports of the client proxies (what clients connect to); each member's own port is in its ports file. */
     final int[] clientPorts = new int[3];
+    private final DroppingTcpProxy clientProxy = new DroppingTcpProxy(); // never cut
     final int[] httpPorts = new int[3];
     final Path[] configFiles = new Path[3];
     final Process[] procs = new Process[3];
@@ -91,35 +94,33 @@ final class TriadProcessCluster implements AutoCloseable {
         this.dir = dir;
         boolean distinct = canBind("127.0.0.2") && canBind("127.0.0.3");
         JsonArray members = new JsonArray();
-        int[] raftPorts = new int[3];
-        InetAddress lo = InetAddress.getByName("127.0.0.1");
+        Path discovery = dir.resolve("discovery");
         for (int i = 0; i < 3; i++) {
             hosts[i] = net != null ? "127.0.0." + (i + 2) : distinct ? "127.0.0." + (i + 1) : "127.0.0.1";
-            clientPorts[i] = freePort(hosts[i]);
-            raftPorts[i] = dev.turnstile.appliance.testing.TestPorts.raftPort(hosts[i]);
+            InetAddress self = InetAddress.getByName(hosts[i]);
+            int m = i;
+            clientPorts[i] = clientProxy.listen("client-" + IDS[i], new InetSocketAddress(self, 0), () -> {
+                int port = boundPort(m, "client");
+                return port > 0 ? new InetSocketAddress(self, port) : null;
+            });
             httpPorts[i] = 0; // port 0: read from the member's ports file
-            JsonObject member = new JsonObject().put("id", IDS[i]).put("raft", hosts[i] + ":" + raftPorts[i])
+            JsonObject member = new JsonObject().put("id", IDS[i]).put("raft", hosts[i] + ":0")
                     .put("client", hosts[i] + ":" + clientPorts[i]);
             if (net != null) {
-                InetAddress self = InetAddress.getByName(hosts[i]);
                 net.source(IDS[i], self);
-                int advertised = TriadPartitionTest.advertisedPort(self);
-                net.listen(IDS[i], new InetSocketAddress(lo, advertised), new InetSocketAddress(self, raftPorts[i]));
-                net.listen(IDS[i], new InetSocketAddress(lo, advertised + 100),
-                        new InetSocketAddress(self, advertised + 100));
-                member.put("raft_advertise", "127.0.0.1:" + advertised);
+                member.put("raft_advertise", "127.0.0.1:" + TriadPartitionTest.proxyRaft(net, IDS[i], self, discovery));
             }
             members.add(member);
         }
         for (int i = 0; i < 3; i++) {
-            JsonObject cfg = TriadAppliancesTest.baseConfig("proc-" + IDS[i], clientPorts[i]);
+            JsonObject cfg = TriadAppliancesTest.baseConfig("proc-" + IDS[i], 0);
             cfg.getJsonObject("server").put("host", hosts[i]);
             cfg.getJsonArray("entitlements").getJsonObject(0).getJsonObject("policy").put("max_seats", maxSeats);
             cfg.put("http", new JsonObject().put("enabled", true).put("host", hosts[i]).put("port", 0)
                     .put("read_open", true)); // the tests read /v1/status without a token
             cfg.put("triad", new JsonObject()
                     .put("enabled", true).put("self", IDS[i]).put("members", members)
-                    .put("state_dir", dir.resolve(IDS[i]).toString()));
+                    .put("state_dir", dir.resolve(IDS[i]).toString()).put("discovery_dir", discovery.toString()));
             tweak.accept(cfg);
             configFiles[i] = dir.resolve(IDS[i] + ".yaml");
             Files.writeString(configFiles[i], cfg.encodePrettily(), StandardCharsets.UTF_8); // JSON is YAML
@@ -134,8 +135,17 @@ final class TriadProcessCluster implements AutoCloseable {
         }
     }
 
-    static int freePort(String host) throws IOException {
-        return dev.turnstile.appliance.testing.TestPorts.port(host);
+    /** A port member i bound ({@code client}, {@code http}, {@code raft}) from its ports file, or 0 while it has none. */
+    int boundPort(int i, String listener) {
+        Path f = portsFile(i);
+        if (!Files.exists(f)) {
+            return 0;
+        }
+        try {
+            return dev.turnstile.testsupport.Ports.read(f).getOrDefault(listener, 0);
+        } catch (RuntimeException notYet) {
+            return 0;
+        }
     }
 
     private void launch(int i) throws IOException {
@@ -185,9 +195,14 @@ final class TriadProcessCluster implements AutoCloseable {
         return httpPorts[i];
     }
 
+    /** Whether member i accepts client connections (on the port it bound, not through its proxy). */
     boolean listening(int i) {
+        int port = boundPort(i, "client");
+        if (port == 0) {
+            return false;
+        }
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(hosts[i], clientPorts[i]), 200);
+            s.connect(new InetSocketAddress(hosts[i], port), 200);
             return true;
         } catch (IOException e) {
             return false;
@@ -345,6 +360,7 @@ final class TriadProcessCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        clientProxy.close();
         for (int i = 0; i < 3; i++) {
             Process p = procs[i];
             if (p != null) {

@@ -50,11 +50,11 @@ class TriadSyncTest {
     }
 
     void startTriad() throws Exception {
-        dev.turnstile.appliance.testing.TriadMembers m = dev.turnstile.appliance.testing.TriadMembers.onLoopback();
-        int[] clientPorts = m.clientPorts();
+        dev.turnstile.appliance.testing.TriadMembers m =
+                dev.turnstile.appliance.testing.TriadMembers.onLoopback(dir.resolve("discovery"));
         for (int i = 0; i < 3; i++) {
             JsonObject cfg = fx.config();
-            cfg.getJsonObject("server").put("id", "triad-" + IDS[i]).put("host", "127.0.0.1").put("port", clientPorts[i]);
+            cfg.getJsonObject("server").put("id", "triad-" + IDS[i]).put("host", "127.0.0.1").put("port", 0);
             cfg.getJsonObject("license").put("file", dir.resolve(IDS[i] + "-license.json").toString());
             cfg.getJsonObject("sync").put("local_server_id", "triad-" + IDS[i])
                     .put("state_dir", dir.resolve(IDS[i] + "-sync").toString())

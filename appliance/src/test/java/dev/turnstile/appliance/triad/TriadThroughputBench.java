@@ -35,31 +35,24 @@ class TriadThroughputBench {
         List<Vertx> vertxes = new ArrayList<>();
         List<TriadNode> nodes = new ArrayList<>();
         try {
-            int singlePort = TriadFixture.freePort();
             Vertx v0 = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
             vertxes.add(v0);
-            Appliance single = TriadAppliancesTest.await(Appliance.start(v0, bigPool("single", singlePort)));
-            double singleRate = run(List.of("127.0.0.1:" + singlePort));
+            Appliance single = TriadAppliancesTest.await(Appliance.start(v0, bigPool("single", 0)));
+            double singleRate = run(List.of("127.0.0.1:" + single.tcpPort()));
             TriadAppliancesTest.await(single.shutdown());
 
-            int[] raft = new int[3];
             int[] client = new int[3];
-            JsonArray members = new JsonArray();
-            String[] ids = {"a", "b", "c"};
-            for (int i = 0; i < 3; i++) {
-                raft[i] = TriadFixture.freePort();
-                client[i] = TriadFixture.freePort();
-                members.add(new JsonObject().put("id", ids[i]).put("raft", "127.0.0.1:" + raft[i])
-                        .put("client", "127.0.0.1:" + client[i]));
-            }
+            dev.turnstile.appliance.testing.TriadMembers m =
+                    dev.turnstile.appliance.testing.TriadMembers.onLoopback(dir.resolve("discovery"));
+            String[] ids = m.ids();
             List<Appliance> triad = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 Vertx v = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
                 vertxes.add(v);
-                JsonObject cfg = bigPool("triad-" + ids[i], client[i]).put("triad", new JsonObject().put("enabled", true)
-                        .put("self", ids[i]).put("members", members).put("state_dir", dir.resolve(ids[i]).toString())
+                JsonObject cfg = bigPool("triad-" + ids[i], 0).put("triad", m.section(i, dir.resolve(ids[i]))
                         .put("fsync", Boolean.parseBoolean(System.getProperty("triad.bench.fsync", "true"))));
                 Appliance a = TriadAppliancesTest.await(Appliance.start(v, cfg));
+                client[i] = a.tcpPort();
                 triad.add(a);
                 nodes.add(a.triadNode());
             }
