@@ -61,6 +61,7 @@ public final class Appliance {
     private final dev.turnstile.appliance.triad.TriadConfig triadConfig;
     // triad: the member built with the appliance; set in `triad` once it has joined (startTriad), null on a single server
     private final dev.turnstile.appliance.triad.TriadNode triadMember;
+    private volatile dev.turnstile.appliance.triad.TriadMeters triadMeters;
     private final AtomicReference<dev.turnstile.appliance.triad.TriadNode> triad = new AtomicReference<>();
     // store: the write-behind store; memory-only until it starts with a store: section
     private final StoreComponent store;
@@ -283,7 +284,7 @@ public final class Appliance {
         node.liveSessions(id -> registry.get(id) != null);
         node.clientsCanConnect(() -> tcpPort() > 0); // issue 12: the grace of lost sessions starts once clients can connect
         long detection = triadConfig.failureTimeoutMs() + triadConfig.verifySuspectMs() + config.server().leaseTimeoutMs();
-        if (config.server().reclaimGraceMs() < detection) { // triad: see TRIAD.md, "Heartbeats are not fenced"
+        if (config.server().reclaimGraceMs() < detection) { // triad: see TRIAD.md, "Test timings" and "Fenced heartbeats"
             LOG.warn("triad: server.reclaim_grace ({} ms) is shorter than triad.failure_timeout + triad.verify_suspect + "
                     + "server.lease_timeout ({} ms): a client of a leader that is paused or cut off may find its lease "
                     + "expired on the new leader before it gets there; raise reclaim_grace", config.server().reclaimGraceMs(),
@@ -316,6 +317,7 @@ public final class Appliance {
         return vertx.<Void>executeBlocking(() -> {
             node.start();
             triad.set(node);
+            triadMeters = new dev.turnstile.appliance.triad.TriadMeters(metrics.registry(), node); // metrics: the member's
             return null;
         }).recover(e -> Future.failedFuture(ListenFailure.explain(e, "triad.members[" + (triadConfig.selfIndex() - 1)
                 + "].raft", self.raftHost(), self.raftPort()))); // config: a taken port names its key
@@ -345,6 +347,10 @@ public final class Appliance {
         dev.turnstile.appliance.triad.TriadNode t = triad.get();
         if (t == null) {
             return Future.succeededFuture();
+        }
+        dev.turnstile.appliance.triad.TriadMeters m = triadMeters;
+        if (m != null) {
+            m.close();
         }
         return vertx.executeBlocking(() -> {
             t.close();

@@ -51,14 +51,14 @@ import org.junit.jupiter.api.Test;
  * neither, the test is skipped and says why.
  */
 @Tag("slow") // promtool on a full appliance
-class PromtoolCheckMetricsTest {
+public class PromtoolCheckMetricsTest {
     static final String ENV = "TURNSTILE_PROMTOOL";
 
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
     /** promtool's path, or a skip that names how to get it; a TURNSTILE_PROMTOOL that does not run is a failure. */
-    static Path promtool() {
+    public static Path promtool() {
         String named = System.getenv(ENV);
         if (named != null && !named.isBlank()) {
             Path p = Paths.get(named.trim());
@@ -77,10 +77,10 @@ class PromtoolCheckMetricsTest {
     }
 
     /** What promtool said about a scrape: its exit code and its lines. */
-    record Verdict(int exitCode, List<String> lines) {
+    public record Verdict(int exitCode, List<String> lines) {
     }
 
-    static Verdict check(Path promtool, String exposition) throws Exception {
+    public static Verdict check(Path promtool, String exposition) throws Exception {
         Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
         CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
             try (InputStream in = p.getInputStream()) {

@@ -34,7 +34,23 @@ final class TriadChaos {
      * majority for longer than the lease timeout: their leases end (expiredLocally, or licenseCheckoutExpired from
      * the survivor under quorum_loss: revoke), which the checker counts apart, never as a violation.
      */
-    enum Fault { KILL_LEADER, KILL_FOLLOWER, STOP_LEADER, STOP_FOLLOWER, RESTART_FOLLOWER, KILL_TWO, KILL_TWO_LONG }
+    enum Fault {
+        KILL_LEADER, KILL_FOLLOWER, STOP_LEADER, STOP_FOLLOWER, RESTART_FOLLOWER, KILL_TWO, KILL_TWO_LONG,
+        /** The leader's triad traffic cut (DROP or RESET) for 1-3 s (healed before detection) or 6-10 s (past it). */
+        CUT_LEADER,
+        /** The same for a follower. */
+        CUT_FOLLOWER;
+
+        boolean partition() {
+            return this == CUT_LEADER || this == CUT_FOLLOWER;
+        }
+    }
+
+    /** The faults this cluster can inject: partitions only behind the proxy. */
+    Fault[] faults() {
+        return cluster.net != null ? Fault.values()
+                : java.util.Arrays.stream(Fault.values()).filter(f -> !f.partition()).toArray(Fault[]::new);
+    }
 
     static final int CLIENTS = 8;
     static final int SEATS = CLIENTS - 1;
@@ -42,10 +58,12 @@ final class TriadChaos {
      * Timings: TriadAppliancesTest.baseConfig (lease timeout 10 s, heartbeat 1 s, the default failure detector 4 s +
      * 0.5 s), chosen so that lease timeout > failure detection + election + the SDK's failover and reclaim + one
      * heartbeat interval: a leader paused 1-4 s, or paused long enough to be replaced, never costs a lease. The
-     * reclaim grace outlasts failure detection + lease timeout (14.5 s; TRIAD.md, "Heartbeats are not fenced").
+     * reclaim grace outlasts failure detection + lease timeout (14.5 s; TRIAD.md, "Test timings"); since heartbeats
+     * are fenced (TRIAD.md, "Fenced heartbeats") a 5 s grace must hold too: -Dtriad.chaos.reclaim.grace.ms=5000
+     * (bench/triad-chaos.sh: RECLAIM_GRACE_MS=5000).
      */
     static final long LEASE_TIMEOUT_MS = TriadAppliancesTest.LEASE_TIMEOUT_MS;
-    static final long RECLAIM_GRACE_MS = 20_000;
+    static final long RECLAIM_GRACE_MS = Long.getLong("triad.chaos.reclaim.grace.ms", 20_000);
 
     /** One schedule's outcome. Times in ms; -1 = not applicable / not seen. */
     record Outcome(int n, long seed, Fault fault, String detail, TriadChecker.Result result, long failoverMs,
@@ -63,20 +81,35 @@ final class TriadChaos {
         this.cluster = cluster;
     }
 
+    /**
+     * The chaos triad: behind a {@link DroppingTcpProxy} when 127.0.0.2-4 can be bound (partitions join the mix; the
+     * cluster closes the proxy with itself), else on loopback without partitions.
+     */
     static TriadProcessCluster startCluster(Path dir) throws Exception {
-        return TriadProcessCluster.start(dir, SEATS, cfg -> cfg.getJsonObject("server")
-                .put("reclaim_grace", RECLAIM_GRACE_MS / 1000 + "s"));
+        java.util.function.Consumer<io.vertx.core.json.JsonObject> grace = cfg -> cfg.getJsonObject("server")
+                .put("reclaim_grace", RECLAIM_GRACE_MS + "ms");
+        if (!TriadProcessCluster.canBindProxied()) {
+            return TriadProcessCluster.start(dir, SEATS, grace);
+        }
+        DroppingTcpProxy net = new DroppingTcpProxy();
+        try {
+            return TriadProcessCluster.startBehindProxy(dir, SEATS, grace, net);
+        } catch (Exception | Error e) {
+            net.close();
+            throw e;
+        }
     }
 
     Outcome runSchedule(int n, long seed) throws Exception {
         Random rnd = new Random(seed);
-        Fault f = Fault.values()[rnd.nextInt(Fault.values().length)];
+        Fault[] faults = faults();
+        Fault f = faults[rnd.nextInt(faults.length)];
         return runSchedule(n, seed, f, rnd);
     }
 
     Outcome runSchedule(int n, long seed, Fault f) throws Exception {
         Random rnd = new Random(seed);
-        rnd.nextInt(Fault.values().length); // the same draws as the seeded choice
+        rnd.nextInt(faults().length); // the same draws as the seeded choice
         return runSchedule(n, seed, f, rnd);
     }
 
@@ -111,6 +144,8 @@ final class TriadChaos {
         int follower = (leader + 1 + rnd.nextInt(2)) % 3;
         long pauseMs = 1_000 + rnd.nextInt(3_001); // SIGSTOP 1-4 s
         long downMs = 500 + rnd.nextInt(1_501); // killed members stay down 0.5-2 s
+        DroppingTcpProxy.Mode cutMode = rnd.nextBoolean() ? DroppingTcpProxy.Mode.DROP : DroppingTcpProxy.Mode.RESET;
+        long cutMs = rnd.nextBoolean() ? 1_000 + rnd.nextInt(2_001) : 6_000 + rnd.nextInt(4_001); // healed before / after detection
         TriadChecker checker = new TriadChecker();
         TriadLoad load = new TriadLoad(cluster.clientAddresses(), CLIENTS, "s" + n, checker, seed).start();
         String detail;
@@ -166,9 +201,27 @@ final class TriadChaos {
                     detail = "victims=" + TriadProcessCluster.IDS[leader] + "," + TriadProcessCluster.IDS[follower]
                             + " down_ms=" + downMs;
                 }
+                case CUT_LEADER, CUT_FOLLOWER -> {
+                    int victim = f == Fault.CUT_LEADER ? leader : follower;
+                    cluster.net.cut(TriadProcessCluster.IDS[victim], cutMode);
+                    Thread.sleep(cutMs); // the fault itself: the member's triad traffic stays cut this long
+                    cluster.net.heal();
+                    detail = "victim=" + TriadProcessCluster.IDS[victim] + " mode=" + cutMode + " cut_ms=" + cutMs;
+                }
                 default -> throw new IllegalStateException(f.toString());
             }
             int next = cluster.awaitLeader(20_000);
+            if (f.partition()) {
+                // a leader cut off past detection may find itself stuck after the heal and exit (status 75), as
+                // under systemd's Restart=on-failure: started again here (the tested path), and said
+                for (int i = 0; i < 3; i++) {
+                    if (!cluster.alive(i)) {
+                        detail += " restarted_after_stuck_exit=" + TriadProcessCluster.IDS[i];
+                        cluster.restart(i);
+                        next = cluster.awaitLeader(20_000);
+                    }
+                }
+            }
             leaderBack = next >= 0;
             boolean killTwo = f == Fault.KILL_TWO || f == Fault.KILL_TWO_LONG;
             if (killTwo) { // the clients could not reach a majority from the kill until a leader with quorum was back
@@ -202,7 +255,8 @@ final class TriadChaos {
         final Fault fault = f;
         TriadChecker.Result res = checker.check(SEATS, r -> justify(fault, outageMs, r));
         long failoverMs = -1;
-        if (f == Fault.KILL_LEADER || f == Fault.STOP_LEADER || f == Fault.KILL_TWO || f == Fault.KILL_TWO_LONG) {
+        if (f == Fault.KILL_LEADER || f == Fault.STOP_LEADER || f == Fault.KILL_TWO || f == Fault.KILL_TWO_LONG
+                || f == Fault.CUT_LEADER) {
             long g = checker.firstGrantAfter(faultAt, cluster.clientAddress(leader));
             failoverMs = g < 0 ? -1 : (g - faultAt) / 1_000_000;
         }
@@ -249,6 +303,9 @@ final class TriadChaos {
 
     /** Brings every member back (SIGCONT, restart the dead ones). */
     void heal() throws Exception {
+        if (cluster.net != null) {
+            cluster.net.heal();
+        }
         for (int i = 0; i < 3; i++) {
             if (cluster.isStopped(i)) {
                 cluster.cont(i);

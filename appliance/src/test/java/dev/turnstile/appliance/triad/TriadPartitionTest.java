@@ -153,6 +153,9 @@ class TriadPartitionTest {
      * advertised port + 100, found free) can be taken by another process before the member binds it (the machine is
      * shared): then the members started so far are stopped and the triad starts again on new ports (at most 3 tries).
      */
+    /** Each member's {@code triad:} section is passed here before it starts (a test's own settings). */
+    java.util.function.Consumer<JsonObject> triadTweak = t -> { };
+
     void startTriad(Object quorumLoss) throws Exception {
         for (int attempt = 1; ; attempt++) {
             try {
@@ -203,6 +206,7 @@ class TriadPartitionTest {
             JsonObject triad = new JsonObject().put("enabled", true).put("self", IDS[i]).put("members", members)
                     .put("state_dir", dir.resolve(IDS[i] + "-" + starts).toString()).put("fsync", false)
                     .put("discovery_dir", discovery.toString());
+            triadTweak.accept(triad);
             if (quorumLoss != null) {
                 triad.put("quorum_loss", quorumLoss);
             }
@@ -336,6 +340,66 @@ class TriadPartitionTest {
         } catch (Exception closed) {
             return -1;
         }
+    }
+
+    // ------------------------------------------------------------------ fenced heartbeats (issue 14)
+
+    @Test
+    @DisplayName("GIVEN a leader cut off (DROP) whose view keeps the other two for 7 s (failure_timeout 4 s + "
+            + "verify_suspect 3 s) WHEN its client keeps heartbeating THEN the leader stops renewing once no majority has "
+            + "acknowledged it for the fence bound (failure_timeout), answering noQuorum while its view still shows a "
+            + "majority, and the other two elect a leader only after its last renewal")
+    void a_cut_off_leader_stops_renewing_within_the_fence_bound() throws Exception {
+        triadTweak = t -> t.put("verify_suspect", "3s");
+        startTriad(null);
+        int old = leader();
+        long bound = node(old).fenceBoundMs();
+        RawClient r = raw(old, "fenced");
+        Message.Granted g = (Message.Granted) r.request(r.checkout("cad-pro", 1)).message();
+        long[] newLeaderMs = {-1};
+        long cut = System.nanoTime();
+        Thread watcher = new Thread(() -> { // when the other two have a leader with quorum, from the cut
+            while (since(cut) < 30_000 && newLeaderMs[0] < 0) {
+                for (int i = 0; i < 3; i++) {
+                    if (i != old && node(i).isLeader() && node(i).quorumVisible()) {
+                        newLeaderMs[0] = since(cut);
+                    }
+                }
+                Thread.onSpinWait();
+            }
+        }, "new-leader-watch");
+        watcher.setDaemon(true);
+        net.cut(IDS[old], DroppingTcpProxy.Mode.DROP);
+        watcher.start();
+        long lastRenewedMs = -1;
+        long refusedMs = -1;
+        int refusedCode = -1;
+        boolean majorityInViewWhenRefused = false;
+        while (since(cut) < 20_000) {
+            Message m = r.request(new Message.Heartbeat(List.of(g.leaseId()))).message();
+            Message.LeaseStatus st = ((Message.HeartbeatResult) m).results().get(0);
+            if (st.code() == 0) {
+                lastRenewedMs = since(cut);
+            } else {
+                refusedMs = since(cut);
+                refusedCode = st.code();
+                majorityInViewWhenRefused = node(old).quorumVisible();
+                break;
+            }
+            Thread.sleep(100); // the client's heartbeat interval in this test: one every 100 ms
+        }
+        assertEquals(ErrorCode.NO_QUORUM.code(), refusedCode, "the fenced leader answers noQuorum");
+        assertTrue(majorityInViewWhenRefused, "fenced before its view lost the others (without the fence it renews "
+                + "until then)");
+        until("the other two elect a leader", 20_000, () -> newLeaderMs[0] >= 0);
+        figure("leader cut off -> its last renewal", lastRenewedMs);
+        figure("leader cut off -> its first fenced heartbeat (bound " + bound + " ms)", refusedMs);
+        figure("leader cut off -> a new leader on the majority side", newLeaderMs[0]);
+        assertTrue(lastRenewedMs <= bound, "no renewal later than the bound after the cut: " + lastRenewedMs);
+        assertTrue(lastRenewedMs < newLeaderMs[0], "the last renewal precedes the new leader: " + lastRenewedMs + " vs "
+                + newLeaderMs[0]);
+        assertTrue(appliances[old].statusJson().getJsonObject("triad").getJsonObject("fencing")
+                .getLong("fenced_heartbeats") >= 1);
     }
 
     // ------------------------------------------------------------------ 1. a follower cut off

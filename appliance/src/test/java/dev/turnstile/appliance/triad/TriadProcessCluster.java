@@ -40,6 +40,8 @@ final class TriadProcessCluster implements AutoCloseable {
     /** The ports of the client proxies (what clients connect to); each member's own port is in its ports file. */
     final int[] clientPorts = new int[3];
     private final DroppingTcpProxy clientProxy = new DroppingTcpProxy(); // never cut
+    /** The proxy the members' triad traffic runs through ({@link #startBehindProxy}), or null. */
+    final DroppingTcpProxy net;
     final int[] httpPorts = new int[3];
     final Path[] configFiles = new Path[3];
     final Process[] procs = new Process[3];
@@ -66,7 +68,14 @@ final class TriadProcessCluster implements AutoCloseable {
      * probes) reach the members directly, not through the proxy. Needs 127.0.0.2-4 bindable ({@link #canBindProxied}).
      */
     static TriadProcessCluster startBehindProxy(Path dir, int maxSeats, DroppingTcpProxy net) throws Exception {
-        return start(new TriadProcessCluster(dir, maxSeats, cfg -> { }, net));
+        return startBehindProxy(dir, maxSeats, cfg -> { }, net);
+    }
+
+    /** As {@link #startBehindProxy(Path, int, DroppingTcpProxy)}, with {@code tweak} as in {@link #start(Path, int,
+     * java.util.function.Consumer)}. */
+    static TriadProcessCluster startBehindProxy(Path dir, int maxSeats, java.util.function.Consumer<JsonObject> tweak,
+                                                DroppingTcpProxy net) throws Exception {
+        return start(new TriadProcessCluster(dir, maxSeats, tweak, net));
     }
 
     /** Whether {@link #startBehindProxy} can run here (127.0.0.2, .3 and .4 bindable). */
@@ -92,6 +101,7 @@ final class TriadProcessCluster implements AutoCloseable {
     private TriadProcessCluster(Path dir, int maxSeats, java.util.function.Consumer<JsonObject> tweak,
                                 DroppingTcpProxy net) throws IOException {
         this.dir = dir;
+        this.net = net;
         boolean distinct = canBind("127.0.0.2") && canBind("127.0.0.3");
         JsonArray members = new JsonArray();
         Path discovery = dir.resolve("discovery");
@@ -361,6 +371,7 @@ final class TriadProcessCluster implements AutoCloseable {
     @Override
     public void close() {
         clientProxy.close();
+
         for (int i = 0; i < 3; i++) {
             Process p = procs[i];
             if (p != null) {
@@ -375,6 +386,9 @@ final class TriadProcessCluster implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
+        }
+        if (net != null) {
+            net.close(); // the triad's proxy goes with the triad (closing it twice is harmless)
         }
     }
 }
