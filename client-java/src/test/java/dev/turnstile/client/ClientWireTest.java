@@ -350,6 +350,54 @@ class ClientWireTest {
     }
 
     @Test
+    void a_lease_checked_in_while_the_next_session_still_reclaims_others_is_given_back_at_once() throws Exception {
+        // GIVEN a client holding two leases on the first of two servers, and a second server that answers the first
+        // RECLAIM at once and holds the second
+        MiniServer a = new MiniServer("a", 100, 1000);
+        ScriptedServer sa = server(a);
+        MiniServer b = new MiniServer("b", NO_HEARTBEATS_MS, 60_000);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger reclaims = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<UUID> first = new java.util.concurrent.atomic.AtomicReference<>();
+        b.onCheckout = (p, corr, c) -> {
+            if (!c.reclaim() || reclaims.incrementAndGet() == 1) {
+                if (c.reclaim()) {
+                    first.set(c.reclaimLeaseId());
+                }
+                return MiniServer.grant("b", c, 60_000);
+            }
+            Thread t = new Thread(() -> { // the second RECLAIM is answered only when the test says
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                    p.send(corr, MiniServer.grant("b", c, 60_000));
+                } catch (Exception closed) {
+                    // the test ended
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            return null;
+        };
+        ScriptedServer sb = server(b);
+        TurnstileClientImpl client = client(builder(sa.address(), sb.address()));
+        client.checkout("cad");
+        client.checkout("cad");
+        // WHEN the first server dies, and the application checks in the lease the second server already took back
+        // while the other RECLAIM is still unanswered (the session is not ready yet)
+        sa.close();
+        Await.until("the first lease moved", () -> first.get() != null && events.moved.stream()
+                .anyMatch(m -> m.lease().id().equals(first.get())));
+        assertTrue(client.state() != TurnstileClient.State.CONNECTED, "the session still waits for a RECLAIM answer");
+        client.checkin(first.get());
+        // THEN the CHECKIN reaches the second server at once, not after the session that follows this one
+        Await.until("the CHECKIN on b", () -> b.checkedIn.contains(first.get()));
+        assertEquals(1, release.getCount(), "while the other RECLAIM was still unanswered");
+        release.countDown();
+        Await.until("the client ready on b", () -> client.state() == TurnstileClient.State.CONNECTED);
+        assertEquals(1, client.leases().size());
+    }
+
+    @Test
     void a_refused_reclaim_loses_the_lease_and_removes_its_token() throws Exception {
         // GIVEN a second server that knows nothing of the first one's leases
         MiniServer a = new MiniServer("a", 100, 1000);

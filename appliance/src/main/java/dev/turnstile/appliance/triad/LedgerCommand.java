@@ -42,6 +42,10 @@ public sealed interface LedgerCommand {
     byte BATCH = 10;
     /** store: the triad journal id and "journal written up to seq X" ({@link JournalKeys}). */
     byte JOURNAL_MARK = 11;
+    /** issue 14: a new leader's first entry of its term ({@link Takeover}). */
+    byte TAKEOVER = 12;
+    /** The most sessions one {@link Takeover} names. */
+    int MAX_TAKEOVER_SESSIONS = 1 << 16;
 
     /** The most commands one {@link Batch} entry carries. */
     int MAX_BATCH = 512;
@@ -88,6 +92,20 @@ public sealed interface LedgerCommand {
      * journal event up to {@code writtenUpTo} (-1: nothing yet). See {@link JournalKeys}.
      */
     record JournalMark(UUID journalId, long writtenUpTo, long nowMs) implements LedgerCommand {
+    }
+
+    /**
+     * A new leader's first entry of its term (issue 14): every session with a HELD lease or a waiting checkout in the
+     * ledger <em>when this entry is applied</em> that member {@code leaderIndex} does not own is lost (its sockets
+     * were on another member), and so are the leader's own sessions named in {@code lostOwn} (from an earlier term
+     * of its own: closed when it stepped down). Decided at apply time, after every entry of earlier terms, which a
+     * new leader may not have applied yet when it proposes this: so a waiter queued by the old leader just before it
+     * died leaves the queue before any command of the new term can free a seat for it.
+     */
+    record Takeover(int leaderIndex, java.util.List<Long> lostOwn, long nowMs) implements LedgerCommand {
+        public Takeover {
+            lostOwn = java.util.List.copyOf(lostOwn);
+        }
     }
 
     /**
@@ -161,6 +179,13 @@ public sealed interface LedgerCommand {
                     byte[] b = encode(term, one);
                     out.writeInt(b.length);
                     out.write(b);
+                }
+            } else if (c instanceof Takeover k) {
+                head(out, TAKEOVER, term, k.nowMs());
+                out.writeInt(k.leaderIndex());
+                out.writeInt(k.lostOwn().size());
+                for (long sid : k.lostOwn()) {
+                    out.writeLong(sid);
                 }
             } else if (c instanceof JournalMark k) { // store:
                 head(out, JOURNAL_MARK, term, k.nowMs());
@@ -246,6 +271,20 @@ public sealed interface LedgerCommand {
                     cs.add(decode(b, 0, len).command());
                 }
                 c = new Batch(java.util.List.copyOf(cs), now);
+                break;
+            }
+            case TAKEOVER: {
+                int leader = in.readInt();
+                int n = in.readInt();
+                if (n < 0 || n > MAX_TAKEOVER_SESSIONS || n > in.available() / Long.BYTES) {
+                    throw new IOException("takeover naming " + n + " sessions (0.." + MAX_TAKEOVER_SESSIONS + ") in a "
+                            + length + "-byte entry");
+                }
+                java.util.List<Long> lost = new java.util.ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    lost.add(in.readLong());
+                }
+                c = new Takeover(leader, lost, now);
                 break;
             }
             case JOURNAL_MARK: // store:

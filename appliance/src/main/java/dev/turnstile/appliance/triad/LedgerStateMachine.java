@@ -162,6 +162,22 @@ public final class LedgerStateMachine implements StateMachine {
         } else if (c instanceof LedgerCommand.SessionLost k) {
             l.sessionLost(k.sessionId(), now);
             return null;
+        } else if (c instanceof LedgerCommand.Takeover k) {
+            java.util.Set<Long> lost = new java.util.TreeSet<>(k.lostOwn()); // sorted: the same order on every member
+            for (dev.turnstile.appliance.seat.LeaseView v : l.leases()) {
+                if (v.state() == dev.turnstile.appliance.seat.LeaseState.HELD && TriadNode.ownerOf(v.sessionId()) != k.leaderIndex()) {
+                    lost.add(v.sessionId());
+                }
+            }
+            for (dev.turnstile.appliance.seat.SeatLedger.SnapshotWaiter w : l.snapshotWaiters()) {
+                if (TriadNode.ownerOf(w.client().sessionId()) != k.leaderIndex()) {
+                    lost.add(w.client().sessionId());
+                }
+            }
+            for (long sid : lost) {
+                l.sessionLost(sid, now);
+            }
+            return null;
         } else if (c instanceof LedgerCommand.ReleaseAll k) {
             return l.releaseAllOf(k.client(), now);
         } else if (c instanceof LedgerCommand.ForceRelease k) {

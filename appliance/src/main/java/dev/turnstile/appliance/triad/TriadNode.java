@@ -145,9 +145,12 @@ public final class TriadNode implements AutoCloseable {
                 + " diag.enabled=\"false\" thread_pool.min_threads=\"0\" thread_pool.max_threads=\"16\""
                 + " sock_conn_timeout=\"500\" bundler.max_size=\"64K\"/>\n"
                 + (c.discovers()
-                        // members on one host, ports maybe 0: each writes the address it bound, finds the others there
+                        // members on one host, ports maybe 0: each writes the address it bound to a file of its own
+                        // and finds the others there. Not remove_all_data_on_view_change: the coordinator would keep
+                        // everyone's address in its file alone, delete it when it leaves, and the two left could not
+                        // find each other's (seen: b had no physical address for c after a left, and no election)
                         ? "  <FILE_PING location=\"" + Path.of(c.discoveryDir()).resolve("jgroups").toAbsolutePath()
-                                + "\" remove_all_data_on_view_change=\"true\"/>\n"
+                                + "\" remove_all_data_on_view_change=\"false\" write_data_on_find=\"true\"/>\n"
                         : "  <TCPPING initial_hosts=\"" + hosts + "\" port_range=\"0\" send_cache_on_join=\"true\"/>\n")
                 + "  <MERGE3 min_interval=\"1000\" max_interval=\"3000\"/>\n"
                 + "  <FD_SOCK2 bind_addr=\"" + self.raftHost() + "\" port_range=\"20\" connect_timeout=\"500\"/>\n"
@@ -880,16 +883,19 @@ public final class TriadNode implements AutoCloseable {
     private final Object takeoverLock = new Object();
 
     /**
-     * The first proposal of a term, from any thread, first submits a SessionLost for every session this member does
-     * not hold (the previous leader's: their sockets are gone), so those entries precede every client command of the
-     * term in the log. Without it a seat given back in a new leader's first moments (the holder reclaims, then checks
-     * in, about 60 ms after the election) could go to a waiter of the dead leader's session that nobody can hear, and
-     * be parked as an orphan for the reclaim grace while the waiter re-sent here waits
-     * ({@code TriadAppliancesTest.a_seat_checked_in_during_a_failover_reaches_the_waiting_checkout_promptly}, once
-     * disabled for it). Other proposers wait on the lock until the takeover is submitted; the proposals the takeover
-     * itself makes pass through (the lock is reentrant and the term is marked first). Before the client listener
-     * accepts, foreign sessions keep their leases (issue 12: the grace starts when clients can connect), so the
-     * takeover runs again once it does.
+     * The first proposal of a term, from any thread, first submits a {@link LedgerCommand.Takeover}: applied, it ends
+     * every session this member holds no socket for (the previous leader's: their sockets are gone), and it precedes
+     * every client command of the term in the log. It is decided when applied, after every entry of earlier terms,
+     * which this member may not have applied yet now (a new leader learns what is committed only once an entry of its
+     * own term commits): a SessionLost per session found in the ledger now missed a waiter the old leader queued just
+     * before it died, and a seat given back in the new leader's first moments (the holder reclaims, then checks in,
+     * about 60 ms after the election) went to that waiter, whom nobody could hear, and stayed parked as an orphan for
+     * the reclaim grace while the waiter, sent here again, waited
+     * ({@code TriadAppliancesTest.a_seat_checked_in_during_a_failover_reaches_the_waiting_checkout_promptly}).
+     * Other proposers wait on the lock until the takeover is submitted; the proposal the takeover itself makes passes
+     * through (the lock is reentrant and the term is marked first). Before the client listener accepts, foreign
+     * sessions keep their leases (issue 12: the grace starts when clients can connect), so the takeover is submitted
+     * once it does.
      */
     private void takeOver(long term) {
         boolean clients = clientsCanConnect.getAsBoolean();
@@ -906,10 +912,14 @@ public final class TriadNode implements AutoCloseable {
             takenOverWithClients = clients;
             try {
                 if (clients) {
-                    long now = clock.getAsLong();
+                    int self = config.selfIndex();
+                    List<Long> lostOwn = new ArrayList<>(); // this member's own, from an earlier term of its own
                     for (Long sid : foreignSessions()) {
-                        submitDuty("session-" + sid, new LedgerCommand.SessionLost(sid, now));
+                        if (ownerOf(sid) == self) {
+                            lostOwn.add(sid);
+                        }
                     }
+                    submitDuty("takeover-" + term, new LedgerCommand.Takeover(self, lostOwn, clock.getAsLong()));
                 }
             } catch (RuntimeException e) {
                 takenOverTerm = previous;

@@ -1177,7 +1177,11 @@ public final class TurnstileClientImpl implements TurnstileClient {
             return;
         }
         Connection c = conn;
-        if (state != State.CONNECTED || c == null) {
+        // A lease already reclaimed on the session being set up (other reclaims still in flight) is checked in there
+        // at once: deferred, it would wait for the session after this one, and the server would hold the seat until
+        // the lease timed out (found by bench/triad-race-loop.sh: a seat given back 10 s late after a failover).
+        boolean reclaimedHere = c != null && h.boundTo == c && state != State.CLOSED;
+        if ((state != State.CONNECTED || c == null) && !reclaimedHere) {
             // The server keeps the seat for its reclaim grace. Give it back as soon as a session is up (reclaim, then
             // check in), so a failover does not hold a checked-in seat for the whole grace.
             returning.put(id, h);
