@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
  * Where the members' clients connect: the configured {@code members[].client}, or, for a port 0 there, the address the
  * member's listener bound, which each member publishes to {@code triad.discovery_dir/members/<id>.client} and the others
  * read from there ({@link #refresh()}, on the member's duty thread). Answers from memory, so an event loop may ask.
- * Each member also writes the raft address it bound to {@code members/<id>.raft} the moment its transport binds (JGroups
- * finds the members through {@code FILE_PING} files of its own; this one is for whoever forwards to a port 0, a NAT or
- * a test's proxy, and for the admin).
+ * Each member also writes the raft address it bound to {@code members/<id>.raft} the moment its transport binds, before
+ * its join completes: the others add it to JGroups' TCPPING hosts ({@link #raftAddresses()}), and whoever forwards to a
+ * port 0 (a NAT, a test's proxy) reads it there.
  * <p>
  * The file is one line {@code host:port}, at most {@link #MAX_BYTES} bytes; anything else is logged (escaped) once and
  * ignored: the member is then shown without a client address until it writes a good one.
@@ -35,6 +35,7 @@ public final class MemberDirectory {
     private final TriadConfig config;
     private final Path dir;
     private final Map<String, String> published = new ConcurrentHashMap<>();
+    private final Map<String, String> publishedRaft = new ConcurrentHashMap<>();
     private final Map<String, String> refused = new ConcurrentHashMap<>();
 
     public MemberDirectory(TriadConfig config) {
@@ -106,43 +107,79 @@ public final class MemberDirectory {
         }
     }
 
-    /** Reads the other members' published client addresses. Blocking file I/O (the duty thread). */
+    /**
+     * Where JGroups reaches every member (TCPPING's hosts): the advertised address when configured, the configured raft
+     * address for a fixed port, else the raft address the member published (absent until it has bound).
+     */
+    public List<java.net.InetSocketAddress> raftAddresses() {
+        List<java.net.InetSocketAddress> out = new ArrayList<>();
+        for (TriadConfig.Member m : config.members()) {
+            if (m.advertisesElsewhere() || !m.raftPortFromKernel()) {
+                out.add(new java.net.InetSocketAddress(m.advertiseHost(), m.advertisePort()));
+            } else {
+                String a = publishedRaft.get(m.id());
+                if (a != null) {
+                    int colon = a.lastIndexOf(':');
+                    out.add(new java.net.InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Reads the other members' published client and raft addresses. Blocking file I/O (the duty thread). */
     public void refresh() {
         if (dir == null) {
             return;
         }
         for (TriadConfig.Member m : config.members()) {
+            if (m.raftPortFromKernel() && !m.advertisesElsewhere()) {
+                String raft = read(m.id(), dir.resolve(m.id() + ".raft"));
+                if (raft != null) {
+                    publishedRaft.put(m.id(), raft);
+                }
+            }
             if (m.id().equals(config.self()) || m.clientPort() != 0) {
                 continue;
             }
-            Path f = dir.resolve(m.id() + ".client");
+            String client = read(m.id(), dir.resolve(m.id() + ".client"));
+            if (client != null) {
+                published.put(m.id(), client);
+            }
+        }
+    }
+
+    /** One published {@code host:port} line, or null (absent, or refused: logged once). */
+    private String read(String id, Path f) {
+        {
             try {
                 if (Files.size(f) > MAX_BYTES) {
-                    refuse(m.id(), f, "longer than " + MAX_BYTES + " bytes");
-                    continue;
+                    refuse(id, f, "longer than " + MAX_BYTES + " bytes");
+                    return null;
                 }
                 String line = Files.readString(f, StandardCharsets.UTF_8).strip();
                 if (!HOST_PORT.matcher(line).matches()) {
-                    refuse(m.id(), f, "not host:port: " + LogText.quote(line, 80));
-                    continue;
+                    refuse(id, f, "not host:port: " + LogText.quote(line, 80));
+                    return null;
                 }
                 int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
                 if (port < 1 || port > 65535) {
-                    refuse(m.id(), f, "port out of range: " + port);
-                    continue;
+                    refuse(id, f, "port out of range: " + port);
+                    return null;
                 }
-                refused.remove(m.id());
-                published.put(m.id(), line);
+                refused.remove(f.toString());
+                return line;
             } catch (NoSuchFileException e) {
-                // not started yet
+                return null; // not started yet
             } catch (IOException | RuntimeException e) {
-                refuse(m.id(), f, e.toString());
+                refuse(id, f, e.toString());
+                return null;
             }
         }
     }
 
     private void refuse(String id, Path f, String why) {
-        if (!why.equals(refused.put(id, why))) {
+        if (!why.equals(refused.put(f.toString(), why))) {
             LOG.warn("triad: member {}'s published client address in {} is ignored: {}", id, f, why);
         }
     }

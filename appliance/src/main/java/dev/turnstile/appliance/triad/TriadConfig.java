@@ -50,8 +50,8 @@ import java.util.Objects;
  * <p>
  * {@code discovery_dir} (optional): a directory the three members share, for members on <em>one host</em> (tests, a
  * demo triad on one box). With it, a member's {@code raft} and {@code client} ports may be 0: the member binds what the
- * kernel gives and writes what it bound there, JGroups finds the others through it ({@code FILE_PING} instead of
- * {@code TCPPING}) and {@link MemberDirectory} reads the others' client addresses (WELCOME peers, leader hints).
+ * kernel gives and writes what it bound there, and {@link MemberDirectory} reads the others' (JGroups TCPPING's hosts,
+ * WELCOME peers, leader hints).
  * Without it every port must be fixed: members on separate hosts cannot learn a port the kernel chose. Whoever may
  * write the directory can point clients elsewhere: give it the service user's permissions only.
  */

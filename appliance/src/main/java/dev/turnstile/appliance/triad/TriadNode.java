@@ -134,7 +134,9 @@ public final class TriadNode implements AutoCloseable {
         StringBuilder hosts = new StringBuilder();
         StringBuilder ids = new StringBuilder();
         for (TriadConfig.Member m : c.members()) {
-            hosts.append(hosts.length() == 0 ? "" : ",").append(m.advertised()); // where the others reach it
+            if (!m.raftPortFromKernel() || m.advertisesElsewhere()) { // a port 0 comes from discovery_dir (start())
+                hosts.append(hosts.length() == 0 ? "" : ",").append(m.advertised()); // where the others reach it
+            }
             ids.append(ids.length() == 0 ? "" : ",").append(m.id());
         }
         return "<config xmlns=\"urn:org:jgroups\">\n"
@@ -144,14 +146,13 @@ public final class TriadNode implements AutoCloseable {
                         + self.advertisePort() + "\"" : "")
                 + " diag.enabled=\"false\" thread_pool.min_threads=\"0\" thread_pool.max_threads=\"16\""
                 + " sock_conn_timeout=\"500\" bundler.max_size=\"64K\"/>\n"
-                + (c.discovers()
-                        // members on one host, ports maybe 0: each writes the address it bound to a file of its own
-                        // and finds the others there. Not remove_all_data_on_view_change: the coordinator would keep
-                        // everyone's address in its file alone, delete it when it leaves, and the two left could not
-                        // find each other's (seen: b had no physical address for c after a left, and no election)
-                        ? "  <FILE_PING location=\"" + Path.of(c.discoveryDir()).resolve("jgroups").toAbsolutePath()
-                                + "\" remove_all_data_on_view_change=\"false\" write_data_on_find=\"true\"/>\n"
-                        : "  <TCPPING initial_hosts=\"" + hosts + "\" port_range=\"0\" send_cache_on_join=\"true\"/>\n")
+                // static hosts; with discovery_dir a port 0 is added from the members' published files (start(), and
+                // every refresh: a restarted member binds another port). FILE_PING was tried and dropped: with
+                // remove_all_data_on_view_change the leaving coordinator deleted everyone's addresses, without it the
+                // files of dead incarnations named coordinators that never answered a JOIN (TRIAD.md)
+                // (DirectoryPing: TCPPING's init warns once that port 0 makes no sense for static hosts; ours are not)
+                + "  <" + (c.discovers() ? DirectoryPing.class.getName() : "TCPPING")
+                + " initial_hosts=\"" + hosts + "\" port_range=\"0\" send_cache_on_join=\"true\"/>\n"
                 + "  <MERGE3 min_interval=\"1000\" max_interval=\"3000\"/>\n"
                 + "  <FD_SOCK2 bind_addr=\"" + self.raftHost() + "\" port_range=\"20\" connect_timeout=\"500\"/>\n"
                 + "  <FD_ALL3 timeout=\"" + c.failureTimeoutMs() + "\" interval=\"" + c.failureIntervalMs() + "\"/>\n"
@@ -173,6 +174,29 @@ public final class TriadNode implements AutoCloseable {
                 + "</config>\n";
     }
 
+    private List<java.net.InetSocketAddress> initialHosts = List.of();
+
+    /**
+     * discovery_dir: TCPPING's hosts are the members' raft addresses as configured or published, so a member that
+     * joins (or merges after a partition) finds the others' ports; only when they changed.
+     */
+    private void updateInitialHosts() {
+        try {
+            List<java.net.InetSocketAddress> now = directory.raftAddresses();
+            if (now.equals(initialHosts) || channel == null) {
+                return;
+            }
+            org.jgroups.protocols.TCPPING ping = channel.getProtocolStack().findProtocol(org.jgroups.protocols.TCPPING.class);
+            if (ping != null) {
+                ping.setInitialHosts(now);
+                initialHosts = now;
+                LOG.debug("triad: {} discovers the members at {}", config.self(), now);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("triad: {} could not update its discovery hosts: {}", config.self(), e.toString());
+        }
+    }
+
     /** Joins the triad. Blocking (JGroups connect): call from a worker thread, never an event loop. */
     public TriadNode start() throws Exception {
         Path dir = Path.of(config.stateDir());
@@ -181,6 +205,10 @@ public final class TriadNode implements AutoCloseable {
         channel = new JChannel(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
         channel.name(config.self());
         channel.getProtocolStack().getTransport().setSocketFactory(ports);
+        if (config.discovers()) {
+            directory.refresh(); // the raft addresses the others published so far
+            updateInitialHosts();
+        }
         ports.onTransportBound(port -> {
             try {
                 directory.publishRaft(port);
@@ -193,9 +221,10 @@ public final class TriadNode implements AutoCloseable {
         channel.connect("turnstile-triad");
         duties.scheduleWithFixedDelay(this::leaderDuties, DUTY_INTERVAL_MS, DUTY_INTERVAL_MS, TimeUnit.MILLISECONDS);
         if (config.discovers()) {
-            directory.refresh();
-            duties.scheduleWithFixedDelay(directory::refresh, DIRECTORY_REFRESH_MS, DIRECTORY_REFRESH_MS,
-                    TimeUnit.MILLISECONDS);
+            duties.scheduleWithFixedDelay(() -> {
+                directory.refresh();
+                updateInitialHosts();
+            }, DIRECTORY_REFRESH_MS, DIRECTORY_REFRESH_MS, TimeUnit.MILLISECONDS);
         }
         LOG.info("triad: member {} joined ({}[{}]{}), view {}", config.self(), config.selfMember().raftHost(),
                 boundRaftPort(), config.selfMember().advertisesElsewhere() ? ", advertised as "

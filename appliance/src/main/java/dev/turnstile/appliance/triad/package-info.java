@@ -71,7 +71,8 @@
  * Ports between members: the {@code raft} host:port (JGroups TCP) and, for FD_SOCK2, the first free port
  * of raft port + 100 .. + 120 on the same address; a firewall between members must allow both.
  * Everything binds to the member's {@code raft} host only. With {@code triad.discovery_dir} (members on one host)
- * the raft port may be 0: FILE_PING replaces TCPPING and {@link dev.turnstile.appliance.triad.MemberDirectory}
+ * the raft port may be 0: TCPPING's hosts come from the members' published files and
+ * {@link dev.turnstile.appliance.triad.MemberDirectory}
  * carries the client addresses (TRIAD.md, "Port 0 in a triad").
  *
  * <h2>Durability</h2>

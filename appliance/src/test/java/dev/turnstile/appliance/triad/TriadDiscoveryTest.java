@@ -52,19 +52,17 @@ class TriadDiscoveryTest {
     }
 
     @Test
-    @DisplayName("GIVEN a discovery_dir WHEN a member's stack is built THEN it binds port 0 and finds the others through FILE_PING in that directory, not TCPPING")
-    void with_a_discovery_dir_the_stack_binds_port_zero_and_uses_file_ping() {
+    @DisplayName("GIVEN a discovery_dir and every raft port 0 WHEN a member's stack is built THEN it binds port 0 and its TCPPING starts with no static host (they come from the published files)")
+    void with_a_discovery_dir_the_stack_binds_port_zero_and_gets_its_hosts_from_the_files() {
         TriadConfig c = TriadConfig.from(root("b", "0", "0", dir.toString()));
         assertTrue(c.discovers());
         assertTrue(c.selfMember().raftPortFromKernel());
         String xml = TriadNode.stack(c, "/tmp/x");
         assertTrue(xml.contains("bind_port=\"0\""), xml);
-        assertTrue(xml.contains("<FILE_PING location=\"" + dir.resolve("jgroups").toAbsolutePath() + "\""), xml);
-        assertFalse(xml.contains("TCPPING"), xml);
+        assertTrue(xml.contains("<" + DirectoryPing.class.getName() + " initial_hosts=\"\""), xml);
 
         String fixed = TriadNode.stack(TriadConfig.from(root("b", "7900", "7878", null)), "/tmp/x");
-        assertTrue(fixed.contains("TCPPING"), "without discovery_dir: static hosts");
-        assertFalse(fixed.contains("FILE_PING"));
+        assertTrue(fixed.contains("initial_hosts=\"127.0.0.1[7900],127.0.0.1[7900],127.0.0.1[7900]\""), fixed);
     }
 
     @Test
@@ -82,6 +80,8 @@ class TriadDiscoveryTest {
         assertEquals("127.0.0.1:41001", b.clientAddressOf("a"));
         assertEquals(List.of("127.0.0.1:41001"), b.peerClientAddresses(), "c has not published");
         assertEquals("127.0.0.1:42001", Files.readString(dir.resolve("members/a.raft")).strip());
+        assertEquals(List.of(new java.net.InetSocketAddress("127.0.0.1", 42001)), b.raftAddresses(),
+                "TCPPING's hosts: a published its raft port, b and c have not");
         assertEquals("", b.clientAddressOf("nobody"));
 
         MemberDirectory fixed = new MemberDirectory(TriadConfig.from(root("a", "7900", "7878", null)));
