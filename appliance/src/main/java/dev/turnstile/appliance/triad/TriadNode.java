@@ -221,6 +221,7 @@ public final class TriadNode implements AutoCloseable {
         channel.connect("turnstile-triad");
         duties.scheduleWithFixedDelay(this::leaderDuties, DUTY_INTERVAL_MS, DUTY_INTERVAL_MS, TimeUnit.MILLISECONDS);
         if (config.discovers()) {
+            directory.refresh(); // before this member's listener opens: the hints name members published so far
             duties.scheduleWithFixedDelay(() -> {
                 directory.refresh();
                 updateInitialHosts();
@@ -329,7 +330,28 @@ public final class TriadNode implements AutoCloseable {
 
     /** The leader's client host:port, or "" if none is known. */
     public String leaderClientAddress() {
-        return directory.clientAddressOf(leaderId());
+        String leader = leaderId();
+        String address = directory.clientAddressOf(leader);
+        if (address.isEmpty() && !leader.isEmpty() && config.discovers()) {
+            refreshSoon(); // a leader that published after the last read: the next hint names it
+        }
+        return address;
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong lastEagerRefreshMs = new java.util.concurrent.atomic.AtomicLong();
+
+    /** An extra read of discovery_dir on the duty thread (never this one: it may be an event loop), at most every 100 ms. */
+    private void refreshSoon() {
+        long now = System.nanoTime() / 1_000_000;
+        long last = lastEagerRefreshMs.get();
+        if (now - last < 100 || !lastEagerRefreshMs.compareAndSet(last, now)) {
+            return;
+        }
+        try {
+            duties.execute(directory::refresh);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // closing
+        }
     }
 
     /** The members' client addresses (configured, or published through {@code discovery_dir}). */
