@@ -151,30 +151,28 @@ public final class MemberDirectory {
 
     /** One published {@code host:port} line, or null (absent, or refused: logged once). */
     private String read(String id, Path f) {
-        {
-            try {
-                if (Files.size(f) > MAX_BYTES) {
-                    refuse(id, f, "longer than " + MAX_BYTES + " bytes");
-                    return null;
-                }
-                String line = Files.readString(f, StandardCharsets.UTF_8).strip();
-                if (!HOST_PORT.matcher(line).matches()) {
-                    refuse(id, f, "not host:port: " + LogText.quote(line, 80));
-                    return null;
-                }
-                int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
-                if (port < 1 || port > 65535) {
-                    refuse(id, f, "port out of range: " + port);
-                    return null;
-                }
-                refused.remove(f.toString());
-                return line;
-            } catch (NoSuchFileException e) {
-                return null; // not started yet
-            } catch (IOException | RuntimeException e) {
-                refuse(id, f, e.toString());
+        try {
+            if (Files.size(f) > MAX_BYTES) {
+                refuse(id, f, "longer than " + MAX_BYTES + " bytes");
                 return null;
             }
+            String line = Files.readString(f, StandardCharsets.UTF_8).strip();
+            if (!HOST_PORT.matcher(line).matches()) {
+                refuse(id, f, "not host:port: " + LogText.quote(line, 80));
+                return null;
+            }
+            int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1));
+            if (port < 1 || port > 65535) {
+                refuse(id, f, "port out of range: " + port);
+                return null;
+            }
+            refused.remove(f.toString());
+            return line;
+        } catch (NoSuchFileException e) {
+            return null; // not started yet
+        } catch (IOException | RuntimeException e) {
+            refuse(id, f, e.toString());
+            return null;
         }
     }
 
